@@ -1,0 +1,142 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"aura/config"
+)
+
+// Pool is the connection-pool shape applied to one engine.
+type Pool struct {
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration // 0: never recycled
+	ConnMaxIdleTime time.Duration // 0: never closed for idleness
+	BusyTimeout     time.Duration // SQLite only
+}
+
+// PoolFor is the pool an engine gets before database.pool overrides:
+//   - in-memory SQLite: one connection, never recycled: the database lives in
+//     that connection, so closing it would lose every row;
+//   - file SQLite: a few connections (WAL lets readers run beside the one
+//     writer), a busy timeout long enough that queued writers wait instead of
+//     failing, and IMMEDIATE transactions so a writer never has to upgrade a
+//     read lock (the upgrade is what fails with "database is locked");
+//   - PostgreSQL: 10 connections recycled hourly.
+func PoolFor(dsn config.DSN, o config.PoolConfig) Pool {
+	var p Pool
+	switch {
+	case dsn.Engine == config.EngineSQLite && dsn.Memory:
+		p = Pool{MaxOpenConns: 1, MaxIdleConns: 1}
+	case dsn.Engine == config.EngineSQLite:
+		p = Pool{MaxOpenConns: 8, MaxIdleConns: 8, BusyTimeout: 30 * time.Second}
+	default:
+		p = Pool{MaxOpenConns: 10, MaxIdleConns: 10, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: 30 * time.Minute}
+	}
+	if o.MaxOpenConns != nil {
+		p.MaxOpenConns = *o.MaxOpenConns
+	}
+	if o.MaxIdleConns != nil {
+		p.MaxIdleConns = *o.MaxIdleConns
+	}
+	if o.ConnMaxLifetime != nil {
+		p.ConnMaxLifetime = *o.ConnMaxLifetime
+	}
+	if o.ConnMaxIdleTime != nil {
+		p.ConnMaxIdleTime = *o.ConnMaxIdleTime
+	}
+	if o.BusyTimeout != nil {
+		p.BusyTimeout = *o.BusyTimeout
+	}
+	if dsn.Engine == config.EngineSQLite && dsn.Memory {
+		// Whatever the overrides say, more than one connection would mean
+		// more than one (empty) database, and recycling would drop the data.
+		p.MaxOpenConns, p.MaxIdleConns, p.ConnMaxLifetime, p.ConnMaxIdleTime = 1, 1, 0, 0
+	}
+	return p
+}
+
+// Dialector turns a DSN into a GORM dialector with the engine's connection options.
+func Dialector(dsn config.DSN, pool Pool) gorm.Dialector {
+	if dsn.Engine == config.EnginePostgres {
+		return postgres.New(postgres.Config{DSN: dsn.URL})
+	}
+	q := url.Values{}
+	q.Set("_foreign_keys", "on")
+	if dsn.Memory {
+		return sqlite.Open("file::memory:?" + q.Encode())
+	}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_busy_timeout", fmt.Sprint(pool.BusyTimeout.Milliseconds()))
+	q.Set("_txlock", "immediate")
+	return sqlite.Open("file:" + dsn.Path + "?" + q.Encode())
+}
+
+// OpenDB opens the configured database, applies its pool and checks that it
+// answers. Errors never contain the DSN's password.
+func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB, error) {
+	dsn := cfg.Database.DSN
+	pool := PoolFor(dsn, cfg.Database.Pool)
+	if dsn.Engine == config.EngineSQLite && !dsn.Memory {
+		if dir := filepath.Dir(dsn.Path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("database directory %s: %w", dir, err)
+			}
+		}
+	}
+	db, err := gorm.Open(Dialector(dsn, pool), &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger: logger.NewSlogLogger(log, logger.Config{
+			SlowThreshold:             500 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), scrub(err, dsn))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), scrub(err, dsn))
+	}
+	sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
+	sqlDB.SetConnMaxLifetime(pool.ConnMaxLifetime)
+	sqlDB.SetConnMaxIdleTime(pool.ConnMaxIdleTime)
+
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect %s: %s", dsn.Redacted(), scrub(err, dsn))
+	}
+	return db, nil
+}
+
+// scrub removes the DSN's password from a driver error, in case one echoes it.
+func scrub(err error, dsn config.DSN) string {
+	msg := err.Error()
+	if u, perr := url.Parse(dsn.URL); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = replaceAll(msg, pw, "xxxxx")
+			msg = replaceAll(msg, url.QueryEscape(pw), "xxxxx")
+		}
+	}
+	return msg
+}

@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"aura/models"
+)
+
+// Migrate brings the schema up to date and seeds what every database needs.
+// It is idempotent and safe on a database written by the first AURA backend:
+// it only adds tables, columns and indexes, and fills the new columns of old
+// rows (normalised email, PATIENT role, active and verified flags).
+func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
+	db = db.WithContext(ctx)
+	if err := db.AutoMigrate(models.All()...); err != nil {
+		return fmt.Errorf("automigrate: %w", err)
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.SeedRoles).Error; err != nil {
+			return fmt.Errorf("seed roles: %w", err)
+		}
+		if err := tx.Exec("UPDATE users SET is_active = ? WHERE is_active IS NULL", true).Error; err != nil {
+			return fmt.Errorf("backfill is_active: %w", err)
+		}
+		if err := tx.Exec("UPDATE users SET email_verified = ? WHERE email_verified IS NULL", false).Error; err != nil {
+			return fmt.Errorf("backfill email_verified: %w", err)
+		}
+		if err := backfillEmails(tx, log); err != nil {
+			return err
+		}
+		// Accounts without a role (those of the first backend) become patients.
+		if err := tx.Exec("INSERT INTO user_roles (user_id, role_id, created_at) "+
+			"SELECT u.id, ?, CURRENT_TIMESTAMP FROM users u WHERE NOT EXISTS "+
+			"(SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id)", models.SeedRoles[0].ID).Error; err != nil {
+			return fmt.Errorf("backfill roles: %w", err)
+		}
+		return nil
+	})
+}
+
+// backfillEmails fills email_normalized for rows written before it existed.
+func backfillEmails(tx *gorm.DB, log *slog.Logger) error {
+	var rows []struct {
+		ID    string
+		Email string
+	}
+	if err := tx.Raw("SELECT id, email FROM users WHERE email_normalized IS NULL").Scan(&rows).Error; err != nil {
+		return fmt.Errorf("backfill emails: %w", err)
+	}
+	for _, r := range rows {
+		_, key, err := models.NormalizeEmail(r.Email)
+		if err != nil {
+			log.Warn("user email cannot be normalised; left for an admin", "user_id", r.ID)
+			continue
+		}
+		if err := tx.Exec("UPDATE users SET email_normalized = ? WHERE id = ?", key, r.ID).Error; err != nil {
+			return fmt.Errorf("backfill email of %s: %w", r.ID, err)
+		}
+	}
+	if len(rows) > 0 {
+		log.Info("normalised emails of existing users", "count", len(rows))
+	}
+	return nil
+}

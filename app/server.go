@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"aura/config"
+	"aura/handlers"
+	"aura/security"
+)
+
+// App is one wired AURA process: database, handlers and background workers.
+type App struct {
+	Cfg     *config.Config
+	DB      *gorm.DB
+	Log     *slog.Logger
+	Handler http.Handler
+	workers []func(ctx context.Context)
+}
+
+// NewLogger makes the process logger: JSON in production (or log.format
+// json), text otherwise.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" || (cfg.Log.Format == "" && cfg.Env == config.EnvProduction) {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// New opens the database, migrates it when database.auto_migrate is set, and
+// wires the HTTP handler.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	db, err := OpenDB(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, DB: db, Log: log}
+	if cfg.Database.AutoMigrate {
+		if err := Migrate(ctx, db, log); err != nil {
+			a.closeDB()
+			return nil, fmt.Errorf("migrate: %s", scrub(err, cfg.Database.DSN))
+		}
+	}
+	if cfg.GeneratedSecret {
+		log.Warn("no auth.jwt_secret (SECRET_KEY) set: using a random one; tokens will not survive a restart or work across instances")
+	}
+	a.Handler = a.router()
+	return a, nil
+}
+
+// Deps builds the handlers' dependencies from the configuration.
+func (a *App) Deps() *handlers.Deps {
+	c := a.Cfg
+	return &handlers.Deps{
+		Settings: handlers.Settings{
+			Engine:            c.Database.DSN.Engine,
+			RefreshTTL:        c.Auth.RefreshTTL,
+			VerificationTTL:   c.Auth.VerificationTTL,
+			ResetTTL:          c.Auth.ResetTTL,
+			PasswordMinLength: c.Auth.PasswordMinLength,
+			LoginMaxFailures:  c.Limits.Login.MaxFailures,
+			LoginWindow:       c.Limits.Login.Window,
+			EmailInterval:     c.Limits.Email.Interval,
+			FrontendURL:       c.Mail.FrontendURL,
+		},
+		Hasher: security.NewHasher(security.Argon2Params{
+			Memory: c.Auth.Argon2.MemoryKiB, Time: c.Auth.Argon2.Time, Threads: c.Auth.Argon2.Threads,
+		}, c.Auth.MaxConcurrentHash),
+		JWT: security.NewJWT(c.Auth.JWTSecret, c.Auth.AccessTTL),
+	}
+}
+
+func (a *App) router() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = false
+	if err := r.SetTrustedProxies(trimAll(a.Cfg.Server.TrustedProxies)); err != nil {
+		a.Log.Warn("server.trusted_proxies ignored", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(requestID, accessLog(a.Log), recovery(a.Log), securityHeaders, cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
+		bodyLimit(a.Cfg.Server.MaxBodyBytes))
+	r.NoRoute(func(c *gin.Context) {
+		handlers.Fail(c, handlers.Errf(http.StatusNotFound, handlers.CodeNotFound, "No such endpoint"))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
+	})
+	api := r.Group("/api", session(a.DB, a.Cfg.Database.QueryTimeout))
+	a.Deps().Routes(api)
+	return r
+}
+
+// Serve answers on ln until ctx is done, then stops accepting, lets in-flight
+// requests finish within server.shutdown_grace, stops the workers and closes
+// the database. A request answered with success has committed.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	s := a.Cfg.Server
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: s.ReadHeaderTimeout,
+		ReadTimeout:       s.ReadTimeout,
+		WriteTimeout:      s.WriteTimeout,
+		IdleTimeout:       s.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	wctx, stopWorkers := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	for _, w := range a.workers {
+		go func() {
+			w(wctx)
+			done <- struct{}{}
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("serving", "addr", ln.Addr().String(), "engine", a.Cfg.Database.DSN.Engine,
+		"database", a.Cfg.Database.DSN.Redacted(), "env", a.Cfg.Env)
+
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		a.Log.Info("shutting down", "grace", s.ShutdownGrace.String())
+		sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownGrace)
+		if err := srv.Shutdown(sctx); err != nil {
+			a.Log.Warn("grace period over; closing remaining connections", "err", err)
+			_ = srv.Close()
+		}
+		cancel()
+	}
+	stopWorkers()
+	for range a.workers {
+		<-done
+	}
+	a.closeDB()
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+func (a *App) closeDB() {
+	if sqlDB, err := a.DB.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}
+
+// Close releases the database without serving (for commands and tests).
+func (a *App) Close() { a.closeDB() }
+
+// Listen opens the configured listen address.
+func Listen(cfg *config.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("server.addr (AURA_SERVER_ADDR) %q: %w", cfg.Server.Addr, err)
+	}
+	return ln, nil
+}
+
+// Fatal prints one line and exits non-zero: the way every start-up error ends.
+func Fatal(err error) {
+	fmt.Fprintln(os.Stderr, "aura: "+err.Error())
+	os.Exit(1)
+}
+

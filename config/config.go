@@ -1,0 +1,355 @@
+// Package config turns config.yaml, .env, the environment and command-line flags
+// into one typed, validated Config. It is read by main and app only.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/joho/godotenv"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Modes of the server; production refuses weak secrets.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Config is the whole, validated configuration of one AURA process.
+type Config struct {
+	Env      string         `mapstructure:"env"`
+	Server   ServerConfig   `mapstructure:"server"`
+	Database DatabaseConfig `mapstructure:"database"`
+	Auth     AuthConfig     `mapstructure:"auth"`
+	Limits   LimitsConfig   `mapstructure:"limits"`
+	Mail     MailConfig     `mapstructure:"mail"`
+	CORS     CORSConfig     `mapstructure:"cors"`
+	Log      LogConfig      `mapstructure:"log"`
+
+	// GeneratedSecret is true when no JWT secret was configured and a random
+	// one was made for this process (development only).
+	GeneratedSecret bool `mapstructure:"-"`
+}
+
+// ServerConfig holds the HTTP listener settings.
+type ServerConfig struct {
+	Addr              string        `mapstructure:"addr"`
+	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+	RequestTimeout    time.Duration `mapstructure:"request_timeout"`
+	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace"`
+	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+}
+
+// DatabaseConfig is either a whole URI or its fields; URI wins.
+type DatabaseConfig struct {
+	URI          string        `mapstructure:"uri"`
+	Engine       string        `mapstructure:"engine"`
+	Host         string        `mapstructure:"host"`
+	Port         int           `mapstructure:"port"`
+	Name         string        `mapstructure:"name"`
+	User         string        `mapstructure:"user"`
+	Password     string        `mapstructure:"password"`
+	SSLMode      string        `mapstructure:"sslmode"`
+	AutoMigrate  bool          `mapstructure:"auto_migrate"`
+	QueryTimeout time.Duration `mapstructure:"query_timeout"`
+	Pool         PoolConfig    `mapstructure:"pool"`
+
+	// DSN is the parsed, normalised form of URI or the fields.
+	DSN DSN `mapstructure:"-"`
+}
+
+// PoolConfig overrides the per-engine pool defaults; nil means "engine default".
+type PoolConfig struct {
+	MaxOpenConns    *int           `mapstructure:"max_open_conns"`
+	MaxIdleConns    *int           `mapstructure:"max_idle_conns"`
+	ConnMaxLifetime *time.Duration `mapstructure:"conn_max_lifetime"`
+	ConnMaxIdleTime *time.Duration `mapstructure:"conn_max_idle_time"`
+	BusyTimeout     *time.Duration `mapstructure:"busy_timeout"`
+}
+
+// AuthConfig holds token and password-hashing settings.
+type AuthConfig struct {
+	JWTSecret         string        `mapstructure:"jwt_secret"`
+	AccessTTL         time.Duration `mapstructure:"access_ttl"`
+	RefreshTTL        time.Duration `mapstructure:"refresh_ttl"`
+	VerificationTTL   time.Duration `mapstructure:"verification_ttl"`
+	ResetTTL          time.Duration `mapstructure:"reset_ttl"`
+	PasswordMinLength int           `mapstructure:"password_min_length"`
+	Argon2            Argon2Config  `mapstructure:"argon2"`
+	MaxConcurrentHash int           `mapstructure:"max_concurrent_hashes"`
+}
+
+// Argon2Config holds the argon2id cost parameters (memory in KiB).
+type Argon2Config struct {
+	MemoryKiB uint32 `mapstructure:"memory_kib"`
+	Time      uint32 `mapstructure:"time"`
+	Threads   uint8  `mapstructure:"threads"`
+}
+
+// LimitsConfig holds the abuse limits.
+type LimitsConfig struct {
+	Login LoginLimit `mapstructure:"login"`
+	Email EmailLimit `mapstructure:"email"`
+}
+
+// LoginLimit bounds failed logins per account and per client address.
+type LoginLimit struct {
+	MaxFailures int           `mapstructure:"max_failures"`
+	Window      time.Duration `mapstructure:"window"`
+}
+
+// EmailLimit spaces the mail sent to one address.
+type EmailLimit struct {
+	Interval time.Duration `mapstructure:"interval"`
+}
+
+// MailConfig selects and configures mail delivery.
+type MailConfig struct {
+	Driver          string        `mapstructure:"driver"`
+	From            string        `mapstructure:"from"`
+	FrontendURL     string        `mapstructure:"frontend_url"`
+	RetryMaxBackoff time.Duration `mapstructure:"retry_max_backoff"`
+	PollInterval    time.Duration `mapstructure:"poll_interval"`
+	Lease           time.Duration `mapstructure:"lease"`
+	SMTP            SMTPConfig    `mapstructure:"smtp"`
+}
+
+// SMTPConfig is the relay used when Driver is "smtp".
+type SMTPConfig struct {
+	Host     string        `mapstructure:"host"`
+	Port     int           `mapstructure:"port"`
+	Username string        `mapstructure:"username"`
+	Password string        `mapstructure:"password"`
+	StartTLS bool          `mapstructure:"starttls"`
+	Timeout  time.Duration `mapstructure:"timeout"`
+}
+
+// CORSConfig lists the browser origins allowed to call the API.
+type CORSConfig struct {
+	AllowedOrigins []string `mapstructure:"allowed_origins"`
+}
+
+// LogConfig selects the log level and format (text or json).
+type LogConfig struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// defaults lists every key with its built-in value; the environment name of a
+// key a.b_c is AURA_A_B_C, plus the aliases below.
+var defaults = map[string]any{
+	"env":                              EnvDevelopment,
+	"server.addr":                      ":9999",
+	"server.max_body_bytes":            65536,
+	"server.read_header_timeout":       "5s",
+	"server.read_timeout":              "15s",
+	"server.write_timeout":             "30s",
+	"server.idle_timeout":              "120s",
+	"server.request_timeout":           "10s",
+	"server.shutdown_grace":            "20s",
+	"server.trusted_proxies":           []string{},
+	"database.uri":                     "",
+	"database.engine":                  "sqlite",
+	"database.host":                    "",
+	"database.port":                    0,
+	"database.name":                    "aura.db",
+	"database.user":                    "",
+	"database.password":                "",
+	"database.sslmode":                 "",
+	"database.auto_migrate":            true,
+	"database.query_timeout":           "5s",
+	"database.pool.max_open_conns":     nil,
+	"database.pool.max_idle_conns":     nil,
+	"database.pool.conn_max_lifetime":  nil,
+	"database.pool.conn_max_idle_time": nil,
+	"database.pool.busy_timeout":       nil,
+	"auth.jwt_secret":                  "",
+	"auth.access_ttl":                  "15m",
+	"auth.refresh_ttl":                 "168h",
+	"auth.verification_ttl":            "24h",
+	"auth.reset_ttl":                   "1h",
+	"auth.password_min_length":         12,
+	"auth.argon2.memory_kib":           19456,
+	"auth.argon2.time":                 2,
+	"auth.argon2.threads":              1,
+	"auth.max_concurrent_hashes":       0,
+	"limits.login.max_failures":        10,
+	"limits.login.window":              "15m",
+	"limits.email.interval":            "1m",
+	"mail.driver":                      "log",
+	"mail.from":                        "AURA <no-reply@aura.local>",
+	"mail.frontend_url":                "http://localhost:3000",
+	"mail.retry_max_backoff":           "5m",
+	"mail.poll_interval":               "1s",
+	"mail.lease":                       "2m",
+	"mail.smtp.host":                   "localhost",
+	"mail.smtp.port":                   587,
+	"mail.smtp.username":               "",
+	"mail.smtp.password":               "",
+	"mail.smtp.starttls":               true,
+	"mail.smtp.timeout":                "15s",
+	"cors.allowed_origins":             []string{},
+	"log.level":                        "info",
+	"log.format":                       "",
+}
+
+// aliases are the environment names kept from the first AURA backend; they are
+// read after AURA_<KEY> and before nothing else.
+var aliases = map[string][]string{
+	"env":                  {"FLASK_ENV"},
+	"database.uri":         {"DATABASE_URI"},
+	"database.engine":      {"DB_ENGINE"},
+	"database.host":        {"DB_HOST"},
+	"database.port":        {"DB_PORT"},
+	"database.name":        {"DB_NAME"},
+	"database.user":        {"DB_USER"},
+	"database.password":    {"DB_PASSWORD"},
+	"database.sslmode":     {"DB_SSLMODE"},
+	"auth.jwt_secret":      {"SECRET_KEY"},
+	"mail.smtp.host":       {"SMTP_SERVER"},
+	"mail.smtp.port":       {"SMTP_PORT"},
+	"mail.smtp.username":   {"SENDER_EMAIL"},
+	"mail.from":            {"SENDER_EMAIL"},
+	"mail.smtp.password":   {"SENDER_PASSWORD"},
+	"mail.smtp.starttls":   {"SMTP_STARTTLS"},
+	"mail.frontend_url":    {"FRONTEND_URL"},
+	"cors.allowed_origins": {"CORS_ALLOWED_ORIGINS"},
+}
+
+// envNames returns the environment variables read for key, first wins.
+func envNames(key string) []string {
+	names := []string{"AURA_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))}
+	return append(names, aliases[key]...)
+}
+
+// Flags registers the command-line flags that override every other source.
+func Flags(fs *pflag.FlagSet) {
+	fs.String("config", "", "path to config.yaml (default: ./config.yaml when present)")
+	fs.String("database-uri", "", "database URI (overrides database.uri / DATABASE_URI)")
+	fs.String("addr", "", "listen address (overrides server.addr)")
+	fs.String("env", "", "mode: development or production")
+	fs.String("log-level", "", "log level: debug, info, warn, error")
+}
+
+var flagKeys = map[string]string{
+	"database-uri": "database.uri",
+	"addr":         "server.addr",
+	"env":          "env",
+	"log-level":    "log.level",
+}
+
+// Options tell Load where to look; zero values mean the process's own.
+type Options struct {
+	// Flags is the parsed flag set registered with Flags (may be nil).
+	Flags *pflag.FlagSet
+	// Dir is the working directory searched for config.yaml and .env.
+	Dir string
+	// Getenv reads the environment; os.Getenv when nil.
+	Getenv func(string) string
+}
+
+// Load reads every source in order of precedence and validates the result.
+// Errors are single lines that name the offending setting.
+func Load(opts Options) (*Config, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	v := viper.New()
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+
+	// 1. config.yaml
+	cfgFile := ""
+	if opts.Flags != nil {
+		cfgFile, _ = opts.Flags.GetString("config")
+	}
+	if cfgFile == "" {
+		if p := dir + "/config.yaml"; fileExists(p) {
+			cfgFile = p
+		}
+	}
+	if cfgFile != "" {
+		v.SetConfigFile(cfgFile)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", cfgFile, oneLine(err))
+		}
+	}
+
+	// 2. .env overrides the file, 3. the environment overrides .env.
+	dotenv := map[string]string{}
+	if p := dir + "/.env"; fileExists(p) {
+		m, err := godotenv.Read(p)
+		if err != nil {
+			return nil, fmt.Errorf(".env: %w", oneLine(err))
+		}
+		dotenv = m
+	}
+	for key := range defaults {
+		if val, ok := lookup(envNames(key), getenv, dotenv); ok {
+			v.Set(key, val)
+		}
+	}
+	// 4. flags override everything.
+	if opts.Flags != nil {
+		for name, key := range flagKeys {
+			if f := opts.Flags.Lookup(name); f != nil && f.Changed {
+				v.Set(key, f.Value.String())
+			}
+		}
+	}
+
+	var cfg Config
+	err := v.Unmarshal(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	)))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", oneLine(err))
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// lookup returns the first environment value set for names: the real
+// environment first, then .env, so the environment overrides .env.
+func lookup(names []string, getenv func(string) string, dotenv map[string]string) (string, bool) {
+	for _, n := range names {
+		if val := getenv(n); val != "" {
+			return val, true
+		}
+	}
+	for _, n := range names {
+		if val, ok := dotenv[n]; ok && val != "" {
+			return val, true
+		}
+	}
+	return "", false
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+func oneLine(err error) error {
+	return errors.New(strings.Join(strings.Fields(err.Error()), " "))
+}

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// MinSecretBytes is the shortest JWT secret production accepts.
+const MinSecretBytes = 32
+
+func (c *Config) validate() error {
+	c.Env = strings.ToLower(strings.TrimSpace(c.Env))
+	switch c.Env {
+	case EnvDevelopment, EnvProduction:
+	case "dev":
+		c.Env = EnvDevelopment
+	case "prod":
+		c.Env = EnvProduction
+	default:
+		return fmt.Errorf("env (AURA_ENV): unknown mode %q; accepted: development, production", c.Env)
+	}
+
+	if strings.TrimSpace(c.Database.URI) != "" {
+		dsn, err := ParseURI(c.Database.URI)
+		if err != nil {
+			return fmt.Errorf("database.uri (DATABASE_URI): %v; %s", err, AcceptedURIs)
+		}
+		c.Database.DSN = dsn
+	} else {
+		dsn, err := fieldsDSN(c.Database)
+		if err != nil {
+			return err
+		}
+		c.Database.DSN = dsn
+	}
+
+	if c.Auth.JWTSecret == "" {
+		if c.Env == EnvProduction {
+			return fmt.Errorf("auth.jwt_secret (SECRET_KEY): required in production, at least %d bytes", MinSecretBytes)
+		}
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		c.Auth.JWTSecret = hex.EncodeToString(b)
+		c.GeneratedSecret = true
+	} else if c.Env == EnvProduction && len(c.Auth.JWTSecret) < MinSecretBytes {
+		return fmt.Errorf("auth.jwt_secret (SECRET_KEY): too short for production, at least %d bytes", MinSecretBytes)
+	}
+
+	checks := []struct {
+		ok   bool
+		what string
+	}{
+		{c.Server.Addr != "", "server.addr (AURA_SERVER_ADDR): must not be empty"},
+		{c.Server.MaxBodyBytes > 0, "server.max_body_bytes (AURA_SERVER_MAX_BODY_BYTES): must be positive"},
+		{c.Server.RequestTimeout > 0, "server.request_timeout: must be positive"},
+		{c.Server.ShutdownGrace > 0, "server.shutdown_grace: must be positive"},
+		{c.Database.QueryTimeout > 0, "database.query_timeout: must be positive"},
+		{c.Auth.AccessTTL > 0, "auth.access_ttl (AURA_AUTH_ACCESS_TTL): must be positive"},
+		{c.Auth.RefreshTTL > 0, "auth.refresh_ttl (AURA_AUTH_REFRESH_TTL): must be positive"},
+		{c.Auth.VerificationTTL > 0, "auth.verification_ttl (AURA_AUTH_VERIFICATION_TTL): must be positive"},
+		{c.Auth.ResetTTL > 0, "auth.reset_ttl (AURA_AUTH_RESET_TTL): must be positive"},
+		{c.Auth.PasswordMinLength >= 8 && c.Auth.PasswordMinLength <= 128, "auth.password_min_length: must be 8-128"},
+		{c.Auth.Argon2.MemoryKiB >= 19456 || c.Env != EnvProduction, "auth.argon2.memory_kib: at least 19456 (19 MiB) in production"},
+		{c.Auth.Argon2.Time >= 1 && c.Auth.Argon2.Threads >= 1 && c.Auth.Argon2.MemoryKiB >= 8, "auth.argon2: time, threads and memory_kib must be positive"},
+		{c.Limits.Login.MaxFailures > 0, "limits.login.max_failures (AURA_LIMITS_LOGIN_MAX_FAILURES): must be positive"},
+		{c.Limits.Login.Window > 0, "limits.login.window (AURA_LIMITS_LOGIN_WINDOW): must be positive"},
+		{c.Limits.Email.Interval >= 0, "limits.email.interval (AURA_LIMITS_EMAIL_INTERVAL): must not be negative"},
+		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
+		{c.Mail.RetryMaxBackoff > 0, "mail.retry_max_backoff (AURA_MAIL_RETRY_MAX_BACKOFF): must be positive"},
+		{c.Mail.PollInterval > 0, "mail.poll_interval: must be positive"},
+		{c.Mail.Lease > 0, "mail.lease: must be positive"},
+		{c.Mail.SMTP.Port > 0 && c.Mail.SMTP.Port < 65536, "mail.smtp.port (SMTP_PORT): must be 1-65535"},
+		{c.Log.Format == "" || c.Log.Format == "json" || c.Log.Format == "text", "log.format: accepted: json, text"},
+	}
+	for _, ck := range checks {
+		if !ck.ok {
+			return fmt.Errorf("%s", ck.what)
+		}
+	}
+	if u, err := url.Parse(c.Mail.FrontendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("mail.frontend_url (FRONTEND_URL): must be an http(s) URL")
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"aura/models"
+)
+
+// Routes mounts every endpoint of the contract under api (the /api group).
+func (d *Deps) Routes(api *gin.RouterGroup) {
+	api.GET("/", d.Index)
+	api.GET("/health", d.Health)
+	api.GET("/health/live", d.Live)
+
+	auth := api.Group("/auth")
+	auth.POST("/register", d.Register)
+	auth.POST("/login", d.Login)
+	auth.POST("/refresh", d.Refresh)
+	d.mailRoutes(auth)
+
+	authed := auth.Group("", d.RequireAuth)
+	authed.POST("/logout", d.Logout)
+	authed.GET("/verify", d.Verify)
+	authed.GET("/me", d.Me)
+	authed.PATCH("/me", d.UpdateMe)
+	authed.POST("/change-password", d.ChangePassword)
+	d.authedMailRoutes(authed)
+
+	admin := api.Group("/admin", d.RequireAuth, RequireRole(models.RoleAdmin))
+	admin.GET("/users", d.ListUsers)
+	admin.PATCH("/users/:id", d.UpdateUser)
+}

@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"net/url"
+	"time"
+
+	"aura/models"
+)
+
+// UserView is the User object of the contract.
+type UserView struct {
+	ID            string     `json:"id"`
+	Email         string     `json:"email"`
+	FullName      string     `json:"fullName"`
+	Phone         *string    `json:"phone"`
+	Avatar        string     `json:"avatar"`
+	EmailVerified bool       `json:"emailVerified"`
+	IsActive      bool       `json:"isActive"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	Roles         []RoleView `json:"roles,omitempty"`
+}
+
+// RoleView is the Role object of the contract.
+type RoleView struct {
+	ID   uint   `json:"id"`
+	Name string `json:"name"`
+}
+
+// SessionView is returned by register and login.
+type SessionView struct {
+	TokenPair
+	User  UserView   `json:"user"`
+	Roles []RoleView `json:"roles"`
+}
+
+// TokenPair is returned by refresh (and embedded in SessionView).
+type TokenPair struct {
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	TokenType    string `json:"tokenType"`
+	ExpiresIn    int64  `json:"expiresIn"`
+}
+
+func roleViews(u *models.User) []RoleView {
+	out := make([]RoleView, len(u.Roles))
+	for i, r := range u.Roles {
+		out[i] = RoleView{ID: r.ID, Name: r.Name}
+	}
+	return out
+}
+
+// userView renders u; withRoles adds its roles.
+func userView(u *models.User, withRoles bool) UserView {
+	v := UserView{
+		ID: u.ID, Email: u.Email, FullName: displayName(u), Phone: u.Phone,
+		EmailVerified: u.EmailVerified, IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC(),
+	}
+	if u.AvatarURL != nil && *u.AvatarURL != "" {
+		v.Avatar = *u.AvatarURL
+	} else {
+		v.Avatar = defaultAvatar(v.FullName)
+	}
+	if withRoles {
+		v.Roles = roleViews(u)
+	}
+	return v
+}
+
+func displayName(u *models.User) string {
+	if u.FullName != nil && *u.FullName != "" {
+		return *u.FullName
+	}
+	return localPart(u.Email)
+}
+
+// defaultAvatar is the generated-initials image the first backend showed for
+// users without a picture.
+func defaultAvatar(name string) string {
+	return "https://ui-avatars.com/api/?name=" + url.QueryEscape(name) + "&background=random"
+}

@@ -1,0 +1,92 @@
+// Command aura is the AURA backend: a JSON REST API for the accounts of a
+// retinal-screening clinic. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"aura/app"
+	"aura/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := rootCmd().Execute(); err != nil {
+		app.Fatal(err)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "aura",
+		Short:         "AURA: accounts API of a retinal-screening clinic",
+		Long:          "aura serves the AURA REST API (the default command), migrates its database, and manages accounts.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE:          runServe,
+	}
+	config.Flags(root.PersistentFlags())
+	root.AddCommand(
+		&cobra.Command{Use: "serve", Short: "Run the HTTP server (the default)", Args: cobra.NoArgs, RunE: runServe},
+		&cobra.Command{Use: "migrate", Short: "Bring the database schema up to date and exit", Args: cobra.NoArgs, RunE: runMigrate},
+		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "aura "+version)
+		}},
+		usersCmd(),
+	)
+	return root
+}
+
+func loadConfig(cmd *cobra.Command) (*config.Config, error) {
+	return config.Load(config.Options{Flags: cmd.Flags()})
+}
+
+func runServe(cmd *cobra.Command, _ []string) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := app.Listen(cfg)
+	if err != nil {
+		a.Close()
+		return err
+	}
+	return a.Serve(ctx, ln)
+}
+
+func runMigrate(cmd *cobra.Command, _ []string) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, os.Stderr)
+	db, err := app.OpenDB(cmd.Context(), cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if s, err := db.DB(); err == nil {
+			_ = s.Close()
+		}
+	}()
+	if err := app.Migrate(cmd.Context(), db, log); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "schema is up to date ("+cfg.Database.DSN.Redacted()+")")
+	return nil
+}

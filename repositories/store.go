@@ -1,0 +1,80 @@
+// Package repositories is AURA's data access. Every repository is built on the
+// *gorm.DB it is handed (a request's session or a transaction begun from it);
+// there is no package-level handle. Database errors leave this package as the
+// domain errors of package models.
+package repositories
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"aura/models"
+)
+
+// Store groups the repositories built on one handle.
+type Store struct {
+	db       *gorm.DB
+	Users    *Users
+	Sessions *Sessions
+	Limits   *Limits
+	Tokens   *Tokens
+	Outbox   *Outbox
+}
+
+// New builds every repository on db, which should carry the request's context
+// (db.WithContext(ctx)).
+func New(db *gorm.DB) *Store {
+	return &Store{
+		db:       db,
+		Users:    &Users{db: db},
+		Sessions: &Sessions{db: db},
+		Limits:   &Limits{db: db},
+		Tokens:   &Tokens{db: db},
+		Outbox:   &Outbox{db: db},
+	}
+}
+
+// Tx runs fn on a Store bound to one transaction begun from this Store's
+// handle; fn's error (or a panic) rolls it back. Inside fn use only the Store
+// passed in: on a one-connection pool, the outer handle would wait forever.
+func (s *Store) Tx(fn func(tx *Store) error) error {
+	return translate(s.db.Transaction(func(tx *gorm.DB) error { return fn(New(tx)) }))
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// translate maps GORM and driver errors to domain errors, keeping the cause
+// for logs.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return models.ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%w: %w", models.ErrConflict, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
+	}
+	return err
+}
+
+// PoolStats reports the connection pool's figures.
+func (s *Store) PoolStats() (sql.DBStats, bool) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return sql.DBStats{}, false
+	}
+	return sqlDB.Stats(), true
+}

@@ -1,0 +1,210 @@
+package repositories
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"aura/models"
+)
+
+// Users reads and writes accounts and their roles.
+type Users struct{ db *gorm.DB }
+
+// Create inserts u with the given roles. Returns models.ErrEmailTaken when the
+// normalised email exists. Call it inside Store.Tx so user and roles land together.
+func (r *Users) Create(u *models.User, roleNames ...string) error {
+	if err := r.db.Create(u).Error; err != nil {
+		err = translate(err)
+		if errors.Is(err, models.ErrConflict) {
+			return models.ErrEmailTaken
+		}
+		return err
+	}
+	return r.SetRoles(u, roleNames)
+}
+
+// SetRoles replaces u's roles by roleNames and loads them into u.Roles.
+// Unknown names are ignored by the caller's validation, not here: they give
+// models.ErrNotFound.
+func (r *Users) SetRoles(u *models.User, roleNames []string) error {
+	var roles []models.Role
+	if err := r.db.Where("name IN ?", roleNames).Order("id").Find(&roles).Error; err != nil {
+		return translate(err)
+	}
+	if len(roles) != len(roleNames) {
+		return models.ErrNotFound
+	}
+	if err := r.db.Where("user_id = ?", u.ID).Delete(&models.UserRole{}).Error; err != nil {
+		return translate(err)
+	}
+	now := time.Now().UTC()
+	links := make([]models.UserRole, len(roles))
+	for i, role := range roles {
+		links[i] = models.UserRole{UserID: u.ID, RoleID: role.ID, CreatedAt: now}
+	}
+	if len(links) > 0 {
+		if err := r.db.Create(&links).Error; err != nil {
+			return translate(err)
+		}
+	}
+	u.Roles = roles
+	return nil
+}
+
+const userColumns = "u.id, u.email, u.password_hash, u.full_name, u.phone, u.avatar_url, u.email_verified, " +
+	"u.email_verified_at, u.is_active, u.created_at, u.updated_at"
+
+// scanUserRows reads rows of userColumns followed by role id and name (both
+// nullable) into users in order, grouping roles by user.
+func scanUserRows(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]*models.User, error) {
+	var out []*models.User
+	var last *models.User
+	for rows.Next() {
+		var u models.User
+		var emailVerified, isActive *bool
+		var createdAt *time.Time
+		var roleID *uint
+		var roleName *string
+		if err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.FullName, &u.Phone, &u.AvatarURL,
+			&emailVerified, &u.EmailVerifiedAt, &isActive, &createdAt, &u.UpdatedAt, &roleID, &roleName); err != nil {
+			return nil, err
+		}
+		if last == nil || last.ID != u.ID {
+			u.EmailVerified = emailVerified != nil && *emailVerified
+			u.IsActive = isActive == nil || *isActive
+			if createdAt != nil {
+				u.CreatedAt = *createdAt
+			}
+			last = &u
+			out = append(out, last)
+		}
+		if roleID != nil && roleName != nil {
+			last.Roles = append(last.Roles, models.Role{ID: *roleID, Name: *roleName})
+		}
+	}
+	return out, rows.Err()
+}
+
+func (r *Users) queryWithRoles(where string, args ...any) ([]*models.User, error) {
+	rows, err := r.db.Raw("SELECT "+userColumns+", ro.id, ro.name FROM users u "+
+		"LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles ro ON ro.id = ur.role_id "+
+		"WHERE "+where+" ORDER BY u.created_at, u.id, ro.id", args...).Rows()
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	users, err := scanUserRows(rows)
+	return users, translate(err)
+}
+
+// ByID returns the user and its roles in one round trip, or models.ErrNotFound.
+func (r *Users) ByID(id string) (*models.User, error) {
+	users, err := r.queryWithRoles("u.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) == 0 {
+		return nil, models.ErrNotFound
+	}
+	return users[0], nil
+}
+
+// ByEmailKey returns the user whose normalised email is key, or models.ErrNotFound.
+func (r *Users) ByEmailKey(key string) (*models.User, error) {
+	users, err := r.queryWithRoles("u.email_normalized = ?", key)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) == 0 {
+		return nil, models.ErrNotFound
+	}
+	return users[0], nil
+}
+
+// ForSession returns the user of an access token in one round trip: only if
+// the session is live (not revoked, not expired) and belongs to the user.
+// Returns models.ErrNotFound otherwise.
+func (r *Users) ForSession(userID, sessionID string, now time.Time) (*models.User, error) {
+	rows, err := r.db.Raw("SELECT "+userColumns+", ro.id, ro.name FROM users u "+
+		"JOIN sessions s ON s.id = ? AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ? "+
+		"LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles ro ON ro.id = ur.role_id "+
+		"WHERE u.id = ? ORDER BY ro.id", sessionID, now, userID).Rows()
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	users, err := scanUserRows(rows)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(users) == 0 {
+		return nil, models.ErrNotFound
+	}
+	return users[0], nil
+}
+
+// Page is one page of a user listing.
+type Page struct {
+	Items []*models.User
+	Total int64
+}
+
+// List returns users whose email or name contains q (case-insensitively),
+// oldest first, with their roles.
+func (r *Users) List(q string, page, pageSize int) (Page, error) {
+	where, args := "1 = 1", []any{}
+	if q = strings.TrimSpace(q); q != "" {
+		pat := "%" + escapeLike(strings.ToLower(q)) + "%"
+		where = "(u.email_normalized LIKE ? ESCAPE '\\' OR LOWER(COALESCE(u.full_name, '')) LIKE ? ESCAPE '\\')"
+		args = []any{pat, pat}
+	}
+	var p Page
+	if err := r.db.Raw("SELECT COUNT(*) FROM users u WHERE "+where, args...).Scan(&p.Total).Error; err != nil {
+		return p, translate(err)
+	}
+	var ids []string
+	if err := r.db.Raw("SELECT u.id FROM users u WHERE "+where+" ORDER BY u.created_at, u.id LIMIT ? OFFSET ?",
+		append(args, pageSize, (page-1)*pageSize)...).Scan(&ids).Error; err != nil {
+		return p, translate(err)
+	}
+	if len(ids) == 0 {
+		p.Items = []*models.User{}
+		return p, nil
+	}
+	users, err := r.queryWithRoles("u.id IN ?", ids)
+	p.Items = users
+	return p, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Update writes the given columns of user id. Returns models.ErrNotFound when
+// no such user exists.
+func (r *Users) Update(id string, cols map[string]any) error {
+	now := time.Now().UTC()
+	cols["updated_at"] = &now
+	res := r.db.Model(&models.User{}).Where("id = ?", id).Updates(cols)
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.ErrNotFound
+	}
+	return nil
+}
+
+// SetPasswordHash replaces the stored hash when it is still old; a concurrent
+// change of password wins over an upgrade at login.
+func (r *Users) SetPasswordHash(id, oldHash, newHash string) error {
+	return translate(r.db.Model(&models.User{}).Where("id = ? AND password_hash = ?", id, oldHash).
+		Update("password_hash", newHash).Error)
+}

@@ -1,0 +1,147 @@
+package security
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Argon2Params are the argon2id costs; Memory is in KiB.
+type Argon2Params struct {
+	Memory  uint32
+	Time    uint32
+	Threads uint8
+	SaltLen uint32
+	KeyLen  uint32
+}
+
+// DefaultArgon2 is OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
+var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// ErrMalformedHash is returned for a stored hash in no known format.
+var ErrMalformedHash = errors.New("malformed password hash")
+
+// Hasher hashes and verifies passwords. At most maxConcurrent hashes run at
+// once, so a burst of logins queues instead of holding m MiB per request.
+type Hasher struct {
+	params Argon2Params
+	sem    chan struct{}
+	dummy  string
+}
+
+// NewHasher returns a Hasher; maxConcurrent <= 0 means one per CPU.
+func NewHasher(p Argon2Params, maxConcurrent int) *Hasher {
+	if p.SaltLen == 0 {
+		p.SaltLen = 16
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = 32
+	}
+	if maxConcurrent <= 0 {
+		maxConcurrent = runtime.GOMAXPROCS(0)
+	}
+	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent)}
+	h.dummy = h.encode(make([]byte, p.SaltLen), make([]byte, p.KeyLen))
+	return h
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.sem }
+
+// Hash returns the argon2id PHC string of password.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
+	return h.encode(salt, key), nil
+}
+
+func (h *Hasher) encode(salt, key []byte) string {
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
+		h.params.Memory, h.params.Time, h.params.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// Verify reports whether password matches encoded (argon2id PHC or bcrypt),
+// and whether the hash should be replaced by one with the current parameters.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		p, salt, key, err := decodeArgon2(encoded)
+		if err != nil {
+			return false, false, err
+		}
+		got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+		ok = subtle.ConstantTimeCompare(got, key) == 1
+		stale := p.Memory != h.params.Memory || p.Time != h.params.Time || p.Threads != h.params.Threads
+		return ok, ok && stale, nil
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, false, nil
+		}
+		if err != nil {
+			return false, false, ErrMalformedHash
+		}
+		return true, true, nil
+	}
+	return false, false, ErrMalformedHash
+}
+
+// VerifyDummy does the work of one Verify against a fixed hash and returns
+// false, so an unknown account costs what a wrong password costs.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
+	_, _, _ = h.Verify(ctx, password, h.dummy)
+}
+
+func decodeArgon2(s string) (p Argon2Params, salt, key []byte, err error) {
+	parts := strings.Split(s, "$")
+	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
+	if len(parts) != 6 {
+		return p, nil, nil, ErrMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return p, nil, nil, ErrMalformedHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, ErrMalformedHash
+	}
+	b64 := base64.RawStdEncoding
+	if salt, err = b64.DecodeString(parts[4]); err != nil {
+		return p, nil, nil, ErrMalformedHash
+	}
+	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 {
+		return p, nil, nil, ErrMalformedHash
+	}
+	if p.Memory == 0 || p.Time == 0 || p.Threads == 0 {
+		return p, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}
