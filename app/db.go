@@ -68,20 +68,24 @@ func PoolFor(dsn config.DSN, o config.PoolConfig) Pool {
 }
 
 // Dialector turns a DSN into a GORM dialector with the engine's connection options.
-func Dialector(dsn config.DSN, pool Pool) gorm.Dialector {
+func Dialector(dsn config.DSN, pool Pool) (gorm.Dialector, error) {
 	if dsn.Engine == config.EnginePostgres {
-		return postgres.New(postgres.Config{DSN: dsn.URL})
+		sqlDB, err := openPostgres(dsn.URL)
+		if err != nil {
+			return nil, err
+		}
+		return postgres.New(postgres.Config{Conn: sqlDB}), nil
 	}
 	q := url.Values{}
 	q.Set("_foreign_keys", "on")
 	if dsn.Memory {
-		return sqlite.Open("file::memory:?" + q.Encode())
+		return sqlite.Open("file::memory:?" + q.Encode()), nil
 	}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", fmt.Sprint(pool.BusyTimeout.Milliseconds()))
 	q.Set("_txlock", "immediate")
-	return sqlite.Open("file:" + dsn.Path + "?" + q.Encode())
+	return sqlite.Open("file:" + dsn.Path + "?" + q.Encode()), nil
 }
 
 // OpenDB opens the configured database, applies its pool and checks that it
@@ -96,7 +100,11 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 			}
 		}
 	}
-	db, err := gorm.Open(Dialector(dsn, pool), &gorm.Config{
+	dialector, err := Dialector(dsn, pool)
+	if err != nil {
+		return nil, fmt.Errorf("database.uri (DATABASE_URI) %s: %s", dsn.Redacted(), scrub(err, dsn))
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            false,

@@ -48,6 +48,7 @@ func validRequestID(s string) bool {
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
+		c.Set(handlers.LoggerKey, log)
 		c.Next()
 		route := c.FullPath()
 		if route == "" {

@@ -92,13 +92,13 @@ func Fail(c *gin.Context, err error) {
 	case errors.Is(err, models.ErrUnavailable):
 		if c.Request.Context().Err() != nil {
 			// The client is gone: nobody reads this answer.
-			slog.InfoContext(c.Request.Context(), "request abandoned by client", "request_id", RequestID(c))
+			logger(c).Info("request abandoned by client", "request_id", RequestID(c))
 		} else {
-			slog.WarnContext(c.Request.Context(), "database unavailable", "request_id", RequestID(c), "err", err)
+			logger(c).Warn("database unavailable", "request_id", RequestID(c), "err", err)
 		}
 		api = errUnavailable
 	default:
-		slog.ErrorContext(c.Request.Context(), "request failed", "request_id", RequestID(c), "err", err)
+		logger(c).Error("request failed", "request_id", RequestID(c), "err", err)
 		api = errInternal
 	}
 	_ = c.Error(err)
@@ -110,3 +110,13 @@ const RequestIDKey = "aura.request_id"
 
 // RequestID returns the id of the request, as sent in X-Request-ID.
 func RequestID(c *gin.Context) string { return c.GetString(RequestIDKey) }
+
+// LoggerKey is where the logging middleware keeps the process logger.
+const LoggerKey = "aura.logger"
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(LoggerKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}

@@ -64,7 +64,7 @@ func translate(err error) error {
 		return models.ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%w: %w", models.ErrConflict, err)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), unavailable(err):
 		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
 	return err

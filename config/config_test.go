@@ -1,0 +1,181 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func load(t *testing.T, dir string, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("aura", pflag.ContinueOnError)
+	Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	return Load(Options{Flags: fs, Dir: dir, Getenv: func(k string) string { return env[k] }})
+}
+
+func TestURIForms(t *testing.T) {
+	cases := []struct {
+		uri, engine, path string
+		memory            bool
+		url               string
+	}{
+		{uri: "sqlite:///relative.db", engine: EngineSQLite, path: "relative.db"},
+		{uri: "sqlite:///data/dir/aura.db", engine: EngineSQLite, path: "data/dir/aura.db"},
+		{uri: "sqlite:////absolute/path.db", engine: EngineSQLite, path: "/absolute/path.db"},
+		{uri: "sqlite:///:memory:", engine: EngineSQLite, memory: true},
+		{uri: "sqlite://", engine: EngineSQLite, memory: true},
+		{uri: "postgresql://user:pass@host:5432/db?sslmode=disable", engine: EnginePostgres, url: "postgres://user:pass@host:5432/db?sslmode=disable"},
+		{uri: "postgres://user:pass@host/db", engine: EnginePostgres, url: "postgres://user:pass@host/db"},
+		{uri: "postgresql+psycopg2://u:p%40ss@db.example:6432/aura", engine: EnginePostgres, url: "postgres://u:p%40ss@db.example:6432/aura"},
+		{uri: "  postgresql://u@h/d  ", engine: EnginePostgres, url: "postgres://u@h/d"},
+	}
+	for _, c := range cases {
+		t.Run(c.uri, func(t *testing.T) {
+			cfg, err := load(t, "", map[string]string{"DATABASE_URI": c.uri})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := cfg.Database.DSN
+			if d.Engine != c.engine || d.Path != c.path || d.Memory != c.memory || d.URL != c.url {
+				t.Fatalf("got %+v", d)
+			}
+		})
+	}
+}
+
+func TestFields(t *testing.T) {
+	cfg, err := load(t, "", map[string]string{"DB_ENGINE": "postgresql", "DB_HOST": "db", "DB_PORT": "6543",
+		"DB_NAME": "aura", "DB_USER": "clinic", "DB_PASSWORD": "s3cr/t@x", "DB_SSLMODE": "require"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Database.DSN.URL, "postgres://clinic:s3cr%2Ft%40x@db:6543/aura?sslmode=require"; got != want {
+		t.Fatalf("url %q, want %q", got, want)
+	}
+	if strings.Contains(cfg.Database.DSN.Redacted(), "s3cr") {
+		t.Fatalf("redacted DSN shows the password: %s", cfg.Database.DSN.Redacted())
+	}
+	// DATABASE_URI wins over the fields.
+	cfg, err = load(t, "", map[string]string{"DB_ENGINE": "postgres", "DB_HOST": "db", "DB_NAME": "x", "DATABASE_URI": "sqlite:///won.db"})
+	if err != nil || cfg.Database.DSN.Path != "won.db" {
+		t.Fatalf("uri should win: %+v %v", cfg, err)
+	}
+	// Default: a SQLite file.
+	cfg, err = load(t, "", nil)
+	if err != nil || cfg.Database.DSN.Engine != EngineSQLite || cfg.Database.DSN.Path != "aura.db" || !cfg.Database.AutoMigrate {
+		t.Fatalf("defaults: %+v %v", cfg.Database, err)
+	}
+}
+
+func TestBadConfigurations(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		mention string
+	}{
+		{"unknown scheme", map[string]string{"DATABASE_URI": "mysql://u:hunter2@h/db"}, "database.uri (DATABASE_URI)"},
+		{"no scheme", map[string]string{"DATABASE_URI": "just-a-file.db"}, "database.uri (DATABASE_URI)"},
+		{"pg without host", map[string]string{"DATABASE_URI": "postgresql://u:hunter2@/db"}, "database.uri (DATABASE_URI)"},
+		{"pg without db", map[string]string{"DATABASE_URI": "postgresql://u:hunter2@h:5432"}, "database.uri (DATABASE_URI)"},
+		{"pg bad port", map[string]string{"DATABASE_URI": "postgresql://u:hunter2@h:99999/db"}, "database.uri (DATABASE_URI)"},
+		{"malformed pg", map[string]string{"DATABASE_URI": "postgresql://u:hunter2@h:5432/db%zz"}, "database.uri (DATABASE_URI)"},
+		{"sqlite two slashes", map[string]string{"DATABASE_URI": "sqlite://rel.db"}, "database.uri (DATABASE_URI)"},
+		{"unknown engine", map[string]string{"DB_ENGINE": "oracle", "DB_PASSWORD": "hunter2"}, "database.engine (DB_ENGINE)"},
+		{"pg fields without host", map[string]string{"DB_ENGINE": "postgres", "DB_NAME": "x"}, "database.host (DB_HOST)"},
+		{"bad port field", map[string]string{"DB_ENGINE": "postgres", "DB_HOST": "h", "DB_NAME": "x", "DB_PORT": "70000"}, "database.port (DB_PORT)"},
+		{"production without secret", map[string]string{"AURA_ENV": "production"}, "auth.jwt_secret (SECRET_KEY)"},
+		{"production short secret", map[string]string{"FLASK_ENV": "production", "SECRET_KEY": "short"}, "auth.jwt_secret (SECRET_KEY)"},
+		{"unknown env", map[string]string{"AURA_ENV": "staging"}, "env (AURA_ENV)"},
+		{"bad duration", map[string]string{"AURA_AUTH_ACCESS_TTL": "soon"}, "access_ttl"},
+		{"bad mail driver", map[string]string{"AURA_MAIL_DRIVER": "pigeon"}, "mail.driver"},
+		{"bad body limit", map[string]string{"AURA_SERVER_MAX_BODY_BYTES": "-1"}, "server.max_body_bytes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := load(t, "", c.env)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.mention) || strings.Contains(msg, "\n") || strings.Contains(msg, "hunter2") {
+				t.Fatalf("error %q should be one line naming %q without the password", msg, c.mention)
+			}
+		})
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("config.yaml", "server:\n  addr: ':1001'\n  max_body_bytes: 1001\nauth:\n  access_ttl: 1m\nlimits:\n  login:\n    max_failures: 3\ncors:\n  allowed_origins: [\"https://a.example\"]\n")
+	// .env overrides the file
+	write(".env", "AURA_SERVER_ADDR=:1002\nAURA_SERVER_MAX_BODY_BYTES=1002\nSECRET_KEY=from-dotenv\n")
+
+	cfg, err := load(t, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Addr != ":1002" || cfg.Server.MaxBodyBytes != 1002 || cfg.Auth.AccessTTL.String() != "1m0s" ||
+		cfg.Limits.Login.MaxFailures != 3 || cfg.Auth.JWTSecret != "from-dotenv" || cfg.CORS.AllowedOrigins[0] != "https://a.example" {
+		t.Fatalf("file + .env: %+v", cfg)
+	}
+	// the environment overrides .env
+	cfg, err = load(t, dir, map[string]string{"AURA_SERVER_ADDR": ":1003", "CORS_ALLOWED_ORIGINS": "https://b.example, https://c.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Addr != ":1003" || cfg.Server.MaxBodyBytes != 1002 || len(cfg.CORS.AllowedOrigins) != 2 {
+		t.Fatalf("env: %+v %v", cfg.Server, cfg.CORS)
+	}
+	// flags override the environment
+	cfg, err = load(t, dir, map[string]string{"AURA_SERVER_ADDR": ":1003"}, "--addr", ":1004", "--database-uri", "sqlite:///flag.db")
+	if err != nil || cfg.Server.Addr != ":1004" || cfg.Database.DSN.Path != "flag.db" {
+		t.Fatalf("flags: %+v %v", cfg.Server, err)
+	}
+	// --config names another file
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	if err := os.WriteFile(other, []byte("server:\n  addr: ':2001'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = load(t, t.TempDir(), nil, "--config", other)
+	if err != nil || cfg.Server.Addr != ":2001" {
+		t.Fatalf("--config: %+v %v", cfg, err)
+	}
+	if _, err := load(t, "", nil, "--config", filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Fatal("missing --config file accepted")
+	}
+}
+
+func TestDevelopmentSecret(t *testing.T) {
+	cfg, err := load(t, "", nil)
+	if err != nil || !cfg.GeneratedSecret || len(cfg.Auth.JWTSecret) < MinSecretBytes {
+		t.Fatalf("dev secret: %v %v", cfg.GeneratedSecret, err)
+	}
+	cfg, err = load(t, "", map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32)})
+	if err != nil || cfg.GeneratedSecret || cfg.Env != EnvProduction {
+		t.Fatalf("prod secret: %v", err)
+	}
+}
+
+func TestPoolOverrides(t *testing.T) {
+	cfg, err := load(t, "", map[string]string{"AURA_DATABASE_POOL_MAX_OPEN_CONNS": "3", "AURA_DATABASE_POOL_CONN_MAX_LIFETIME": "10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Database.Pool; p.MaxOpenConns == nil || *p.MaxOpenConns != 3 || p.ConnMaxLifetime == nil || p.ConnMaxLifetime.Minutes() != 10 || p.MaxIdleConns != nil {
+		t.Fatalf("pool: %+v", p)
+	}
+}
