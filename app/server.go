@@ -49,6 +49,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a := &App{Cfg: cfg, DB: db, Log: log}
+	if err := a.addMailSender(); err != nil {
+		a.closeDB()
+		return nil, err
+	}
 	if cfg.Database.AutoMigrate {
 		if err := Migrate(ctx, db, log); err != nil {
 			a.closeDB()
@@ -179,4 +183,3 @@ func Fatal(err error) {
 	fmt.Fprintln(os.Stderr, "aura: "+err.Error())
 	os.Exit(1)
 }
-

@@ -36,7 +36,6 @@ func NewJWT(secret string, ttl time.Duration) *JWT {
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
-			jwt.WithLeeway(5*time.Second),
 		),
 	}
 }

@@ -53,7 +53,7 @@ func TestRegisterLoginMe(t *testing.T) {
 			t.Fatalf("login user %s, registered %s", login.User.ID, reg.User.ID)
 		}
 		var me struct {
-			ID    string `json:"id"`
+			ID    string                  `json:"id"`
 			Roles []struct{ Name string } `json:"roles"`
 		}
 		s.Do(t, "GET", "/api/auth/me", nil, login.AccessToken).Expect(t, http.StatusOK, "").Data(t, &me)
