@@ -8,16 +8,21 @@ type User struct {
 	ID string `gorm:"type:varchar(36);primaryKey"`
 	// Email is stored as typed (trimmed, NFKC); EmailNormalized is its unique,
 	// lower-cased form.
-	Email           string  `gorm:"type:varchar(255);not null"`
+	Email           string  `gorm:"type:varchar(255);not null;unique"`
 	EmailNormalized *string `gorm:"type:varchar(255);uniqueIndex:idx_users_email_normalized"`
 	PasswordHash    string  `gorm:"type:varchar(255);not null"`
 	FullName        *string `gorm:"type:varchar(255)"`
 	Phone           *string `gorm:"type:varchar(100)"`
 	AvatarURL       *string `gorm:"type:varchar(255)"`
 	// Booleans and times are nullable because the first backend made them so.
-	EmailVerified   bool
+	// The explicit boolean type and the plain UNIQUE on email are the first
+	// backend's own: with them AutoMigrate finds nothing to alter in its users
+	// table (GORM's SQLite migrator would otherwise rebuild the table from a
+	// misparsed copy of its DDL, and the PostgreSQL one would drop a unique
+	// constraint by a name it never had).
+	EmailVerified   bool `gorm:"type:boolean"`
 	EmailVerifiedAt *time.Time
-	IsActive        bool
+	IsActive        bool `gorm:"type:boolean"`
 	CreatedAt       time.Time
 	UpdatedAt       *time.Time
 
