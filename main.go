@@ -41,6 +41,7 @@ func rootCmd() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "aura "+version)
 		}},
 		usersCmd(),
+		dbCmd(),
 	)
 	return root
 }
