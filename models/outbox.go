@@ -2,8 +2,18 @@ package models
 
 import "time"
 
+// Kinds of OutboxMessage.
+const (
+	MailVerifyEmail     = "verify_email"
+	MailResetPassword   = "reset_password"
+	MailPasswordChanged = "password_changed"
+)
+
 // OutboxMessage is an email waiting to leave, written in the same transaction
-// as the change it announces. A sender claims due rows, sends and marks them.
+// as the change it announces. A sender claims due rows (LockedBy, LockedUntil:
+// a lease, so a row abandoned by a crash is claimed again once it expires),
+// sends them, marks them sent and blanks the bodies: a queued message is the
+// only place a raw token exists, and only until it is sent.
 type OutboxMessage struct {
 	ID            uint64     `gorm:"primaryKey;autoIncrement"`
 	Kind          string     `gorm:"type:varchar(32);not null"`
@@ -18,6 +28,12 @@ type OutboxMessage struct {
 	LockedBy      string `gorm:"type:varchar(64);not null;default:''"`
 	Attempts      int    `gorm:"not null;default:0"`
 	LastError     string `gorm:"type:varchar(1024);not null;default:''"`
+	// DiscardAfter is when the message stops being worth sending (the expiry
+	// of the token its link carries); nil for notices, which never go stale.
+	DiscardAfter *time.Time
+	// DroppedAt is set, and the bodies blanked, when a message is given up
+	// because DiscardAfter passed before it could be sent.
+	DroppedAt *time.Time
 }
 
 // TableName keeps the table name short and stable.

@@ -1,0 +1,122 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"aura/models"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var (
+	textTemplates = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/*.txt.tmpl"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/*.html.tmpl"))
+)
+
+// subjects are fixed per kind: nothing a user typed reaches a header but the
+// (validated) recipient address.
+var subjects = map[string]string{
+	models.MailVerifyEmail:     "Confirm your email address for AURA",
+	models.MailResetPassword:   "Reset your AURA password",
+	models.MailPasswordChanged: "Your AURA password was changed",
+}
+
+// Data fills a message's templates.
+type Data struct {
+	// Name greets the recipient (their full name, or their email's local part).
+	Name string
+	// Link is the action link (verification, reset), or the front end's
+	// address for notices.
+	Link string
+	// ValidFor is the lifetime of the link; 0 for notices. A message that
+	// could not be sent within it is dropped rather than sent stale.
+	ValidFor time.Duration
+	// When is the time of the change a notice announces.
+	When time.Time
+}
+
+// view is what the templates see.
+type view struct {
+	Data
+	Email    string
+	ValidFor string
+	When     string
+}
+
+// Compose renders the message of kind for recipient into an outbox row due
+// at now. It fails only on an unknown kind or an address unfit for a header.
+func Compose(kind, recipient string, d Data, now time.Time) (*models.OutboxMessage, error) {
+	subject, ok := subjects[kind]
+	if !ok {
+		return nil, fmt.Errorf("mail: unknown kind %q", kind)
+	}
+	if err := headerSafe(recipient); err != nil {
+		return nil, err
+	}
+	v := view{Data: d, Email: recipient, ValidFor: humanDuration(d.ValidFor)}
+	if !d.When.IsZero() {
+		v.When = d.When.UTC().Format("2 January 2006 at 15:04 UTC")
+	}
+	var text, html bytes.Buffer
+	if err := textTemplates.ExecuteTemplate(&text, kind+".txt.tmpl", v); err != nil {
+		return nil, fmt.Errorf("mail: render %s text: %w", kind, err)
+	}
+	if err := htmlTemplates.ExecuteTemplate(&html, kind+".html.tmpl", v); err != nil {
+		return nil, fmt.Errorf("mail: render %s html: %w", kind, err)
+	}
+	m := &models.OutboxMessage{
+		Kind: kind, Recipient: recipient, Subject: subject, TextBody: text.String(), HTMLBody: html.String(),
+		CreatedAt: now, NextAttemptAt: now,
+	}
+	if d.ValidFor > 0 {
+		until := now.Add(d.ValidFor)
+		m.DiscardAfter = &until
+	}
+	return m, nil
+}
+
+// Link is the front-end address a token is mailed in:
+// {frontendURL}{path}?token={token}, e.g. path "/verify-email".
+func Link(frontendURL, path, token string) string {
+	return strings.TrimRight(frontendURL, "/") + path + "?token=" + url.QueryEscape(token)
+}
+
+// headerSafe refuses a value that could end a header early (CR, LF, NUL) or
+// that is not plain text.
+func headerSafe(v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("mail: header value contains a line break or NUL")
+	}
+	return nil
+}
+
+// humanDuration writes a link lifetime as people say it: "24 hours",
+// "1 hour", "30 minutes".
+func humanDuration(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d <= 0:
+		return ""
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
+		return plural(int64(d/(24*time.Hour)), "day")
+	case d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return plural(int64(d/time.Minute), "minute")
+	default:
+		return plural(int64((d+time.Second-1)/time.Second), "second")
+	}
+}

@@ -1,0 +1,226 @@
+package mail
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mathrand "math/rand/v2"
+	netmail "net/mail"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"aura/models"
+	"aura/repositories"
+)
+
+// SenderConfig tunes the background sender.
+type SenderConfig struct {
+	// From is the From of every message (mail.from).
+	From string
+	// PollInterval is the pause between two looks at the outbox when it has
+	// nothing due.
+	PollInterval time.Duration
+	// Lease is how long a claimed row stays reserved to this sender; a row
+	// still unsent when it ends (the process died mid-send) is claimed again.
+	Lease time.Duration
+	// RetryMaxBackoff caps the exponential wait between attempts.
+	RetryMaxBackoff time.Duration
+	// SendTimeout bounds one message's delivery; a batch stops claiming
+	// messages whose lease has less than this left.
+	SendTimeout time.Duration
+	// BatchSize is how many rows one claim takes (default 10).
+	BatchSize int
+}
+
+// Sender works the outbox off: it claims due rows, delivers them through its
+// Driver, marks them sent (blanking their bodies) or schedules a retry.
+// Several senders may share one database: claims never overlap.
+type Sender struct {
+	cfg    SenderConfig
+	from   *netmail.Address
+	driver Driver
+	outbox func(ctx context.Context) *repositories.Outbox
+	log    *slog.Logger
+	id     string
+	seq    atomic.Uint64
+	// Now is the clock (UTC); tests may move it.
+	Now func() time.Time
+}
+
+// NewSender builds a sender. outbox returns the repository bound to a
+// context (repositories.New(db.WithContext(ctx)).Outbox).
+func NewSender(cfg SenderConfig, driver Driver, outbox func(ctx context.Context) *repositories.Outbox, log *slog.Logger) (*Sender, error) {
+	from, err := ParseFrom(cfg.From)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PollInterval <= 0 || cfg.Lease <= 0 || cfg.RetryMaxBackoff <= 0 {
+		return nil, errors.New("mail: poll_interval, lease and retry_max_backoff must be positive")
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 15 * time.Second
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 10
+	}
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	id := fmt.Sprintf("%.32s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	return &Sender{cfg: cfg, from: from, driver: driver, outbox: outbox, log: log, id: id}, nil
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Run works the outbox until ctx is done. A message being delivered when ctx
+// ends is finished (within SendTimeout) and recorded; rows claimed but not
+// yet tried are released for the next start.
+func (s *Sender) Run(ctx context.Context) {
+	s.log.Info("mail sender started", "sender", s.id, "poll", s.cfg.PollInterval.String())
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.log.Info("mail sender stopped", "sender", s.id)
+			return
+		case <-t.C:
+		}
+		if _, err := s.Flush(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("mail outbox unavailable; will retry", "err", err)
+		}
+		t.Reset(s.cfg.PollInterval)
+	}
+}
+
+// Flush sends what is due now, batch after batch, and returns how many
+// messages left. It stops early when ctx ends.
+func (s *Sender) Flush(ctx context.Context) (int, error) {
+	if n, err := s.outbox(ctx).DropExpired(s.now()); err != nil {
+		return 0, err
+	} else if n > 0 {
+		s.log.Warn("mail dropped: its link expired before it could be sent", "count", n)
+	}
+	sent := 0
+	for ctx.Err() == nil {
+		owner := s.id + "/" + strconv.FormatUint(s.seq.Add(1), 10)
+		now := s.now()
+		rows, err := s.outbox(ctx).Claim(owner, now, s.cfg.Lease, s.cfg.BatchSize)
+		if err != nil {
+			return sent, err
+		}
+		if len(rows) == 0 {
+			return sent, nil
+		}
+		sent += s.deliver(ctx, owner, now.Add(s.cfg.Lease), rows)
+		if len(rows) < s.cfg.BatchSize {
+			return sent, nil
+		}
+	}
+	return sent, nil
+}
+
+// deliver sends one claimed batch over one connection and records each
+// outcome. Records are written even while shutting down, so a message that
+// left is never sent again for want of its mark.
+func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, rows []models.OutboxMessage) int {
+	record := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	}
+	release := func(rest []models.OutboxMessage) {
+		rctx, cancel := record()
+		defer cancel()
+		for _, r := range rest {
+			if err := s.outbox(rctx).Release(r.ID, owner); err != nil {
+				s.log.Warn("mail release failed; the lease will free it", "id", r.ID, "err", err)
+			}
+		}
+	}
+	conn, err := s.driver.Open(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			release(rows)
+			return 0
+		}
+		for i := range rows {
+			s.failed(record, owner, &rows[i], err)
+		}
+		return 0
+	}
+	defer func() {
+		if err := conn.Close(); err != nil {
+			s.log.Debug("mail connection close", "err", err)
+		}
+	}()
+	sent := 0
+	for i := range rows {
+		row := &rows[i]
+		if ctx.Err() != nil || s.now().Add(s.cfg.SendTimeout).After(leaseEnd) {
+			release(rows[i:])
+			return sent
+		}
+		err := conn.Send(messageFor(row, s.from, s.now()))
+		if err != nil {
+			s.failed(record, owner, row, err)
+			continue
+		}
+		rctx, cancel := record()
+		ok, err := s.outbox(rctx).MarkSent(row.ID, owner, s.now())
+		cancel()
+		switch {
+		case err != nil:
+			s.log.Error("mail sent but not marked; it may be sent again after the lease", "id", row.ID, "err", err)
+		case !ok:
+			s.log.Warn("mail sent after its lease was taken over", "id", row.ID)
+		default:
+			sent++
+			s.log.Info("mail sent", "id", row.ID, "kind", row.Kind, "to", row.Recipient, "attempt", row.Attempts)
+		}
+	}
+	return sent
+}
+
+// failed schedules the next attempt of row after an exponential backoff, or
+// gives it up when no retry can help.
+func (s *Sender) failed(record func() (context.Context, context.CancelFunc), owner string, row *models.OutboxMessage, cause error) {
+	rctx, cancel := record()
+	defer cancel()
+	now := s.now()
+	if errors.Is(cause, errPermanent) {
+		s.log.Error("mail refused for good; dropped", "id", row.ID, "kind", row.Kind, "to", row.Recipient, "err", cause)
+		if err := s.outbox(rctx).Drop(row.ID, owner, now, cause.Error()); err != nil {
+			s.log.Warn("mail drop not recorded", "id", row.ID, "err", err)
+		}
+		return
+	}
+	wait := Backoff(row.Attempts, s.cfg.RetryMaxBackoff)
+	s.log.Warn("mail not sent; will retry", "id", row.ID, "kind", row.Kind, "attempt", row.Attempts,
+		"retry_in", wait.String(), "err", cause)
+	if err := s.outbox(rctx).MarkFailed(row.ID, owner, now.Add(wait), cause.Error()); err != nil {
+		s.log.Warn("mail failure not recorded; the lease will free it", "id", row.ID, "err", err)
+	}
+}
+
+// Backoff is the wait before attempt n+1 after n failed attempts: 1s, 2s,
+// 4s, ... capped by max, less up to a fifth at random so that senders retrying
+// together spread out.
+func Backoff(attempts int, max time.Duration) time.Duration {
+	wait := time.Second
+	for i := 1; i < attempts && wait < max; i++ {
+		wait *= 2
+	}
+	if wait > max {
+		wait = max
+	}
+	return wait - time.Duration(mathrand.Int64N(int64(wait)/5+1))
+}
