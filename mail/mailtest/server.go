@@ -59,6 +59,7 @@ type Server struct {
 	msgs    []Message
 	changed chan struct{}
 	srv     *smtp.Server
+	ln      net.Listener
 }
 
 // Start listens on a free loopback port until t ends.
@@ -86,7 +87,7 @@ func (s *Server) serve(ln net.Listener) {
 	srv.WriteTimeout = 10 * time.Second
 	srv.ErrorLog = discardLogger{}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
 }
@@ -94,9 +95,13 @@ func (s *Server) serve(ln net.Listener) {
 // Stop closes the server: connections are refused until Restart.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
+	if ln != nil {
+		// Closed here too: Serve may not have registered it with srv yet.
+		_ = ln.Close()
+	}
 	if srv != nil {
 		_ = srv.Close()
 	}
