@@ -111,11 +111,16 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	defer func() {
 		if err != nil {
-			err = &scrubbed{msg: scrub(scrub(err.Error(), o.From), o.To), err: err}
+			// One line, no password: drivers report some failures over several.
+			msg := strings.Join(strings.Fields(scrub(scrub(err.Error(), o.From), o.To)), " ")
+			err = &scrubbed{msg: msg, err: err}
 		}
 	}()
 
-	src, err := app.OpenReadOnly(ctx, o.From, o.Log)
+	// Database errors are returned and reported once, by the caller; the
+	// GORM layer logging them too would only repeat them.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	src, err := app.OpenReadOnly(ctx, o.From, quiet)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
@@ -136,7 +141,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 
 	created := o.To.Engine == config.EngineSQLite && !o.To.Memory && !exists(o.To.Path)
-	tgt, err := app.OpenDB(ctx, &config.Config{Database: config.DatabaseConfig{DSN: o.To}}, o.Log)
+	tgt, err := app.OpenDB(ctx, &config.Config{Database: config.DatabaseConfig{DSN: o.To}}, quiet)
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 
 	"aura/app"
@@ -65,7 +67,7 @@ func inspectTarget(ctx context.Context, o Options) (held, state string, err erro
 	if o.To.Engine == config.EngineSQLite && !exists(o.To.Path) {
 		return "", "does not exist yet; it would be created", nil
 	}
-	db, err := app.OpenReadOnly(ctx, o.To, o.Log)
+	db, err := app.OpenReadOnly(ctx, o.To, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return "", "", fmt.Errorf("target: %w", err)
 	}
