@@ -30,7 +30,7 @@ type session struct {
 
 const goodPassword = "violet-harbor-lantern-91"
 
-func register(t *testing.T, s *testenv.Server, email string) session {
+func register(t testing.TB, s *testenv.Server, email string) session {
 	t.Helper()
 	var out session
 	s.Do(t, "POST", "/api/auth/register", map[string]any{"email": email, "password": goodPassword}, "").

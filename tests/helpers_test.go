@@ -21,7 +21,7 @@ func openRawSQLite(t *testing.T, path string) *sql.DB {
 
 // makeAdmin registers an account, grants it ADMIN directly in the database
 // (as `aura users create` would) and logs it in again so its token is fresh.
-func makeAdmin(t *testing.T, s *testenv.Server, email string) string {
+func makeAdmin(t testing.TB, s *testenv.Server, email string) string {
 	t.Helper()
 	reg := register(t, s, email)
 	st := repositories.New(s.App.DB.WithContext(testenv.Ctx(t)))

@@ -56,13 +56,9 @@ type fixture struct {
 func newFixture(t testing.TB, uri string) *fixture {
 	t.Helper()
 	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "1000000"}))
-	tt, ok := t.(*testing.T)
-	if !ok {
-		tt = &testing.T{}
-	}
-	p := register(tt, s, "patient.fixture@example.com")
+	p := register(t, s, "patient.fixture@example.com")
 	return &fixture{handler: s.App.Handler, app: s.App, user: p.AccessToken, userID: p.User.ID,
-		admin: makeAdmin(tt, s, "admin.fixture@example.com")}
+		admin: makeAdmin(t, s, "admin.fixture@example.com")}
 }
 
 type endpoint struct{ method, path, token string }
