@@ -25,7 +25,9 @@ func (r *Outbox) Enqueue(m *models.OutboxMessage) error {
 
 // due is the condition of a row a sender may claim: not sent, not dropped,
 // its next attempt reached, and no live lease on it.
-const due = "sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)"
+// (A row whose link has expired is never claimed: DropExpired gives it up.)
+const due = "sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= @now AND " +
+	"(locked_until IS NULL OR locked_until <= @now) AND (discard_after IS NULL OR discard_after > @now)"
 
 // Claim leases up to limit due rows to owner until now+lease, counts an
 // attempt on each, and returns them oldest due first. owner must be unique to
@@ -34,15 +36,15 @@ const due = "sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= ? AND
 // FOR UPDATE SKIP LOCKED, so concurrent senders never claim one row twice;
 // SQLite runs the one statement under its write lock, which gives the same.
 func (r *Outbox) Claim(owner string, now time.Time, lease time.Duration, limit int) ([]models.OutboxMessage, error) {
-	pick := "SELECT id FROM outbox WHERE " + due + " ORDER BY next_attempt_at, id LIMIT ?"
+	pick := "SELECT id FROM outbox WHERE " + due + " ORDER BY next_attempt_at, id LIMIT @limit"
 	if r.db.Dialector.Name() == "postgres" {
 		pick += " FOR UPDATE SKIP LOCKED"
 	}
 	// The outer repeat of the condition is re-checked by PostgreSQL on the
 	// row's latest version should another transaction have changed it.
-	res := r.db.Exec("UPDATE outbox SET locked_by = ?, locked_until = ?, attempts = attempts + 1 "+
+	res := r.db.Exec("UPDATE outbox SET locked_by = @owner, locked_until = @until, attempts = attempts + 1 "+
 		"WHERE id IN ("+pick+") AND "+due,
-		owner, now.Add(lease), now, now, limit, now, now)
+		map[string]any{"owner": owner, "until": now.Add(lease), "now": now, "limit": limit})
 	if res.Error != nil {
 		return nil, translate(res.Error)
 	}
