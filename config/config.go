@@ -45,7 +45,6 @@ type ServerConfig struct {
 	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
 	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
 	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
-	RequestTimeout    time.Duration `mapstructure:"request_timeout"`
 	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace"`
 	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
 }
@@ -155,7 +154,6 @@ var defaults = map[string]any{
 	"server.read_timeout":              "15s",
 	"server.write_timeout":             "30s",
 	"server.idle_timeout":              "120s",
-	"server.request_timeout":           "10s",
 	"server.shutdown_grace":            "20s",
 	"server.trusted_proxies":           []string{},
 	"database.uri":                     "",

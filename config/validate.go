@@ -55,7 +55,6 @@ func (c *Config) validate() error {
 	}{
 		{c.Server.Addr != "", "server.addr (AURA_SERVER_ADDR): must not be empty"},
 		{c.Server.MaxBodyBytes > 0, "server.max_body_bytes (AURA_SERVER_MAX_BODY_BYTES): must be positive"},
-		{c.Server.RequestTimeout > 0, "server.request_timeout: must be positive"},
 		{c.Server.ShutdownGrace > 0, "server.shutdown_grace: must be positive"},
 		{c.Database.QueryTimeout > 0, "database.query_timeout: must be positive"},
 		{c.Auth.AccessTTL > 0, "auth.access_ttl (AURA_AUTH_ACCESS_TTL): must be positive"},
