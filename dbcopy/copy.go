@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"aura/app"
 	"aura/config"
@@ -28,7 +29,7 @@ import (
 )
 
 // DefaultBatchSize is the number of rows sent in one INSERT.
-const DefaultBatchSize = 500
+const DefaultBatchSize = 200
 
 // maxParams keeps a batch under the bound-parameter limit of both engines
 // (SQLite 32766, PostgreSQL 65535).
@@ -145,7 +146,10 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	err = copyAll(ctx, srcTx, tgt.WithContext(ctx), o, rep, plans)
+	// No statement logging on the copy's own handle: the batches are big, and
+	// GORM would render each one for the slow-query log.
+	err = copyAll(ctx, srcTx.Session(&gorm.Session{Logger: logger.Discard}),
+		tgt.Session(&gorm.Session{Logger: logger.Discard, Context: ctx}), o, rep, plans)
 	closeDB(tgt)
 	if err != nil {
 		if created {
