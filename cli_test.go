@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds aura once per test run, as an operator would run it.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "aura-cli-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "aura")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%w: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
+	}
+	return binPath
+}
+
+// run starts the binary in dir with only the given environment (plus PATH and HOME).
+func run(t *testing.T, dir string, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
+}
+
+func TestCLIRefusesBadSettings(t *testing.T) {
+	cases := map[string][]string{
+		"database.uri (DATABASE_URI)":  {"DATABASE_URI=mysql://root:hunter2@db/aura"},
+		"database.engine (DB_ENGINE)":  {"DB_ENGINE=oracle", "DB_PASSWORD=hunter2"},
+		"auth.jwt_secret (SECRET_KEY)": {"AURA_ENV=production"},
+		"server.addr":                  {"AURA_SERVER_ADDR=not-an-address:99999", "DATABASE_URI=sqlite://"},
+	}
+	for mention, env := range cases {
+		t.Run(mention, func(t *testing.T) {
+			out, code := run(t, t.TempDir(), env)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if code == 0 || !strings.Contains(out, mention) || strings.Contains(out, "hunter2") {
+				t.Fatalf("exit %d, output %q", code, out)
+			}
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "aura: ") || !strings.Contains(last, mention) {
+				t.Fatalf("last line %q should name %s", last, mention)
+			}
+		})
+	}
+	out, code := run(t, t.TempDir(), []string{"DATABASE_URI=postgresql://aura:hunter2@127.0.0.1:1/aura?sslmode=disable"}, "migrate")
+	if code == 0 || strings.Contains(out, "hunter2") || !strings.Contains(out, "xxxxx") {
+		t.Fatalf("unreachable database: exit %d, %q", code, out)
+	}
+}
+
+func TestCLIMigrateVersionHelp(t *testing.T) {
+	dir := t.TempDir()
+	out, code := run(t, dir, []string{"DATABASE_URI=sqlite:///data/aura.db"}, "migrate")
+	if code != 0 || !strings.Contains(out, "schema is up to date") {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "aura.db")); err != nil {
+		t.Fatalf("no database file: %v", err)
+	}
+	if out, code := run(t, dir, nil, "version"); code != 0 || !strings.HasPrefix(out, "aura ") {
+		t.Fatalf("version: %d %s", code, out)
+	}
+	for _, cmd := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"users", "create", "--help"}, {"version", "--help"}} {
+		if out, code := run(t, dir, nil, cmd...); code != 0 || !strings.Contains(out, "Usage:") {
+			t.Fatalf("%v: %d %s", cmd, code, out)
+		}
+	}
+}
+
+// TestCLIServeAndStop starts the binary with the shipped config.yaml, as a new
+// user does, checks it answers, and stops it with SIGTERM: exit status 0.
+func TestCLIServeAndStop(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(binary(t))
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AURA_SERVER_ADDR=" + addr}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs <- sc.Text()
+		}
+		close(logs)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/api/health")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Fatalf("health %d", res.StatusCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("server never answered: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "aura.db")); err != nil {
+		t.Fatalf("the default SQLite file was not created: %v", err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	var all []string
+	for l := range logs {
+		all = append(all, l)
+	}
+	if err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, strings.Join(all, "\n"))
+	}
+	if !strings.Contains(strings.Join(all, "\n"), "shutting down") {
+		t.Fatalf("no shutdown log line:\n%s", strings.Join(all, "\n"))
+	}
+}
