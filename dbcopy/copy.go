@@ -284,6 +284,7 @@ func copyAll(ctx context.Context, src, tgt *gorm.DB, o Options, rep *Report, pla
 		if err := resetSequences(tx, plans, o); err != nil {
 			return err
 		}
+		fmt.Fprintln(prog.w, "verifying row counts and checksums in the target...")
 		if err := verify(tx, plans, rep, o, precision); err != nil {
 			return err
 		}
