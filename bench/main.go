@@ -78,6 +78,7 @@ type Report struct {
 	Targets   []Target  `json:"targets"`
 	Skipped   []string  `json:"skipped,omitempty"`
 	SeedTimes []string  `json:"seed_times"`
+	Ceiling   *Ceiling  `json:"argon2_ceiling,omitempty"`
 }
 
 // Machine describes where the figures were taken.
@@ -262,6 +263,11 @@ func benchmark(o options) error {
 		if err != nil {
 			return err
 		}
+	}
+	if sc := o.scenario; strings.Contains(sc, "efficiency") || strings.Contains(sc, "full") {
+		logf("argon2id ceiling: hashing in-process with 1 and %d goroutines", runtime.NumCPU())
+		c := hashCeiling(o.duration)
+		rep.Ceiling = &c
 	}
 	rep.Targets = evaluate(rep.Results, runtime.NumCPU())
 	printReport(os.Stdout, rep)

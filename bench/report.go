@@ -173,6 +173,10 @@ func printReport(w io.Writer, rep *Report) {
 		}
 		fmt.Fprintln(w)
 	}
+	if c := rep.Ceiling; c != nil {
+		fmt.Fprintf(w, "argon2id ceiling of this machine (in-process, no HTTP, no database): %.1f hashes/s on 1 goroutine, "+
+			"%.1f on %d: efficiency %.2f, the best login or register can reach here.\n\n", c.OneRate, c.AllRate, c.CPUs, c.Efficiency)
+	}
 	for _, s := range rep.SeedTimes {
 		fmt.Fprintf(w, "- %s\n", s)
 	}
