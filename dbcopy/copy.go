@@ -300,6 +300,9 @@ func copyAll(ctx context.Context, src, tgt *gorm.DB, o Options, rep *Report, pla
 	if errors.Is(err, ErrTargetNotEmpty) {
 		return err
 	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("copy interrupted, target left unchanged: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("copy aborted, target left unchanged: %w", err)
 	}
