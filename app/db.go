@@ -107,7 +107,9 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
-		PrepareStmt:            false,
+		// SQLite parses every statement it is sent; caching prepared statements
+		// saves that on the hot paths. pgx already caches them per connection.
+		PrepareStmt: dsn.Engine == config.EngineSQLite,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 		Logger: logger.NewSlogLogger(log, logger.Config{
 			SlowThreshold:             500 * time.Millisecond,

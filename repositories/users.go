@@ -135,7 +135,7 @@ func (r *Users) ForSession(userID, sessionID string, now time.Time) (*models.Use
 	rows, err := r.db.Raw("SELECT "+userColumns+", ro.id, ro.name FROM users u "+
 		"JOIN sessions s ON s.id = ? AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ? "+
 		"LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles ro ON ro.id = ur.role_id "+
-		"WHERE u.id = ? ORDER BY ro.id", sessionID, now, userID).Rows()
+		"WHERE u.id = ? ORDER BY ur.role_id", sessionID, now, userID).Rows()
 	if err != nil {
 		return nil, translate(err)
 	}
