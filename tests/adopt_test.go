@@ -299,6 +299,15 @@ func TestAdoptFlaskDatabasePostgres(t *testing.T) {
 
 	s = testenv.Start(t, testenv.Config(t, uri, nil))
 	checkFlaskLogins(t, s)
+	s.Stop(t)
+
+	// The adopted database, naive timestamp columns and all, copies out.
+	out := sqliteURI(t, "from-adopted-postgres.db")
+	rep := mustCopy(t, uri, out, nil)
+	if rep.Adopted || strings.Join(rep.Ignored, ",") != "email_verification_tokens" {
+		t.Errorf("report: %+v", rep)
+	}
+	checkFlaskLogins(t, testenv.Start(t, testenv.Config(t, out, nil)))
 }
 
 // TestCopyFromFlaskFixture copies a first-generation database straight into
