@@ -356,3 +356,30 @@ func TestCopyRefusesSameDatabaseAndMissingSource(t *testing.T) {
 		t.Errorf("non-AURA source: %v", err)
 	}
 }
+
+// TestCopyVerificationCatchesAlteredRows plants a trigger in the target that
+// changes every copied user: the checksum must catch it and roll back.
+func TestCopyVerificationCatchesAlteredRows(t *testing.T) {
+	for _, e := range copyEngines() {
+		t.Run(e.Name, func(t *testing.T) {
+			src, tgt := sqliteURI(t, "src.db"), e.URI(t)
+			populate(t, src, 2)
+			testenv.Start(t, testenv.Config(t, tgt, nil)).Stop(t)
+			db := openRaw(t, tgt)
+			if e.Name == "postgres" {
+				testenv.Must(t, db.Exec(`CREATE FUNCTION mangle() RETURNS trigger AS $$
+					BEGIN NEW.full_name := 'mangled'; RETURN NEW; END $$ LANGUAGE plpgsql`).Error, "function")
+				testenv.Must(t, db.Exec("CREATE TRIGGER mangle BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION mangle()").Error, "trigger")
+			} else {
+				testenv.Must(t, db.Exec("CREATE TRIGGER mangle AFTER INSERT ON users BEGIN "+
+					"UPDATE users SET full_name = 'mangled' WHERE id = NEW.id; END").Error, "trigger")
+			}
+			before := dump(t, db)
+			_, out, err := runCopy(t, src, tgt, nil)
+			if err == nil || !strings.Contains(err.Error(), "verify users: checksum mismatch") {
+				t.Fatalf("want a checksum mismatch on users, got %v\n%s", err, out)
+			}
+			sameDump(t, "target after a failed verification", before, dump(t, db))
+		})
+	}
+}
