@@ -107,6 +107,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = DefaultBatchSize
 	}
+	if o.To.Engine == config.EngineSQLite && o.To.Memory && !o.DryRun {
+		return nil, errors.New("--to is an in-memory SQLite database: the copy would vanish when the command ends; give a file (sqlite:///path.db)")
+	}
 	if sameDatabase(o.From, o.To) {
 		return nil, fmt.Errorf("--from and --to are the same database (%s)", o.From.Redacted())
 	}

@@ -342,6 +342,9 @@ func TestCopyRefusesSameDatabaseAndMissingSource(t *testing.T) {
 	if _, _, err := runCopy(t, a, a, nil); err == nil || !strings.Contains(err.Error(), "same database") {
 		t.Errorf("copy onto itself: %v", err)
 	}
+	if _, _, err := runCopy(t, a, "sqlite://", nil); err == nil || !strings.Contains(err.Error(), "in-memory") {
+		t.Errorf("copy into memory: %v", err)
+	}
 	missing := sqliteURI(t, "missing.db")
 	if _, _, err := runCopy(t, missing, sqliteURI(t, "b.db"), nil); err == nil || !strings.Contains(err.Error(), "no such SQLite file") {
 		t.Errorf("missing source: %v", err)
