@@ -55,19 +55,9 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	log := app.NewLogger(cfg, os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	ln, err := app.Listen(cfg)
-	if err != nil {
-		a.Close()
-		return err
-	}
-	return a.Serve(ctx, ln)
+	return app.Run(ctx, cfg, os.Stderr)
 }
 
 func runMigrate(cmd *cobra.Command, _ []string) error {

@@ -12,7 +12,6 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"aura/config"
 )
@@ -110,13 +109,8 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 		// SQLite parses every statement it is sent; caching prepared statements
 		// saves that on the hot paths. pgx already caches them per connection.
 		PrepareStmt: dsn.Engine == config.EngineSQLite,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		}),
+		NowFunc:     func() time.Time { return time.Now().UTC() },
+		Logger:      newGormLogger(log, 500*time.Millisecond),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), scrub(err, dsn))

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -182,4 +183,21 @@ func Listen(cfg *config.Config) (net.Listener, error) {
 func Fatal(err error) {
 	fmt.Fprintln(os.Stderr, "aura: "+err.Error())
 	os.Exit(1)
+}
+
+// Run is the whole life of a server process: logs to w (batched), opens and
+// migrates the database, listens on server.addr and serves until ctx is done.
+func Run(ctx context.Context, cfg *config.Config, w io.Writer) error {
+	logOut := NewBufferedWriter(w, 100*time.Millisecond)
+	defer logOut.Close()
+	a, err := New(ctx, cfg, NewLogger(cfg, logOut))
+	if err != nil {
+		return err
+	}
+	ln, err := Listen(cfg)
+	if err != nil {
+		a.Close()
+		return err
+	}
+	return a.Serve(ctx, ln)
 }

@@ -28,6 +28,21 @@ type PoolStats struct {
 	WaitMs    int64 `json:"wait_ms"`
 }
 
+// DatabaseHealth is the database part of GET /api/health.
+type DatabaseHealth struct {
+	Engine string     `json:"engine"`
+	PingMs float64    `json:"ping_ms"`
+	Pool   *PoolStats `json:"pool,omitempty"`
+}
+
+// HealthView is the data of GET /api/health.
+type HealthView struct {
+	Status   string         `json:"status"`
+	DBStatus bool           `json:"db_status"`
+	DBError  *string        `json:"db_error"`
+	Database DatabaseHealth `json:"database"`
+}
+
 // Health is GET /api/health: pings the database. The failure text is generic.
 func (d *Deps) Health(c *gin.Context) {
 	st := store(c)
@@ -35,19 +50,17 @@ func (d *Deps) Health(c *gin.Context) {
 	defer cancel()
 	start := time.Now()
 	err := st.Ping(ctx)
-	rtt := time.Since(start)
-	db := gin.H{"engine": d.Settings.Engine, "ping_ms": float64(rtt.Microseconds()) / 1000}
+	h := HealthView{Status: "ok", DBStatus: true, Database: DatabaseHealth{
+		Engine: d.Settings.Engine, PingMs: float64(time.Since(start).Microseconds()) / 1000}}
 	if s, ok := st.PoolStats(); ok {
-		db["pool"] = PoolStats{MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections, InUse: s.InUse,
+		h.Database.Pool = &PoolStats{MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections, InUse: s.InUse,
 			Idle: s.Idle, WaitCount: s.WaitCount, WaitMs: s.WaitDuration.Milliseconds()}
 	}
 	if err != nil {
 		msg := "database unavailable"
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{
-			"success": false, "error": msg, "code": CodeUnavailable,
-			"data": gin.H{"status": "unavailable", "db_status": false, "db_error": msg, "database": db},
-		})
+		h.Status, h.DBStatus, h.DBError = "unavailable", false, &msg
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, Envelope{Error: msg, Code: CodeUnavailable, Data: h})
 		return
 	}
-	OK(c, http.StatusOK, gin.H{"status": "ok", "db_status": true, "db_error": nil, "database": db}, "")
+	OK(c, http.StatusOK, h, "")
 }

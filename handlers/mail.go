@@ -195,8 +195,11 @@ func (d *Deps) byAddress(c *gin.Context, message string, send func(tx *repositor
 		}
 		return send(tx, u, now)
 	})
-	if err != nil {
-		d.failMail(c, key, err)
+	// Over the mail limit the answer is the same 200 as any other: the contract
+	// promises these endpoints one answer for every address, and a 429 would
+	// tell a watcher that this address asked recently.
+	if err != nil && !errors.Is(err, errMailLimited) {
+		Fail(c, err)
 		return
 	}
 	OK(c, http.StatusOK, gin.H{}, message)

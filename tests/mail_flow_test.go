@@ -266,17 +266,15 @@ func TestMailLimit(t *testing.T) {
 		reg := register(t, s, addr) // takes the address's slot
 
 		s.Do(t, "POST", "/api/auth/send-verification-email", nil, reg.AccessToken).Expect(t, 429, "RATE_LIMITED")
-		known := s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": "LIM.IT@example.com"}, "").Expect(t, 429, "RATE_LIMITED")
-		s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": "nobody@example.com"}, "").Expect(t, http.StatusOK, "")
-		unknown := s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": "Nobody@Example.com"}, "").Expect(t, 429, "RATE_LIMITED")
-		if !bytes.Equal(known.Body, unknown.Body) {
-			t.Errorf("limited answers differ: %s vs %s", known.Body, unknown.Body)
+		// By address, the limited answer is the 200 of every address: nothing
+		// tells a watcher that this one asked recently. Only the mail is held back.
+		free := s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": "nobody@example.com"}, "").Expect(t, http.StatusOK, "")
+		known := s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": "LIM.IT@example.com"}, "").Expect(t, http.StatusOK, "")
+		unknown := s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": "Nobody@Example.com"}, "").Expect(t, http.StatusOK, "")
+		if !bytes.Equal(known.Body, unknown.Body) || !bytes.Equal(known.Body, free.Body) {
+			t.Errorf("answers differ: %s / %s / %s", free.Body, known.Body, unknown.Body)
 		}
-		for _, r := range []*testenv.Response{known, unknown} {
-			if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
-				t.Errorf("Retry-After %q", ra)
-			}
-		}
+		s.Do(t, "POST", "/api/auth/resend-verification-email", map[string]any{"email": addr}, "").Expect(t, http.StatusOK, "")
 		s.Do(t, "POST", "/api/auth/resend-verification-email", map[string]any{"email": "other@example.com"}, "").Expect(t, http.StatusOK, "")
 
 		// The password-changed notice goes out although the slot is taken.

@@ -29,19 +29,9 @@ func main() {
 	if err != nil {
 		app.Fatal(err)
 	}
-	lg := app.NewLogger(cfg, os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, cfg, lg)
-	if err != nil {
-		app.Fatal(err)
-	}
-	ln, err := app.Listen(cfg)
-	if err != nil {
-		a.Close()
-		app.Fatal(err)
-	}
-	if err := a.Serve(ctx, ln); err != nil {
+	if err := app.Run(ctx, cfg, os.Stderr); err != nil {
 		app.Fatal(err)
 	}
 }
