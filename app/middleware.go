@@ -103,7 +103,9 @@ func bodyLimit(max int64) gin.HandlerFunc {
 			handlers.Fail(c, handlers.Errf(http.StatusRequestEntityTooLarge, handlers.CodePayloadTooLarge, "Request body is too large"))
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		if c.Request.Body != http.NoBody {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
 		c.Next()
 	}
 }

@@ -11,16 +11,28 @@ import (
 	"aura/models"
 )
 
+// migrationLockID names AURA's PostgreSQL advisory lock ("AURA" in ASCII).
+const migrationLockID = 0x41555241
+
 // Migrate brings the schema up to date and seeds what every database needs.
 // It is idempotent and safe on a database written by the first AURA backend:
 // it only adds tables, columns and indexes, and fills the new columns of old
 // rows (normalised email, PATIENT role, active and verified flags).
+//
+// Everything runs in one transaction (both engines have transactional DDL),
+// so a failure leaves the schema as it was. On PostgreSQL an advisory lock
+// makes instances that start together migrate one after the other; SQLite's
+// IMMEDIATE transaction already does that.
 func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
-	db = db.WithContext(ctx)
-	if err := db.AutoMigrate(models.All()...); err != nil {
-		return fmt.Errorf("automigrate: %w", err)
-	}
-	return db.Transaction(func(tx *gorm.DB) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if tx.Dialector.Name() == "postgres" {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
+				return fmt.Errorf("migration lock: %w", err)
+			}
+		}
+		if err := tx.AutoMigrate(models.All()...); err != nil {
+			return fmt.Errorf("automigrate: %w", err)
+		}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.SeedRoles).Error; err != nil {
 			return fmt.Errorf("seed roles: %w", err)
 		}

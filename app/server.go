@@ -16,6 +16,7 @@ import (
 
 	"aura/config"
 	"aura/handlers"
+	"aura/repositories"
 	"aura/security"
 )
 
@@ -26,6 +27,7 @@ type App struct {
 	Log     *slog.Logger
 	Handler http.Handler
 	workers []func(ctx context.Context)
+	probe   *repositories.Probe
 }
 
 // NewLogger makes the process logger: JSON in production (or log.format
@@ -49,7 +51,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, DB: db, Log: log}
+	probe, err := repositories.NewProbe(db)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, DB: db, Log: log, probe: probe}
 	if err := a.addMailSender(); err != nil {
 		a.closeDB()
 		return nil, err
@@ -85,7 +91,8 @@ func (a *App) Deps() *handlers.Deps {
 		Hasher: security.NewHasher(security.Argon2Params{
 			Memory: c.Auth.Argon2.MemoryKiB, Time: c.Auth.Argon2.Time, Threads: c.Auth.Argon2.Threads,
 		}, c.Auth.MaxConcurrentHash),
-		JWT: security.NewJWT(c.Auth.JWTSecret, c.Auth.AccessTTL),
+		JWT:   security.NewJWT(c.Auth.JWTSecret, c.Auth.AccessTTL),
+		Probe: a.probe,
 	}
 }
 
@@ -106,8 +113,7 @@ func (a *App) router() *gin.Engine {
 	r.NoMethod(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
 	})
-	api := r.Group("/api", session(a.DB, a.Cfg.Database.QueryTimeout))
-	a.Deps().Routes(api)
+	a.Deps().Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r
 }
 

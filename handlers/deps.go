@@ -28,6 +28,8 @@ type Deps struct {
 	Settings Settings
 	Hasher   *security.Hasher
 	JWT      *security.JWT
+	// Probe pings the database for GET /api/health.
+	Probe *repositories.Probe
 	// Now is the clock (UTC); tests may move it.
 	Now func() time.Time
 }

@@ -7,12 +7,14 @@ import (
 )
 
 // Routes mounts every endpoint of the contract under api (the /api group).
-func (d *Deps) Routes(api *gin.RouterGroup) {
+// session is the middleware that gives a request its database session; the
+// index and health endpoints do without one.
+func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	api.GET("/", d.Index)
 	api.GET("/health", d.Health)
 	api.GET("/health/live", d.Live)
 
-	auth := api.Group("/auth")
+	auth := api.Group("/auth", session)
 	auth.POST("/register", d.Register)
 	auth.POST("/login", d.Login)
 	auth.POST("/refresh", d.Refresh)
@@ -26,7 +28,7 @@ func (d *Deps) Routes(api *gin.RouterGroup) {
 	authed.POST("/change-password", d.ChangePassword)
 	d.authedMailRoutes(authed)
 
-	admin := api.Group("/admin", d.RequireAuth, RequireRole(models.RoleAdmin))
+	admin := api.Group("/admin", session, d.RequireAuth, RequireRole(models.RoleAdmin))
 	admin.GET("/users", d.ListUsers)
 	admin.PATCH("/users/:id", d.UpdateUser)
 }

@@ -6,7 +6,6 @@ package repositories
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -45,15 +44,6 @@ func (s *Store) Tx(fn func(tx *Store) error) error {
 	return translate(s.db.Transaction(func(tx *gorm.DB) error { return fn(New(tx)) }))
 }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.PingContext(ctx)
-}
-
 // translate maps GORM and driver errors to domain errors, keeping the cause
 // for logs.
 func translate(err error) error {
@@ -68,13 +58,4 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
 	return err
-}
-
-// PoolStats reports the connection pool's figures.
-func (s *Store) PoolStats() (sql.DBStats, bool) {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return sql.DBStats{}, false
-	}
-	return sqlDB.Stats(), true
 }

@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
+	"aura/app"
 	"aura/internal/testenv"
 )
 
@@ -93,4 +93,26 @@ func TestClientDisconnectCancelsQueries(t *testing.T) {
 	}
 }
 
-var _ = strings.Contains
+// TestInstancesMigrateTogether starts several instances at once on one empty
+// PostgreSQL schema: each migrates at start, and none fails.
+func TestInstancesMigrateTogether(t *testing.T) {
+	uri := testenv.PostgresURI(t)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			a, err := app.New(context.Background(), testenv.Config(t, uri, nil), testenv.Logger(t))
+			if err == nil {
+				a.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent start: %v", err)
+		}
+	}
+	s := testenv.Start(t, testenv.Config(t, uri, nil))
+	register(t, s, "after@example.com")
+}
