@@ -119,20 +119,7 @@ func withoutHashes(lines []string) []string {
 func checkFlaskLogins(t *testing.T, s *testenv.Server) {
 	t.Helper()
 	for _, fu := range flaskUsers {
-		var sess struct {
-			AccessToken string `json:"accessToken"`
-			User        struct {
-				ID            string  `json:"id"`
-				Email         string  `json:"email"`
-				FullName      string  `json:"fullName"`
-				Phone         *string `json:"phone"`
-				Avatar        string  `json:"avatar"`
-				EmailVerified bool    `json:"emailVerified"`
-				IsActive      bool    `json:"isActive"`
-				CreatedAt     string  `json:"createdAt"`
-			} `json:"user"`
-			Roles []struct{ Name string } `json:"roles"`
-		}
+		var sess session
 		s.Do(t, "POST", "/api/auth/login", map[string]any{"email": " " + strings.ToUpper(fu.email) + " ", "password": fu.password}, "").
 			Expect(t, http.StatusOK, "").Data(t, &sess)
 		u := sess.User

@@ -11,32 +11,23 @@ import (
 // and a real database (JWT check, one query for session, user and roles,
 // JSON), without the network: go test ./tests -run '^$' -bench Me -benchmem
 func BenchmarkMe(b *testing.B) {
-	for _, e := range testenv.Engines() {
-		b.Run(e.Name, func(b *testing.B) {
-			f := newFixture(b, e.URI(b))
-			req := httptest.NewRequest("GET", "/api/auth/me", nil)
-			req.Header.Set("Authorization", "Bearer "+f.user)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					rec := httptest.NewRecorder()
-					f.handler.ServeHTTP(rec, req.Clone(req.Context()))
-					if rec.Code != 200 {
-						b.Fatalf("%d %s", rec.Code, rec.Body.String())
-					}
-				}
-			})
-		})
-	}
+	benchGET(b, "/api/auth/me", true)
 }
 
 // BenchmarkHealth measures GET /api/health (a ping and the pool figures).
 func BenchmarkHealth(b *testing.B) {
+	benchGET(b, "/api/health", false)
+}
+
+// benchGET serves GET path on every engine, in parallel, expecting 200.
+func benchGET(b *testing.B, path string, authed bool) {
 	for _, e := range testenv.Engines() {
 		b.Run(e.Name, func(b *testing.B) {
 			f := newFixture(b, e.URI(b))
-			req := httptest.NewRequest("GET", "/api/health", nil)
+			req := httptest.NewRequest("GET", path, nil)
+			if authed {
+				req.Header.Set("Authorization", "Bearer "+f.user)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
