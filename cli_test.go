@@ -166,3 +166,37 @@ func TestCLIServeAndStop(t *testing.T) {
 		t.Fatalf("no shutdown log line:\n%s", strings.Join(all, "\n"))
 	}
 }
+
+// TestCLIUsersCreate makes the first admin from standard input, as the
+// README shows, and refuses a weak password and a second account.
+func TestCLIUsersCreate(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"DATABASE_URI=sqlite:///aura.db"}
+	create := func(stdin string, args ...string) (string, int) {
+		cmd := exec.Command(binary(t), append([]string{"users", "create"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		}
+		return string(out), 0
+	}
+	out, code := create("violet harbor lantern 91\n", "--email", "Admin@Clinic.example", "--role", "ADMIN")
+	if code != 0 || !strings.Contains(out, "created Admin@Clinic.example") || !strings.Contains(out, "ADMIN") {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	if out, code := create("violet harbor lantern 91\n", "--email", "admin@clinic.example", "--role", "ADMIN"); code == 0 || !strings.Contains(out, "already exists") {
+		t.Fatalf("duplicate: %d %s", code, out)
+	}
+	if out, code := create("password1234\n", "--email", "weak@clinic.example"); code == 0 || !strings.Contains(out, "password") {
+		t.Fatalf("weak password: %d %s", code, out)
+	}
+	if out, code := create("violet harbor lantern 91\n", "--email", "x@clinic.example", "--role", "ROOT"); code == 0 || !strings.Contains(out, "--role") {
+		t.Fatalf("bad role: %d %s", code, out)
+	}
+	if out, code := create("", "--email", "empty@clinic.example"); code == 0 || !strings.Contains(out, "no password") {
+		t.Fatalf("no password: %d %s", code, out)
+	}
+}

@@ -23,7 +23,7 @@ func usersCmd() *cobra.Command {
 		Short: "Create an account; the password is read from standard input",
 		Long: "Create an account with the given role(s), its email counted as verified.\n" +
 			"The password is read from standard input (first line), or prompted for without echo on a terminal.\n" +
-			"Example: echo 'a long admin passphrase' | aura users create --email admin@clinic.example --role ADMIN",
+			"Example: echo 'violet harbor lantern 91' | aura users create --email admin@clinic.example --role ADMIN",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if email == "" {
