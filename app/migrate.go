@@ -61,7 +61,7 @@ func backfillEmails(tx *gorm.DB, log *slog.Logger) error {
 		ID    string
 		Email string
 	}
-	if err := tx.Raw("SELECT id, email FROM users WHERE email_normalized IS NULL").Scan(&rows).Error; err != nil {
+	if err := tx.Raw("SELECT id, email FROM users WHERE email_normalized IS NULL ORDER BY created_at, id").Scan(&rows).Error; err != nil {
 		return fmt.Errorf("backfill emails: %w", err)
 	}
 	for _, r := range rows {
@@ -70,8 +70,17 @@ func backfillEmails(tx *gorm.DB, log *slog.Logger) error {
 			log.Warn("user email cannot be normalised; left for an admin", "user_id", r.ID)
 			continue
 		}
-		if err := tx.Exec("UPDATE users SET email_normalized = ? WHERE id = ?", key, r.ID).Error; err != nil {
-			return fmt.Errorf("backfill email of %s: %w", r.ID, err)
+		// The first backend compared emails case-sensitively, so two of its
+		// accounts may differ only in case. The oldest keeps the address; the
+		// others are left without a login key for an admin to resolve, rather
+		// than failing the start on the unique index.
+		res := tx.Exec("UPDATE users SET email_normalized = ? WHERE id = ? AND NOT EXISTS "+
+			"(SELECT 1 FROM users o WHERE o.email_normalized = ?)", key, r.ID, key)
+		if res.Error != nil {
+			return fmt.Errorf("backfill email of %s: %w", r.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			log.Warn("user email differs only in case from another account's; this account cannot log in until an admin resolves it", "user_id", r.ID)
 		}
 	}
 	if len(rows) > 0 {

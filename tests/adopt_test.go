@@ -321,3 +321,27 @@ func TestCopyFromFlaskFixture(t *testing.T) {
 		})
 	}
 }
+
+// TestAdoptCaseDuplicates: the first backend compared emails case-sensitively,
+// so its database may hold two accounts that differ only in case. AURA still
+// starts; the older account keeps the address and logs in, the newer one is
+// left for an admin (it cannot log in, and nobody can take the address).
+func TestAdoptCaseDuplicates(t *testing.T) {
+	path := fixtureCopy(t)
+	uri := "sqlite:///" + path
+	raw := openRaw(t, uri)
+	testenv.Must(t, raw.Exec("INSERT INTO users (id, email, password_hash, full_name, email_verified, is_active, created_at) "+
+		"SELECT 'ffffffff-0000-4000-8000-000000000001', UPPER(email), password_hash, 'Twin', 0, 1, '2099-01-01 00:00:00' "+
+		"FROM users WHERE email = 'lan.nguyen@example.com'").Error, "add a case twin")
+	closeRaw(raw)
+
+	s := testenv.Start(t, testenv.Config(t, uri, nil))
+	var sess session
+	s.Do(t, "POST", "/api/auth/login", map[string]any{"email": "LAN.NGUYEN@example.com", "password": "Lan-Retina-2024"}, "").
+		Expect(t, http.StatusOK, "").Data(t, &sess)
+	if sess.User.FullName != "Nguyễn Thị Lan" {
+		t.Fatalf("the older account should keep the address, got %q", sess.User.FullName)
+	}
+	s.Do(t, "POST", "/api/auth/register", map[string]any{"email": "Lan.Nguyen@Example.com", "password": goodPassword}, "").
+		Expect(t, http.StatusConflict, "EMAIL_TAKEN")
+}
