@@ -125,14 +125,8 @@ func (d *Deps) ChangePassword(c *gin.Context) {
 		return
 	}
 	u := currentUser(c)
-	details := map[string]string{}
-	for field, v := range map[string]string{"currentPassword": req.CurrentPassword, "newPassword": req.NewPassword, "confirmPassword": req.ConfirmPassword} {
-		if v == "" {
-			details[field] = "is required"
-		}
-	}
-	if len(details) > 0 {
-		Fail(c, Invalid(details))
+	if missing := required(map[string]string{"currentPassword": req.CurrentPassword, "newPassword": req.NewPassword, "confirmPassword": req.ConfirmPassword}); missing != nil {
+		Fail(c, Invalid(missing))
 		return
 	}
 	st, now, ctx := store(c), d.now(), c.Request.Context()

@@ -278,14 +278,8 @@ func (d *Deps) ResetPassword(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	details := map[string]string{}
-	for field, v := range map[string]string{"token": req.Token, "newPassword": req.NewPassword, "confirmPassword": req.ConfirmPassword} {
-		if v == "" {
-			details[field] = "is required"
-		}
-	}
-	if len(details) > 0 {
-		Fail(c, Invalid(details))
+	if missing := required(map[string]string{"token": req.Token, "newPassword": req.NewPassword, "confirmPassword": req.ConfirmPassword}); missing != nil {
+		Fail(c, Invalid(missing))
 		return
 	}
 	if !security.PlausibleToken(req.Token, actionTokenBytes) {
