@@ -13,6 +13,7 @@ import (
 
 	"aura/app"
 	"aura/config"
+	"aura/database"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -66,7 +67,7 @@ func runMigrate(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	log := app.NewLogger(cfg, os.Stderr)
-	db, err := app.OpenDB(cmd.Context(), cfg, log)
+	db, err := database.OpenDB(cmd.Context(), cfg, log)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func runMigrate(cmd *cobra.Command, _ []string) error {
 			_ = s.Close()
 		}
 	}()
-	if err := app.Migrate(cmd.Context(), db, log); err != nil {
+	if err := database.Migrate(cmd.Context(), db, log); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), "schema is up to date ("+cfg.Database.DSN.Redacted()+")")

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"aura/config"
+	"aura/database"
 	"aura/handlers"
 	"aura/repositories"
 	"aura/security"
@@ -47,7 +48,7 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // New opens the database, migrates it when database.auto_migrate is set, and
 // wires the HTTP handler.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	db, err := OpenDB(ctx, cfg, log)
+	db, err := database.OpenDB(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -61,9 +62,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	if cfg.Database.AutoMigrate {
-		if err := Migrate(ctx, db, log); err != nil {
+		if err := database.Migrate(ctx, db, log); err != nil {
 			a.closeDB()
-			return nil, fmt.Errorf("migrate: %s", scrub(err, cfg.Database.DSN))
+			return nil, fmt.Errorf("migrate: %s", database.Scrub(err.Error(), cfg.Database.DSN))
 		}
 	}
 	if cfg.GeneratedSecret {
@@ -167,11 +168,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return serveErr
 }
 
-func (a *App) closeDB() {
-	if sqlDB, err := a.DB.DB(); err == nil {
-		_ = sqlDB.Close()
-	}
-}
+func (a *App) closeDB() { database.Close(a.DB) }
 
 // Close releases the database without serving (for commands and tests).
 func (a *App) Close() { a.closeDB() }

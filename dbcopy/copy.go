@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,8 +24,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"aura/app"
 	"aura/config"
+	"aura/database"
 	"aura/models"
 )
 
@@ -116,7 +117,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	defer func() {
 		if err != nil {
 			// One line, no password: drivers report some failures over several.
-			msg := strings.Join(strings.Fields(scrub(scrub(err.Error(), o.From), o.To)), " ")
+			msg := strings.Join(strings.Fields(database.Scrub(database.Scrub(err.Error(), o.From), o.To)), " ")
 			err = &scrubbed{msg: msg, err: err}
 		}
 	}()
@@ -124,11 +125,11 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	// Database errors are returned and reported once, by the caller; the
 	// GORM layer logging them too would only repeat them.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	src, err := app.OpenReadOnly(ctx, o.From, quiet)
+	src, err := database.OpenReadOnly(ctx, o.From, quiet)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	defer closeDB(src)
+	defer database.Close(src)
 	srcTx := src.WithContext(ctx).Begin(&sql.TxOptions{ReadOnly: o.From.Engine == config.EnginePostgres,
 		Isolation: isolation(o.From)})
 	if srcTx.Error != nil {
@@ -145,7 +146,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 
 	created := o.To.Engine == config.EngineSQLite && !o.To.Memory && !exists(o.To.Path)
-	tgt, err := app.OpenDB(ctx, &config.Config{Database: config.DatabaseConfig{DSN: o.To}}, quiet)
+	tgt, err := database.OpenDB(ctx, &config.Config{Database: config.DatabaseConfig{DSN: o.To}}, quiet)
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
@@ -153,7 +154,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	// GORM would render each one for the slow-query log.
 	err = copyAll(ctx, srcTx.Session(&gorm.Session{Logger: logger.Discard}),
 		tgt.Session(&gorm.Session{Logger: logger.Discard, Context: ctx}), o, rep, plans)
-	closeDB(tgt)
+	database.Close(tgt)
 	if err != nil {
 		if created {
 			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
@@ -212,7 +213,7 @@ func plan(src *gorm.DB, o Options) (*Report, []tablePlan, error) {
 			}
 			p.table = t.only(cols)
 			for _, c := range t.columns {
-				if !contains(p.names(), c.name) {
+				if !slices.Contains(p.names(), c.name) {
 					tr.MissingColumns = append(tr.MissingColumns, c.name)
 					rep.Adopted = true
 				}
@@ -256,7 +257,7 @@ func copyAll(ctx context.Context, src, tgt *gorm.DB, o Options, rep *Report, pla
 	err := tgt.Transaction(func(tx *gorm.DB) error {
 		// Migration runs inside the transaction: both engines roll DDL back,
 		// so a failed copy leaves no half-made schema either.
-		if err := app.Migrate(ctx, tx, o.Log); err != nil {
+		if err := database.Migrate(ctx, tx, o.Log); err != nil {
 			return fmt.Errorf("target %s: migrate: %w", o.To.Redacted(), err)
 		}
 		held, err := auraRows(tx, plans)
@@ -294,7 +295,7 @@ func copyAll(ctx context.Context, src, tgt *gorm.DB, o Options, rep *Report, pla
 		if rep.Adopted {
 			// A first-generation source: fill what it lacked (roles, normalised
 			// emails), as AURA does when it starts on such a database.
-			if err := app.Migrate(ctx, tx, o.Log); err != nil {
+			if err := database.Migrate(ctx, tx, o.Log); err != nil {
 				return fmt.Errorf("target %s: migrate after copy: %w", o.To.Redacted(), err)
 			}
 		}
@@ -510,21 +511,6 @@ func exists(path string) bool {
 	return err == nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func closeDB(db *gorm.DB) {
-	if s, err := db.DB(); err == nil {
-		_ = s.Close()
-	}
-}
-
 // scrubbed is an error whose text has no password; errors.Is still sees the cause.
 type scrubbed struct {
 	msg string
@@ -533,18 +519,3 @@ type scrubbed struct {
 
 func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
-
-// scrub hides a DSN's password in an error message, in case a driver echoes it.
-func scrub(msg string, d config.DSN) string {
-	u, err := url.Parse(d.URL)
-	if err != nil || u.User == nil {
-		return msg
-	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		if q := url.QueryEscape(pw); q != pw {
-			msg = strings.ReplaceAll(msg, q, "xxxxx")
-		}
-	}
-	return msg
-}

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"strings"
 
-	"aura/app"
 	"aura/config"
+	"aura/database"
 )
 
 // dryRun prints what a copy would do and returns the error the copy itself
@@ -67,11 +67,11 @@ func inspectTarget(ctx context.Context, o Options) (held, state string, err erro
 	if o.To.Engine == config.EngineSQLite && !exists(o.To.Path) {
 		return "", "does not exist yet; it would be created", nil
 	}
-	db, err := app.OpenReadOnly(ctx, o.To, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := database.OpenReadOnly(ctx, o.To, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return "", "", fmt.Errorf("target: %w", err)
 	}
-	defer closeDB(db)
+	defer database.Close(db)
 	tx := db.WithContext(ctx).Begin(&sql.TxOptions{ReadOnly: o.To.Engine == config.EnginePostgres})
 	if tx.Error != nil {
 		return "", "", fmt.Errorf("target %s: begin: %w", o.To.Redacted(), tx.Error)

@@ -1,4 +1,4 @@
-package app
+package database
 
 import (
 	"context"
@@ -101,8 +101,13 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 	}
 	dialector, err := Dialector(dsn, pool)
 	if err != nil {
-		return nil, fmt.Errorf("database.uri (DATABASE_URI) %s: %s", dsn.Redacted(), scrub(err, dsn))
+		return nil, fmt.Errorf("database.uri (DATABASE_URI) %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
 	}
+	return open(ctx, dialector, dsn, pool, log)
+}
+
+// open opens dialector with AURA's GORM settings, applies pool and pings.
+func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Pool, log *slog.Logger) (*gorm.DB, error) {
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
@@ -113,11 +118,11 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 		Logger:      newGormLogger(log, 500*time.Millisecond),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), scrub(err, dsn))
+		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), scrub(err, dsn))
+		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
 	}
 	sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
@@ -128,19 +133,7 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 	defer cancel()
 	if err := sqlDB.PingContext(pctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect %s: %s", dsn.Redacted(), scrub(err, dsn))
+		return nil, fmt.Errorf("connect %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
 	}
 	return db, nil
-}
-
-// scrub removes the DSN's password from a driver error, in case one echoes it.
-func scrub(err error, dsn config.DSN) string {
-	msg := err.Error()
-	if u, perr := url.Parse(dsn.URL); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = replaceAll(msg, pw, "xxxxx")
-			msg = replaceAll(msg, url.QueryEscape(pw), "xxxxx")
-		}
-	}
-	return msg
 }

@@ -1,4 +1,4 @@
-package app
+package database
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"aura/config"
 )
@@ -32,28 +31,6 @@ func OpenReadOnly(ctx context.Context, dsn config.DSN, log *slog.Logger) (*gorm.
 	q.Set("mode", "ro")
 	q.Set("_foreign_keys", "on")
 	q.Set("_busy_timeout", "30000")
-	db, err := gorm.Open(sqlite.Open("file:"+dsn.Path+"?"+q.Encode()), &gorm.Config{
-		TranslateError:         true,
-		SkipDefaultTransaction: true,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		}),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %v", dsn.Redacted(), err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %v", dsn.Redacted(), err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := sqlDB.PingContext(pctx); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect %s: %v", dsn.Redacted(), err)
-	}
-	return db, nil
+	pool := Pool{MaxOpenConns: 4, MaxIdleConns: 4, BusyTimeout: 30 * time.Second}
+	return open(ctx, sqlite.Open("file:"+dsn.Path+"?"+q.Encode()), dsn, pool, log)
 }
