@@ -19,6 +19,7 @@ import (
 	"aura/handlers"
 	"aura/repositories"
 	"aura/security"
+	"aura/services/accounts"
 )
 
 // App is one wired AURA process: database, handlers and background workers.
@@ -27,8 +28,10 @@ type App struct {
 	DB      *gorm.DB
 	Log     *slog.Logger
 	Handler http.Handler
-	workers []func(ctx context.Context)
-	probe   *repositories.Probe
+	// Accounts are the account rules, shared by HTTP and the CLI.
+	Accounts *accounts.Service
+	workers  []func(ctx context.Context)
+	probe    *repositories.Probe
 }
 
 // NewLogger makes the process logger: JSON in production (or log.format
@@ -56,7 +59,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, DB: db, Log: log, probe: probe}
+	a := &App{Cfg: cfg, DB: db, Log: log, probe: probe, Accounts: newAccounts(cfg)}
 	if err := a.addMailSender(); err != nil {
 		a.closeDB()
 		return nil, err
@@ -74,28 +77,33 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
-// Deps builds the handlers' dependencies from the configuration.
-func (a *App) Deps() *handlers.Deps {
-	c := a.Cfg
-	return &handlers.Deps{
-		Settings: handlers.Settings{
-			Engine:            c.Database.DSN.Engine,
+// newAccounts builds the account rules from the configuration.
+func newAccounts(c *config.Config) *accounts.Service {
+	return &accounts.Service{
+		Settings: accounts.Settings{
 			RefreshTTL:        c.Auth.RefreshTTL,
 			VerificationTTL:   c.Auth.VerificationTTL,
 			ResetTTL:          c.Auth.ResetTTL,
 			PasswordMinLength: c.Auth.PasswordMinLength,
 			LoginMaxFailures:  c.Limits.Login.MaxFailures,
 			LoginWindow:       c.Limits.Login.Window,
+			RegisterMax:       c.Limits.Register.Max,
+			RegisterWindow:    c.Limits.Register.Window,
 			EmailInterval:     c.Limits.Email.Interval,
 			FrontendURL:       c.Mail.FrontendURL,
+			ByAddressFloor:    byAddressFloor,
 		},
 		Hasher: security.NewHasher(security.Argon2Params{
 			Memory: c.Auth.Argon2.MemoryKiB, Time: c.Auth.Argon2.Time, Threads: c.Auth.Argon2.Threads,
 		}, c.Auth.MaxConcurrentHash),
-		JWT:   security.NewJWT(c.Auth.JWTSecret, c.Auth.AccessTTL),
-		Probe: a.probe,
+		JWT: security.NewJWT(c.Auth.JWTSecret, c.Auth.AccessTTL),
 	}
 }
+
+// byAddressFloor is the least time forgot-password and resend-verification
+// take: well above what either does for a known address (a few ms), so known
+// and unknown addresses cannot be told apart by timing.
+const byAddressFloor = 50 * time.Millisecond
 
 func (a *App) router() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -114,7 +122,8 @@ func (a *App) router() *gin.Engine {
 	r.NoMethod(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
 	})
-	a.Deps().Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
+	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Accounts: a.Accounts, Probe: a.probe}
+	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r
 }
 

@@ -4,48 +4,50 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
-	"time"
-
-	"github.com/google/uuid"
 
 	"aura/models"
 	"aura/repositories"
-	"aura/security"
+	"aura/services/accounts"
 )
 
-// CreateUser makes an account from the command line (the first admin, say):
-// the same email and password rules as sign-up, the given roles, and the
-// email counted as verified since the operator vouches for it.
+// flagOf names the command-line flag of each field of an account.
+var flagOf = map[string]string{"email": "--email", "fullName": "--name", "roles": "--role", "password": "password"}
+
+// CreateUser makes an account from the command line (the first admin, say)
+// through the same rules as sign-up, with the given roles, the email counted
+// as verified since the operator vouches for it. Role names are taken in any
+// case. A refused field comes back as one line naming its flag.
 func (a *App) CreateUser(ctx context.Context, email, password, fullName string, roles []string) (*models.User, error) {
-	stored, key, err := models.NormalizeEmail(email)
-	if err != nil {
-		return nil, fmt.Errorf("--email: %w", err)
-	}
-	if fullName = strings.TrimSpace(fullName); fullName == "" {
-		fullName, _, _ = strings.Cut(stored, "@")
-	}
-	if msg := security.CheckPassword(password, stored, fullName, a.Cfg.Auth.PasswordMinLength); msg != "" {
-		return nil, fmt.Errorf("password %s", msg)
-	}
 	for i, r := range roles {
 		roles[i] = strings.ToUpper(strings.TrimSpace(r))
-		if roles[i] != models.RolePatient && roles[i] != models.RoleDoctor && roles[i] != models.RoleAdmin {
-			return nil, fmt.Errorf("--role %q: accepted: PATIENT, DOCTOR, ADMIN", r)
-		}
 	}
-	hash, err := a.Deps().Hasher.Hash(ctx, password)
-	if err != nil {
-		return nil, err
+	var name *string
+	if fullName != "" {
+		name = &fullName
 	}
-	now := time.Now().UTC()
-	u := &models.User{ID: uuid.NewString(), Email: stored, EmailNormalized: &key, PasswordHash: hash,
-		FullName: &fullName, IsActive: true, EmailVerified: true, EmailVerifiedAt: &now, CreatedAt: now}
-	err = repositories.New(a.DB.WithContext(ctx)).Tx(func(tx *repositories.Store) error {
-		return tx.Users.Create(u, roles...)
+	u, err := a.Accounts.Create(ctx, repositories.New(a.DB.WithContext(ctx)), accounts.NewAccount{
+		Email: email, Password: password, FullName: name, Roles: roles, Verified: true,
 	})
-	if errors.Is(err, models.ErrEmailTaken) {
+	var dom *models.Error
+	switch {
+	case errors.Is(err, models.ErrEmailTaken):
 		return nil, fmt.Errorf("--email: an account with this email already exists")
+	case errors.As(err, &dom) && len(dom.Details) > 0:
+		fields := make([]string, 0, len(dom.Details))
+		for f := range dom.Details {
+			fields = append(fields, f)
+		}
+		sort.Strings(fields)
+		msgs := make([]string, len(fields))
+		for i, f := range fields {
+			msgs[i] = flagOf[f] + " " + dom.Details[f]
+			if f == "roles" {
+				msgs[i] = fmt.Sprintf("--role %q: accepted: PATIENT, DOCTOR, ADMIN", strings.Join(roles, ","))
+			}
+		}
+		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	return u, err
 }

@@ -97,8 +97,15 @@ type Argon2Config struct {
 
 // LimitsConfig holds the abuse limits.
 type LimitsConfig struct {
-	Login LoginLimit `mapstructure:"login"`
-	Email EmailLimit `mapstructure:"email"`
+	Login    LoginLimit    `mapstructure:"login"`
+	Register RegisterLimit `mapstructure:"register"`
+	Email    EmailLimit    `mapstructure:"email"`
+}
+
+// RegisterLimit bounds sign-ups per client address.
+type RegisterLimit struct {
+	Max    int           `mapstructure:"max"`
+	Window time.Duration `mapstructure:"window"`
 }
 
 // LoginLimit bounds failed logins per account and per client address.
@@ -183,6 +190,8 @@ var defaults = map[string]any{
 	"auth.max_concurrent_hashes":       0,
 	"limits.login.max_failures":        10,
 	"limits.login.window":              "15m",
+	"limits.register.max":              30,
+	"limits.register.window":           "1h",
 	"limits.email.interval":            "1m",
 	"mail.driver":                      "log",
 	"mail.from":                        "AURA <no-reply@aura.local>",

@@ -66,6 +66,8 @@ func (c *Config) validate() error {
 		{c.Auth.Argon2.Time >= 1 && c.Auth.Argon2.Threads >= 1 && c.Auth.Argon2.MemoryKiB >= 8, "auth.argon2: time, threads and memory_kib must be positive"},
 		{c.Limits.Login.MaxFailures > 0, "limits.login.max_failures (AURA_LIMITS_LOGIN_MAX_FAILURES): must be positive"},
 		{c.Limits.Login.Window > 0, "limits.login.window (AURA_LIMITS_LOGIN_WINDOW): must be positive"},
+		{c.Limits.Register.Max > 0, "limits.register.max (AURA_LIMITS_REGISTER_MAX): must be positive"},
+		{c.Limits.Register.Window > 0, "limits.register.window (AURA_LIMITS_REGISTER_WINDOW): must be positive"},
 		{c.Limits.Email.Interval >= 0, "limits.email.interval (AURA_LIMITS_EMAIL_INTERVAL): must not be negative"},
 		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
 		{c.Mail.RetryMaxBackoff > 0, "mail.retry_max_backoff (AURA_MAIL_RETRY_MAX_BACKOFF): must be positive"},

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -25,21 +24,9 @@ func (d *Deps) RequireAuth(c *gin.Context) {
 		Fail(c, errUnauthorized)
 		return
 	}
-	claims, err := d.JWT.Verify(strings.TrimSpace(token))
+	u, claims, err := d.Accounts.Authenticate(store(c), strings.TrimSpace(token))
 	if err != nil {
-		Fail(c, errUnauthorized)
-		return
-	}
-	u, err := store(c).Users.ForSession(claims.Subject, claims.Sid, d.now())
-	if err != nil {
-		if errors.Is(err, models.ErrNotFound) {
-			err = errUnauthorized
-		}
 		Fail(c, err)
-		return
-	}
-	if !u.IsActive {
-		Fail(c, errDisabled)
 		return
 	}
 	c.Set(userKey, u)

@@ -171,23 +171,6 @@ func jsonTypeName(goType string) string {
 	return "value of another type"
 }
 
-// Opt is a JSON field that distinguishes absent, null and a value.
-type Opt[T any] struct {
-	Set   bool
-	Null  bool
-	Value T
-}
-
-// UnmarshalJSON records that the field was present and whether it was null.
-func (o *Opt[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
-		return nil
-	}
-	return json.Unmarshal(b, &o.Value)
-}
-
 // required names, in VALIDATION_FAILED details, each field left empty; nil
 // when every one is present.
 func required(fields map[string]string) map[string]string {

@@ -1,44 +1,20 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/gin-gonic/gin"
 
 	"aura/repositories"
-	"aura/security"
+	"aura/services/accounts"
 )
 
-// Settings are the values of the configuration the handlers need; app fills
-// them from config.Config so handlers do not read configuration themselves.
-type Settings struct {
-	Engine            string
-	RefreshTTL        time.Duration
-	VerificationTTL   time.Duration
-	ResetTTL          time.Duration
-	PasswordMinLength int
-	LoginMaxFailures  int
-	LoginWindow       time.Duration
-	EmailInterval     time.Duration
-	FrontendURL       string
-}
-
-// Deps is what the handlers are built on.
+// Deps is what the handlers are built on: the rules they call and the probe
+// of GET /api/health.
 type Deps struct {
-	Settings Settings
-	Hasher   *security.Hasher
-	JWT      *security.JWT
+	// Engine names the database engine, as health reports it.
+	Engine   string
+	Accounts *accounts.Service
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
-	// Now is the clock (UTC); tests may move it.
-	Now func() time.Time
-}
-
-func (d *Deps) now() time.Time {
-	if d.Now != nil {
-		return d.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 // StoreKey is where the session middleware keeps the request's Store.
@@ -47,4 +23,9 @@ const StoreKey = "aura.store"
 // store returns the repositories built on the request's database session.
 func store(c *gin.Context) *repositories.Store {
 	return c.MustGet(StoreKey).(*repositories.Store)
+}
+
+// client is the caller as the rules see it.
+func client(c *gin.Context) accounts.Client {
+	return accounts.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
 }

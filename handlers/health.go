@@ -51,7 +51,7 @@ func (d *Deps) Health(c *gin.Context) {
 	start := time.Now()
 	err := d.Probe.Ping(ctx)
 	h := HealthView{Status: "ok", DBStatus: true, Database: DatabaseHealth{
-		Engine: d.Settings.Engine, PingMs: float64(time.Since(start).Microseconds()) / 1000}}
+		Engine: d.Engine, PingMs: float64(time.Since(start).Microseconds()) / 1000}}
 	s := d.Probe.Stats()
 	h.Database.Pool = &PoolStats{MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections, InUse: s.InUse,
 		Idle: s.Idle, WaitCount: s.WaitCount, WaitMs: s.WaitDuration.Milliseconds()}

@@ -3,30 +3,26 @@ package handlers
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"aura/models"
 )
 
-// Machine codes of the failure envelope.
+// Machine codes of the transport's own failures (the domain's codes are
+// models.Code values, mapped by statusOf).
 const (
-	CodeInvalidJSON        = "INVALID_JSON"
-	CodeValidation         = "VALIDATION_FAILED"
-	CodeTokenInvalid       = "TOKEN_INVALID"
-	CodeUnauthorized       = "UNAUTHORIZED"
-	CodeInvalidCredentials = "INVALID_CREDENTIALS"
-	CodeForbidden          = "FORBIDDEN"
-	CodeAccountDisabled    = "ACCOUNT_DISABLED"
-	CodeNotFound           = "NOT_FOUND"
-	CodeMethodNotAllowed   = "METHOD_NOT_ALLOWED"
-	CodeEmailTaken         = "EMAIL_TAKEN"
-	CodePayloadTooLarge    = "PAYLOAD_TOO_LARGE"
-	CodeUnsupportedMedia   = "UNSUPPORTED_MEDIA_TYPE"
-	CodeRateLimited        = "RATE_LIMITED"
-	CodeUnavailable        = "UNAVAILABLE"
-	CodeInternal           = "INTERNAL"
+	CodeInvalidJSON      = "INVALID_JSON"
+	CodeUnauthorized     = string(models.CodeUnauthorized)
+	CodeNotFound         = string(models.CodeNotFound)
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	CodePayloadTooLarge  = "PAYLOAD_TOO_LARGE"
+	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
+	CodeUnavailable      = string(models.CodeUnavailable)
+	CodeInternal         = "INTERNAL"
 )
 
 // Envelope is the body of every response.
@@ -55,48 +51,88 @@ func Errf(status int, code, msg string) *APIError {
 	return &APIError{Status: status, Code: code, Message: msg}
 }
 
-// Invalid is a 400 VALIDATION_FAILED naming each field at fault.
-func Invalid(details map[string]string) *APIError {
-	return &APIError{Status: http.StatusBadRequest, Code: CodeValidation, Message: "Some fields are invalid", Details: details}
+// Errors that the middleware answers with, from the domain's table.
+var (
+	errUnauthorized = models.ErrUnauthorized
+	errForbidden    = models.ErrForbidden
+	errDisabled     = models.ErrDisabled
+	errNotFound     = models.ErrNotFound
+	errUnavailable  = models.ErrUnavailable
+	errInternal     = Errf(http.StatusInternalServerError, CodeInternal, "Internal server error")
+)
+
+// statusOf is the one table from a domain error's code to its HTTP status.
+var statusOf = map[models.Code]int{
+	models.CodeValidation:         http.StatusBadRequest,
+	models.CodeTokenInvalid:       http.StatusBadRequest,
+	models.CodeUnauthorized:       http.StatusUnauthorized,
+	models.CodeTokenReused:        http.StatusUnauthorized,
+	models.CodeInvalidCredentials: http.StatusUnauthorized,
+	models.CodeForbidden:          http.StatusForbidden,
+	models.CodeAccountDisabled:    http.StatusForbidden,
+	models.CodeNotFound:           http.StatusNotFound,
+	models.CodeEmailTaken:         http.StatusConflict,
+	models.CodeConflict:           http.StatusConflict,
+	models.CodeRateLimited:        http.StatusTooManyRequests,
+	models.CodeUnavailable:        http.StatusServiceUnavailable,
 }
 
-// Errors that several handlers answer with.
-var (
-	errUnauthorized   = Errf(http.StatusUnauthorized, CodeUnauthorized, "Authentication required: missing, invalid or expired token")
-	errBadCredentials = Errf(http.StatusUnauthorized, CodeInvalidCredentials, "Invalid email or password")
-	errForbidden      = Errf(http.StatusForbidden, CodeForbidden, "You are not allowed to do this")
-	errDisabled       = Errf(http.StatusForbidden, CodeAccountDisabled, "This account has been deactivated")
-	errNotFound       = Errf(http.StatusNotFound, CodeNotFound, "Not found")
-	errTokenInvalid   = Errf(http.StatusBadRequest, CodeTokenInvalid, "This link is invalid or has expired; ask for a new one")
-	errUnavailable    = Errf(http.StatusServiceUnavailable, CodeUnavailable, "Service temporarily unavailable, try again shortly")
-	errInternal       = Errf(http.StatusInternalServerError, CodeInternal, "Internal server error")
-)
+// fromDomain renders a domain error as its envelope, by statusOf; a code
+// missing from the table is a bug, answered 500.
+func fromDomain(e *models.Error) (*APIError, bool) {
+	status, ok := statusOf[e.Code]
+	if !ok {
+		return nil, false
+	}
+	code := string(e.Code)
+	if e.Code == models.CodeTokenReused {
+		code = CodeUnauthorized
+	}
+	return &APIError{Status: status, Code: code, Message: e.Message, Details: e.Details}, true
+}
+
+// bind reads the request's JSON body into dst (see Bind); on failure it has
+// answered and returns false.
+func bind(c *gin.Context, dst any, optional bool) bool {
+	if err := Bind(c, dst, optional); err != nil {
+		Fail(c, err)
+		return false
+	}
+	return true
+}
 
 // OK writes a success envelope.
 func OK(c *gin.Context, status int, data any, message string) {
 	c.JSON(status, Envelope{Success: true, Data: data, Message: message})
 }
 
-// Fail maps err to the envelope: APIErrors as they are, domain errors by the
-// table below, anything else as 500 with the cause logged, never sent.
+// Fail maps err to the envelope: APIErrors (the transport's own: bad JSON,
+// sizes, routes) as they are, domain errors by statusOf, anything else as 500
+// with the cause logged, never sent.
 func Fail(c *gin.Context, err error) {
 	var api *APIError
+	var dom *models.Error
 	switch {
 	case errors.As(err, &api):
-	case errors.Is(err, models.ErrNotFound):
-		api = errNotFound
-	case errors.Is(err, models.ErrEmailTaken):
-		api = Errf(http.StatusConflict, CodeEmailTaken, "An account with this email already exists")
-	case errors.Is(err, models.ErrTokenInvalid):
-		api = errTokenInvalid
-	case errors.Is(err, models.ErrUnavailable):
+	case errors.As(err, &dom):
+		var ok bool
+		if api, ok = fromDomain(dom); !ok {
+			logger(c).Error("request failed: unmapped domain error", "request_id", RequestID(c), "err", err)
+			api = errInternal
+			break
+		}
+		if dom.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(dom.RetryAfter.Seconds()))))
+		}
+		if dom.Code != models.CodeUnavailable {
+			break
+		}
 		if c.Request.Context().Err() != nil {
 			// The client is gone: nobody reads this answer.
 			logger(c).Info("request abandoned by client", "request_id", RequestID(c))
 		} else {
-			logger(c).Warn("database unavailable", "request_id", RequestID(c), "err", err)
+			logger(c).Warn("service unavailable", "request_id", RequestID(c), "err", err)
 		}
-		api = errUnavailable
 	default:
 		logger(c).Error("request failed", "request_id", RequestID(c), "err", err)
 		api = errInternal

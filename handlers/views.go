@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"aura/models"
+	"aura/services/accounts"
 )
 
 // UserView is the User object of the contract.
@@ -52,7 +53,7 @@ func roleViews(u *models.User) []RoleView {
 // userView renders u; withRoles adds its roles.
 func userView(u *models.User, withRoles bool) UserView {
 	v := UserView{
-		ID: u.ID, Email: u.Email, FullName: displayName(u), Phone: u.Phone,
+		ID: u.ID, Email: u.Email, FullName: accounts.DisplayName(u), Phone: u.Phone,
 		EmailVerified: u.EmailVerified, IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC(),
 	}
 	if u.AvatarURL != nil && *u.AvatarURL != "" {
@@ -66,15 +67,17 @@ func userView(u *models.User, withRoles bool) UserView {
 	return v
 }
 
-func displayName(u *models.User) string {
-	if u.FullName != nil && *u.FullName != "" {
-		return *u.FullName
-	}
-	return localPart(u.Email)
-}
-
 // defaultAvatar is the generated-initials image the first backend showed for
 // users without a picture.
 func defaultAvatar(name string) string {
 	return "https://ui-avatars.com/api/?name=" + url.QueryEscape(name) + "&background=random"
+}
+
+func sessionView(s *accounts.Session) *SessionView {
+	return &SessionView{TokenPair: tokenPair(s), User: userView(s.User, false), Roles: roleViews(s.User)}
+}
+
+func tokenPair(s *accounts.Session) TokenPair {
+	return TokenPair{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, TokenType: "Bearer",
+		ExpiresIn: int64(s.ExpiresIn / time.Second)}
 }

@@ -60,3 +60,11 @@ func (r *Tokens) Consume(purpose, hash string, now time.Time) (string, error) {
 	}
 	return t.UserID, nil
 }
+
+// VoidAll marks every unused token of purpose of the user used at now: a
+// password change voids outstanding reset links.
+func (r *Tokens) VoidAll(userID, purpose string, now time.Time) error {
+	return translate(r.db.Model(&models.ActionToken{}).
+		Where("user_id = ? AND purpose = ? AND used_at IS NULL", userID, purpose).
+		Update("used_at", now).Error)
+}

@@ -23,13 +23,13 @@ func (r *Users) Create(u *models.User, roleNames ...string) error {
 		}
 		return err
 	}
-	return r.SetRoles(u, roleNames)
+	return r.SetRoles(u, roleNames, u.CreatedAt)
 }
 
 // SetRoles replaces u's roles by roleNames and loads them into u.Roles.
 // Unknown names are ignored by the caller's validation, not here: they give
 // models.ErrNotFound.
-func (r *Users) SetRoles(u *models.User, roleNames []string) error {
+func (r *Users) SetRoles(u *models.User, roleNames []string, now time.Time) error {
 	var roles []models.Role
 	if err := r.db.Where("name IN ?", roleNames).Order("id").Find(&roles).Error; err != nil {
 		return translate(err)
@@ -40,7 +40,6 @@ func (r *Users) SetRoles(u *models.User, roleNames []string) error {
 	if err := r.db.Where("user_id = ?", u.ID).Delete(&models.UserRole{}).Error; err != nil {
 		return translate(err)
 	}
-	now := time.Now().UTC()
 	links := make([]models.UserRole, len(roles))
 	for i, role := range roles {
 		links[i] = models.UserRole{UserID: u.ID, RoleID: role.ID, CreatedAt: now}
@@ -187,10 +186,55 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Update writes the given columns of user id. Returns models.ErrNotFound when
-// no such user exists.
-func (r *Users) Update(id string, cols map[string]any) error {
-	now := time.Now().UTC()
+// Changes is a typed update of a user: nil (or an unset Opt) leaves a
+// column as it is; a null Opt clears it.
+type Changes struct {
+	FullName     *string
+	Phone        models.Opt[string]
+	AvatarURL    models.Opt[string]
+	PasswordHash *string
+	IsActive     *bool
+	// EmailVerifiedAt marks the email verified at that time.
+	EmailVerifiedAt *time.Time
+}
+
+func (c Changes) columns() map[string]any {
+	cols := map[string]any{}
+	if c.FullName != nil {
+		cols["full_name"] = *c.FullName
+	}
+	optColumn(cols, "phone", c.Phone)
+	optColumn(cols, "avatar_url", c.AvatarURL)
+	if c.PasswordHash != nil {
+		cols["password_hash"] = *c.PasswordHash
+	}
+	if c.IsActive != nil {
+		cols["is_active"] = *c.IsActive
+	}
+	if c.EmailVerifiedAt != nil {
+		cols["email_verified"] = true
+		cols["email_verified_at"] = *c.EmailVerifiedAt
+	}
+	return cols
+}
+
+func optColumn(cols map[string]any, name string, o models.Opt[string]) {
+	switch {
+	case !o.Set:
+	case o.Null:
+		cols[name] = nil
+	default:
+		cols[name] = o.Value
+	}
+}
+
+// Update applies ch to user id at now. Returns models.ErrNotFound when no
+// such user exists.
+func (r *Users) Update(id string, ch Changes, now time.Time) error {
+	cols := ch.columns()
+	if len(cols) == 0 {
+		return nil
+	}
 	cols["updated_at"] = &now
 	res := r.db.Model(&models.User{}).Where("id = ?", id).Updates(cols)
 	if res.Error != nil {
@@ -200,6 +244,26 @@ func (r *Users) Update(id string, cols map[string]any) error {
 		return models.ErrNotFound
 	}
 	return nil
+}
+
+// LockAdmins serialises the transactions that may remove an active admin:
+// on PostgreSQL it locks the ADMIN role row until the transaction ends (SQLite
+// transactions are already serialised by BEGIN IMMEDIATE). Call it inside
+// Store.Tx before reading CountActiveAdmins.
+func (r *Users) LockAdmins() error {
+	if r.db.Dialector.Name() != "postgres" {
+		return nil
+	}
+	var id uint
+	return translate(r.db.Raw("SELECT id FROM roles WHERE name = ? FOR UPDATE", models.RoleAdmin).Scan(&id).Error)
+}
+
+// CountActiveAdmins counts active users holding ADMIN.
+func (r *Users) CountActiveAdmins() (int64, error) {
+	var n int64
+	err := r.db.Raw(`SELECT COUNT(*) FROM users u JOIN user_roles ur ON ur.user_id = u.id
+		JOIN roles r ON r.id = ur.role_id WHERE r.name = ? AND u.is_active = ?`, models.RoleAdmin, true).Scan(&n).Error
+	return n, translate(err)
 }
 
 // SetPasswordHash replaces the stored hash when it is still old; a concurrent

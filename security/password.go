@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -31,11 +32,22 @@ var ErrMalformedHash = errors.New("malformed password hash")
 
 // Hasher hashes and verifies passwords. At most maxConcurrent hashes run at
 // once, so a burst of logins queues instead of holding m MiB per request.
+//
+// The queue is bounded too: a flood of sign-ups cannot line up unbounded work
+// in front of logins. New hashes (sign-up, password change) may only wait
+// while fewer than half the queue's places are taken; verifications (login)
+// may use all of them. Beyond that the caller gets ErrBusy at once.
 type Hasher struct {
-	params Argon2Params
-	sem    chan struct{}
-	dummy  string
+	params  Argon2Params
+	sem     chan struct{}
+	dummy   string
+	waiting atomic.Int64
+	// maxWaiting is how many callers may wait for a hash slot.
+	maxWaiting int64
 }
+
+// ErrBusy: too many hashes are already waiting; try again shortly.
+var ErrBusy = errors.New("password hasher busy")
 
 // NewHasher returns a Hasher; maxConcurrent <= 0 means one per CPU.
 func NewHasher(p Argon2Params, maxConcurrent int) *Hasher {
@@ -48,12 +60,24 @@ func NewHasher(p Argon2Params, maxConcurrent int) *Hasher {
 	if maxConcurrent <= 0 {
 		maxConcurrent = runtime.GOMAXPROCS(0)
 	}
-	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent)}
+	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), maxWaiting: int64(64 * maxConcurrent)}
 	h.dummy = h.encode(make([]byte, p.SaltLen), make([]byte, p.KeyLen))
 	return h
 }
 
-func (h *Hasher) acquire(ctx context.Context) error {
+// acquire takes a hash slot, waiting if allowed: a caller may queue only
+// while fewer than queueShare of maxWaiting are waiting.
+func (h *Hasher) acquire(ctx context.Context, queueShare float64) error {
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	if n := h.waiting.Add(1); float64(n) > queueShare*float64(h.maxWaiting) {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer h.waiting.Add(-1)
 	select {
 	case h.sem <- struct{}{}:
 		return nil
@@ -70,7 +94,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	if err := h.acquire(ctx); err != nil {
+	if err := h.acquire(ctx, 0.5); err != nil {
 		return "", err
 	}
 	defer h.release()
@@ -87,7 +111,7 @@ func (h *Hasher) encode(salt, key []byte) string {
 // Verify reports whether password matches encoded (argon2id PHC or bcrypt),
 // and whether the hash should be replaced by one with the current parameters.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
-	if err := h.acquire(ctx); err != nil {
+	if err := h.acquire(ctx, 1); err != nil {
 		return false, false, err
 	}
 	defer h.release()

@@ -3,6 +3,7 @@ package tests
 import (
 	"database/sql"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 
@@ -27,6 +28,6 @@ func makeAdmin(t testing.TB, s *testenv.Server, email string) string {
 	st := repositories.New(s.App.DB.WithContext(testenv.Ctx(t)))
 	u, err := st.Users.ByID(reg.User.ID)
 	testenv.Must(t, err, "load admin")
-	testenv.Must(t, st.Users.SetRoles(u, []string{models.RolePatient, models.RoleAdmin}), "grant admin")
+	testenv.Must(t, st.Users.SetRoles(u, []string{models.RolePatient, models.RoleAdmin}, time.Now().UTC()), "grant admin")
 	return reg.AccessToken
 }

@@ -1,0 +1,79 @@
+package accounts
+
+import (
+	"context"
+	"strings"
+
+	"aura/models"
+	"aura/repositories"
+)
+
+// ProfileChange is a PATCH of one's profile: fullName (not null, not empty),
+// phone (null clears), avatar (an http(s) URL; null clears).
+type ProfileChange struct {
+	FullName models.Opt[string]
+	Phone    models.Opt[string]
+	Avatar   models.Opt[string]
+}
+
+// UpdateProfile validates ch and applies it to u, returning u as changed.
+func (s *Service) UpdateProfile(ctx context.Context, st *repositories.Store, u *models.User, ch ProfileChange) (*models.User, error) {
+	var upd repositories.Changes
+	details := map[string]string{}
+	if ch.FullName.Set {
+		name := strings.TrimSpace(ch.FullName.Value)
+		switch {
+		case ch.FullName.Null || name == "":
+			details["fullName"] = "must not be empty"
+		case CheckName(name) != "":
+			details["fullName"] = CheckName(name)
+		default:
+			upd.FullName = &name
+		}
+	}
+	upd.Phone = optText(ch.Phone, "phone", validPhone,
+		"must be a phone number: digits, spaces, +, -, ( and ), at most 32 characters", details)
+	upd.AvatarURL = optText(ch.Avatar, "avatar", validURL,
+		"must be an http or https URL of at most 255 characters", details)
+	if len(details) > 0 {
+		return nil, models.Invalid(details)
+	}
+	if err := st.Users.Update(u.ID, upd, s.Now()); err != nil {
+		return nil, err
+	}
+	out := *u
+	if upd.FullName != nil {
+		out.FullName = upd.FullName
+	}
+	out.Phone = applyOpt(out.Phone, upd.Phone)
+	out.AvatarURL = applyOpt(out.AvatarURL, upd.AvatarURL)
+	return &out, nil
+}
+
+// optText trims an optional text field: empty means null; a value that valid
+// refuses is reported under field.
+func optText(o models.Opt[string], field string, valid func(string) bool, msg string, details map[string]string) models.Opt[string] {
+	if !o.Set {
+		return o
+	}
+	v := strings.TrimSpace(o.Value)
+	if o.Null || v == "" {
+		return models.Opt[string]{Set: true, Null: true}
+	}
+	if !valid(v) {
+		details[field] = msg
+		return models.Opt[string]{}
+	}
+	return models.Opt[string]{Set: true, Value: v}
+}
+
+func applyOpt(cur *string, o models.Opt[string]) *string {
+	switch {
+	case !o.Set:
+		return cur
+	case o.Null:
+		return nil
+	}
+	v := o.Value
+	return &v
+}

@@ -1,0 +1,77 @@
+// Package accounts holds the rules of AURA's accounts: sign-up, login and
+// sessions, passwords, email links, profiles, and the admin's changes of
+// roles and activity. HTTP handlers, the CLI and workers call these functions;
+// they validate input, begin the transactions (which may span domains: an
+// account, its session and its mail land together) and return domain errors
+// of package models. They never see HTTP.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"aura/models"
+	"aura/security"
+)
+
+// Settings are the values of the configuration the rules need.
+type Settings struct {
+	RefreshTTL        time.Duration
+	VerificationTTL   time.Duration
+	ResetTTL          time.Duration
+	PasswordMinLength int
+	LoginMaxFailures  int
+	LoginWindow       time.Duration
+	RegisterMax       int
+	RegisterWindow    time.Duration
+	EmailInterval     time.Duration
+	FrontendURL       string
+	// ByAddressFloor is the least time forgot-password and
+	// resend-verification take, so known and unknown addresses answer alike.
+	ByAddressFloor time.Duration
+}
+
+// Service applies the account rules. Every method takes the caller's
+// context and the Store of its database session (a request's
+// db.WithContext(ctx)); it begins transactions from that Store.
+type Service struct {
+	Settings Settings
+	Hasher   *security.Hasher
+	JWT      *security.JWT
+	// Clock is the time source (UTC); nil means time.Now. Tests move it.
+	Clock func() time.Time
+}
+
+// Now is the service's current time, in UTC: the one clock of the rules.
+func (s *Service) Now() time.Time {
+	if s.Clock != nil {
+		return s.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Client is who is calling, as far as the rules care: the address limits
+// are keyed by IP; sessions record both.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Session is a signed-in session: its user (with roles) and its tokens.
+type Session struct {
+	User         *models.User
+	SessionID    string
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+}
+
+// unavailableOr maps a context error (client gone, deadline) met outside the
+// database, in the password hasher, to models.ErrUnavailable.
+func unavailableOr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, security.ErrBusy) {
+		return errors.Join(models.ErrUnavailable, err)
+	}
+	return err
+}

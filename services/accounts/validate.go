@@ -1,0 +1,128 @@
+package accounts
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"aura/models"
+	"aura/security"
+)
+
+// CheckName returns why s (trimmed) is not an acceptable name, or "". Control,
+// format (bidi overrides and marks, zero-width characters), private-use and
+// line-separator characters are refused, as in emails: they would reorder or
+// hide text in mail greetings and admin lists.
+func CheckName(s string) string {
+	s = strings.TrimSpace(s)
+	switch {
+	case !utf8.ValidString(s):
+		return "must be valid text"
+	case utf8.RuneCountInString(s) > 255:
+		return "must be at most 255 characters"
+	case strings.ContainsFunc(s, invisible):
+		return "must not contain control, bidi or invisible characters"
+	}
+	return ""
+}
+
+// invisible: control (Cc), format (Cf: bidi controls U+202A-202E and
+// U+2066-2069, marks U+200E/U+200F/U+061C, zero-width U+200B-200D, U+2060,
+// U+FEFF), private use (Co), line and paragraph separators, and U+FFFD.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Zl, unicode.Zp) || r == utf8.RuneError
+}
+
+func validPhone(p string) bool {
+	if utf8.RuneCountInString(p) > 32 {
+		return false
+	}
+	digits := 0
+	for _, r := range p {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune(" +-().", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 3
+}
+
+func validURL(s string) bool {
+	if len(s) > 255 {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsFunc(s, invisible)
+}
+
+// Roles checks a list of role names (exactly as the contract spells them)
+// and returns them without duplicates, in the given order; the message says
+// what is wrong, or is "".
+func Roles(names []string) ([]string, string) {
+	var out []string
+	for _, r := range names {
+		if r != models.RolePatient && r != models.RoleDoctor && r != models.RoleAdmin {
+			return nil, "each role must be one of PATIENT, DOCTOR, ADMIN"
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, "must name at least one role"
+	}
+	return out, ""
+}
+
+// required names, in VALIDATION_FAILED details, each field left empty; nil
+// when every one is present.
+func required(fields map[string]string) map[string]string {
+	var missing map[string]string
+	for name, v := range fields {
+		if v == "" {
+			if missing == nil {
+				missing = map[string]string{}
+			}
+			missing[name] = "is required"
+		}
+	}
+	return missing
+}
+
+// newPasswordProblems applies the password policy and the confirmation.
+func (s *Service) newPasswordProblems(pw, confirm string, u *models.User) map[string]string {
+	details := map[string]string{}
+	if msg := security.CheckPassword(pw, u.Email, DisplayName(u), s.Settings.PasswordMinLength); msg != "" {
+		details["newPassword"] = msg
+	}
+	if confirm != pw {
+		details["confirmPassword"] = "does not match newPassword"
+	}
+	return details
+}
+
+// DisplayName is the user's name, or the local part of their email.
+func DisplayName(u *models.User) string {
+	if u.FullName != nil && *u.FullName != "" {
+		return *u.FullName
+	}
+	return localPart(u.Email)
+}
+
+func localPart(email string) string {
+	l, _, _ := strings.Cut(email, "@")
+	return l
+}
+
+// emailKey is the normalised (unique) form of u's email.
+func emailKey(u *models.User) string {
+	if _, key, err := models.NormalizeEmail(u.Email); err == nil {
+		return key
+	}
+	return strings.ToLower(u.Email)
+}
