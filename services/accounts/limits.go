@@ -8,9 +8,9 @@ import (
 // Limit keys. Each names one counter in the shared rate_limits table (the
 // repository stores them hashed, so their length is bounded).
 func loginAccountKey(emailKey string) string { return "login:acct:" + emailKey }
-func loginAddressKey(ip string) string      { return "login:ip:" + ip }
-func registerAddressKey(ip string) string   { return "register:ip:" + ip }
-func mailKey(emailKey string) string        { return "mail:" + emailKey }
+func loginAddressKey(ip string) string       { return "login:ip:" + ip }
+func registerAddressKey(ip string) string    { return "register:ip:" + ip }
+func mailKey(emailKey string) string         { return "mail:" + emailKey }
 
 // claims are the limit slots one attempt holds while its password is checked.
 type claims struct {

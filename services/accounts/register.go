@@ -124,4 +124,3 @@ func (s *Service) hash(ctx context.Context, u *models.User, password string) err
 	u.PasswordHash = h
 	return nil
 }
-
