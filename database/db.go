@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -84,7 +85,7 @@ func Dialector(dsn config.DSN, pool Pool) (gorm.Dialector, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", fmt.Sprint(pool.BusyTimeout.Milliseconds()))
 	q.Set("_txlock", "immediate")
-	return sqlite.Open("file:" + dsn.Path + "?" + q.Encode()), nil
+	return sqlite.Open(fileURI(dsn.Path, q)), nil
 }
 
 // OpenDB opens the configured database, applies its pool and checks that it
@@ -136,4 +137,12 @@ func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Po
 		return nil, fmt.Errorf("connect %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
 	}
 	return db, nil
+}
+
+// fileURI is the SQLite URI of the file at path with query q. SQLite decodes
+// %XX in the path and ends it at '?' or '#', so those three are escaped: a
+// path containing them would otherwise open another file.
+func fileURI(path string, q url.Values) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + esc + "?" + q.Encode()
 }
