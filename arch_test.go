@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// importRules is the written import rule of docs/architecture.md: for each
+// package (or tree, ending in "/"), the imports it must never have (a
+// trailing "/" forbids a whole tree). Data flows
+// main -> app -> handlers -> services -> repositories -> models.
+var importRules = []struct {
+	pkg    string
+	forbid []string
+}{
+	{"aura/models", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
+	{"aura/repositories", []string{"github.com/gin-gonic/", "aura/handlers", "aura/services/", "aura/app", "aura/config", "aura/database"}},
+	{"aura/services/", []string{"github.com/gin-gonic/", "gorm.io/", "aura/handlers", "aura/app", "aura/config", "aura/database", "net/http"}},
+	{"aura/handlers", []string{"gorm.io/", "aura/app", "aura/config", "aura/database", "aura/mail"}},
+	{"aura/database", []string{"github.com/gin-gonic/", "aura/app", "aura/handlers", "aura/services/", "aura/repositories"}},
+	{"aura/dbcopy", []string{"aura/app", "aura/handlers", "aura/services/", "github.com/gin-gonic/"}},
+	{"aura/mail", []string{"aura/app", "aura/handlers", "aura/services/", "aura/config", "github.com/gin-gonic/"}},
+	{"aura/security", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
+	{"aura/config", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
+}
+
+// TestImportRule fails when a package imports across the layers against
+// importRules (go list reads the real imports, tests excluded).
+func TestImportRule(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := fields[0], fields[1:]
+		for _, r := range importRules {
+			if pkg != r.pkg && !(strings.HasSuffix(r.pkg, "/") && strings.HasPrefix(pkg, r.pkg)) {
+				continue
+			}
+			seen[r.pkg] = true
+			for _, imp := range imports {
+				for _, f := range r.forbid {
+					if imp == f || (strings.HasSuffix(f, "/") && strings.HasPrefix(imp, f)) || strings.HasPrefix(imp, f+"/") {
+						t.Errorf("%s imports %s: the import rule forbids %s there", pkg, imp, f)
+					}
+				}
+			}
+		}
+	}
+	for _, r := range importRules {
+		if !seen[r.pkg] {
+			t.Errorf("rule for %s matches no package: keep importRules in step with the tree", r.pkg)
+		}
+	}
+}
+
+// TestNoTransactionInHandlers: transactions begin in the rules (services),
+// never in an HTTP handler.
+func TestNoTransactionInHandlers(t *testing.T) {
+	files, err := filepath.Glob("handlers/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no handlers: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range []string{".Tx(", ".Transaction(", ".Begin("} {
+			if strings.Contains(string(b), call) {
+				t.Errorf("%s calls %s: begin transactions in services/, not in handlers", f, call)
+			}
+		}
+	}
+}
