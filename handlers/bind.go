@@ -170,18 +170,3 @@ func jsonTypeName(goType string) string {
 	}
 	return "value of another type"
 }
-
-// required names, in VALIDATION_FAILED details, each field left empty; nil
-// when every one is present.
-func required(fields map[string]string) map[string]string {
-	var missing map[string]string
-	for name, v := range fields {
-		if v == "" {
-			if missing == nil {
-				missing = map[string]string{}
-			}
-			missing[name] = "is required"
-		}
-	}
-	return missing
-}

@@ -55,9 +55,7 @@ func Errf(status int, code, msg string) *APIError {
 var (
 	errUnauthorized = models.ErrUnauthorized
 	errForbidden    = models.ErrForbidden
-	errDisabled     = models.ErrDisabled
 	errNotFound     = models.ErrNotFound
-	errUnavailable  = models.ErrUnavailable
 	errInternal     = Errf(http.StatusInternalServerError, CodeInternal, "Internal server error")
 )
 
