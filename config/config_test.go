@@ -19,7 +19,13 @@ func load(t *testing.T, dir string, env map[string]string, args ...string) (*Con
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	return Load(Options{Flags: fs, Dir: dir, Getenv: func(k string) string { return env[k] }})
+	return Load(Options{Flags: fs, Dir: dir, Getenv: func(k string) string { return env[k] }, Environ: func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}})
 }
 
 func TestURIForms(t *testing.T) {
