@@ -122,6 +122,29 @@ func TestCLIRefusesUnknownSettings(t *testing.T) {
 	}
 }
 
+// TestCLIDatabaseOpenFailure: a database that cannot be opened ends the
+// start with exactly one line and exit status 1, in text and in JSON
+// logging, with the password hidden and no line of GORM's own.
+func TestCLIDatabaseOpenFailure(t *testing.T) {
+	uri := "DATABASE_URI=postgresql://u:secretpw@127.0.0.1:1/x"
+	modes := map[string][]string{
+		"text": {uri},
+		"json": {uri, "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp"},
+	}
+	for mode, env := range modes {
+		for _, cmd := range []string{"serve", "migrate"} {
+			t.Run(mode+"/"+cmd, func(t *testing.T) {
+				out, code := run(t, t.TempDir(), env, cmd)
+				lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+				if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "aura: ") ||
+					!strings.Contains(out, "postgres://u:xxxxx@127.0.0.1:1/x") || strings.Contains(out, "secretpw") || strings.Contains(out, "%v") {
+					t.Fatalf("exit %d, output %q; want exit 1 and one line without the password", code, out)
+				}
+			})
+		}
+	}
+}
+
 func TestCLIMigrateVersionHelp(t *testing.T) {
 	dir := t.TempDir()
 	out, code := run(t, dir, []string{"DATABASE_URI=sqlite:///data/aura.db"}, "migrate")
