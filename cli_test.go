@@ -145,6 +145,37 @@ func TestCLIDatabaseOpenFailure(t *testing.T) {
 	}
 }
 
+// TestCLIProductionNeedsSMTP: production with the log driver, which would
+// write reset and verification links to the log, stops the start with one
+// line saying what to set.
+func TestCLIProductionNeedsSMTP(t *testing.T) {
+	secret := "SECRET_KEY=" + strings.Repeat("k", 40)
+	want := "aura: mail.driver (AURA_MAIL_DRIVER): "
+	for name, env := range map[string][]string{
+		"default driver": {"AURA_ENV=production", secret, "DATABASE_URI=sqlite:///aura.db"},
+		"log named":      {"FLASK_ENV=production", secret, "AURA_MAIL_DRIVER=log", "DATABASE_URI=sqlite:///aura.db"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, code := run(t, t.TempDir(), env, "migrate")
+			if code != 1 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, want) || !strings.Contains(out, "set AURA_MAIL_DRIVER=smtp") {
+				t.Fatalf("exit %d, output %q", code, out)
+			}
+		})
+	}
+	// env: production in config.yaml counts the same.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("env: production\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run(t, dir, []string{secret}, "migrate"); code != 1 || !strings.HasPrefix(out, want) {
+		t.Fatalf("config.yaml: exit %d, output %q", code, out)
+	}
+	// With smtp, production starts (migrate needs no relay).
+	if out, code := run(t, dir, []string{secret, "AURA_MAIL_DRIVER=smtp"}, "migrate"); code != 0 {
+		t.Fatalf("smtp: exit %d, output %q", code, out)
+	}
+}
+
 func TestCLIMigrateVersionHelp(t *testing.T) {
 	dir := t.TempDir()
 	out, code := run(t, dir, []string{"DATABASE_URI=sqlite:///data/aura.db"}, "migrate")
