@@ -83,6 +83,99 @@ func TestCLIRefusesBadSettings(t *testing.T) {
 	}
 }
 
+// TestCLIRefusesUnknownSettings: a typo in config.yaml or in an AURA_*
+// variable, or a value of the wrong form, stops the binary with exactly one
+// line that names it, instead of running on a default.
+func TestCLIRefusesUnknownSettings(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		env        []string
+		want       string
+	}{
+		{"typo in config.yaml", "databse:\n  uri: postgresql://aura:hunter2@127.0.0.1:1/aura\n", nil,
+			`aura: config.yaml: unknown key "databse"; did you mean "database"?`},
+		{"typo deep in config.yaml", "database:\n  pol:\n    max_open_conns: 3\n", nil,
+			`aura: config.yaml: unknown key "database.pol"; did you mean "database.pool"?`},
+		{"typo in the environment", "", []string{"AURA_DATABSE_URI=postgresql://aura:hunter2@127.0.0.1:1/aura"},
+			"aura: environment: unknown variable AURA_DATABSE_URI; did you mean AURA_DATABASE_URI?"},
+		{"duration of the wrong form", "auth:\n  access_ttl: \"15 minutes\"\n", nil,
+			`aura: auth.access_ttl (AURA_AUTH_ACCESS_TTL): "15 minutes" is not a duration; use a Go duration such as 15m or 1h30m`},
+		{"integer of the wrong form", "", []string{"AURA_SERVER_MAX_BODY_BYTES=64k"},
+			`aura: server.max_body_bytes (AURA_SERVER_MAX_BODY_BYTES): "64k" is not an integer; use a whole number such as 10`},
+		{"boolean of the wrong form", "database:\n  auto_migrate: sure\n", nil,
+			`aura: database.auto_migrate (AURA_DATABASE_AUTO_MIGRATE): "sure" is not a boolean; use true or false`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if c.yaml != "" {
+				if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(c.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// migrate, so that a start that wrongly succeeds ends by itself.
+			out, code := run(t, dir, c.env, "migrate")
+			if code != 1 || out != c.want+"\n" {
+				t.Fatalf("exit %d, output %q\nwant exit 1, %q", code, out, c.want)
+			}
+		})
+	}
+}
+
+// TestCLIDatabaseOpenFailure: a database that cannot be opened ends the
+// start with exactly one line and exit status 1, in text and in JSON
+// logging, with the password hidden and no line of GORM's own.
+func TestCLIDatabaseOpenFailure(t *testing.T) {
+	uri := "DATABASE_URI=postgresql://u:secretpw@127.0.0.1:1/x"
+	modes := map[string][]string{
+		"text": {uri},
+		"json": {uri, "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp"},
+	}
+	for mode, env := range modes {
+		for _, cmd := range []string{"serve", "migrate"} {
+			t.Run(mode+"/"+cmd, func(t *testing.T) {
+				out, code := run(t, t.TempDir(), env, cmd)
+				lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+				if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "aura: ") ||
+					!strings.Contains(out, "postgres://u:xxxxx@127.0.0.1:1/x") || strings.Contains(out, "secretpw") || strings.Contains(out, "%v") {
+					t.Fatalf("exit %d, output %q; want exit 1 and one line without the password", code, out)
+				}
+			})
+		}
+	}
+}
+
+// TestCLIProductionNeedsSMTP: production with the log driver, which would
+// write reset and verification links to the log, stops the start with one
+// line saying what to set.
+func TestCLIProductionNeedsSMTP(t *testing.T) {
+	secret := "SECRET_KEY=" + strings.Repeat("k", 40)
+	want := "aura: mail.driver (AURA_MAIL_DRIVER): "
+	for name, env := range map[string][]string{
+		"default driver": {"AURA_ENV=production", secret, "DATABASE_URI=sqlite:///aura.db"},
+		"log named":      {"FLASK_ENV=production", secret, "AURA_MAIL_DRIVER=log", "DATABASE_URI=sqlite:///aura.db"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, code := run(t, t.TempDir(), env, "migrate")
+			if code != 1 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, want) || !strings.Contains(out, "set AURA_MAIL_DRIVER=smtp") {
+				t.Fatalf("exit %d, output %q", code, out)
+			}
+		})
+	}
+	// env: production in config.yaml counts the same.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("env: production\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run(t, dir, []string{secret}, "migrate"); code != 1 || !strings.HasPrefix(out, want) {
+		t.Fatalf("config.yaml: exit %d, output %q", code, out)
+	}
+	// With smtp, production starts (migrate needs no relay).
+	if out, code := run(t, dir, []string{secret, "AURA_MAIL_DRIVER=smtp"}, "migrate"); code != 0 {
+		t.Fatalf("smtp: exit %d, output %q", code, out)
+	}
+}
+
 func TestCLIMigrateVersionHelp(t *testing.T) {
 	dir := t.TempDir()
 	out, code := run(t, dir, []string{"DATABASE_URI=sqlite:///data/aura.db"}, "migrate")
@@ -121,7 +214,9 @@ func TestCLIServeAndStop(t *testing.T) {
 	ln.Close()
 	cmd := exec.Command(binary(t))
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AURA_SERVER_ADDR=" + addr}
+	// AURA_TEST_* belongs to the test suite and is ignored, not refused.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AURA_SERVER_ADDR=" + addr,
+		"AURA_TEST_POSTGRES_URI=postgres://postgres@127.0.0.1:5432/test?sslmode=disable"}
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if cfg.Database.AutoMigrate {
 		if err := database.Migrate(ctx, db, log); err != nil {
 			a.closeDB()
-			return nil, fmt.Errorf("migrate: %s", database.Scrub(err.Error(), cfg.Database.DSN))
+			return nil, fmt.Errorf("migrate: %s", database.Describe(err, cfg.Database.DSN))
 		}
 	}
 	if cfg.GeneratedSecret {

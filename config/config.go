@@ -5,7 +5,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,8 +153,10 @@ type LogConfig struct {
 	Format string `mapstructure:"format"`
 }
 
-// defaults lists every key with its built-in value; the environment name of a
-// key a.b_c is AURA_A_B_C, plus the aliases below.
+// defaults are the built-in values; a key of Config missing here starts at
+// its zero value. Every key of Config (read from its mapstructure tags, see
+// keys.go) is read from the environment as AURA_A_B_C for a.b_c, plus the
+// aliases below.
 var defaults = map[string]any{
 	"env":                              EnvDevelopment,
 	"server.addr":                      ":9999",
@@ -235,8 +239,7 @@ var aliases = map[string][]string{
 
 // envNames returns the environment variables read for key, first wins.
 func envNames(key string) []string {
-	names := []string{"AURA_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))}
-	return append(names, aliases[key]...)
+	return append([]string{auraEnvName(key)}, aliases[key]...)
 }
 
 // Flags registers the command-line flags that override every other source.
@@ -263,32 +266,42 @@ type Options struct {
 	Dir string
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
+	// Environ lists the environment as KEY=VALUE, to find AURA_* variables
+	// that no setting reads. When nil: os.Environ if Getenv is nil too,
+	// otherwise no variable is listed (Getenv alone cannot be enumerated).
+	Environ func() []string
 }
 
 // Load reads every source in order of precedence and validates the result.
-// Errors are single lines that name the offending setting.
+// Errors are single lines that name the offending setting. A key of the
+// configuration file or an AURA_* variable that no setting has is refused
+// (AURA_TEST_* excepted: the test suite's own), as is a value of the wrong
+// form.
 func Load(opts Options) (*Config, error) {
-	getenv := opts.Getenv
+	getenv, environ := opts.Getenv, opts.Environ
 	if getenv == nil {
 		getenv = os.Getenv
+		if environ == nil {
+			environ = os.Environ
+		}
 	}
 	dir := opts.Dir
 	if dir == "" {
 		dir = "."
 	}
+	known := knownKeys()
 	v := viper.New()
-	for k, val := range defaults {
-		v.SetDefault(k, val)
-	}
 
-	// 1. config.yaml
-	cfgFile := ""
+	// 1. config.yaml, read before anything else so that its keys can be
+	// checked on their own.
+	cfgFile, cfgName := "", ""
 	if opts.Flags != nil {
 		cfgFile, _ = opts.Flags.GetString("config")
+		cfgName = cfgFile
 	}
 	if cfgFile == "" {
 		if p := dir + "/config.yaml"; fileExists(p) {
-			cfgFile = p
+			cfgFile, cfgName = p, "config.yaml"
 		}
 	}
 	if cfgFile != "" {
@@ -297,6 +310,12 @@ func Load(opts Options) (*Config, error) {
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", cfgFile, oneLine(err))
 		}
+		if err := known.checkFileKeys(cfgName, v.AllKeys(), v.Get); err != nil {
+			return nil, err
+		}
+	}
+	for k, val := range defaults {
+		v.SetDefault(k, val)
 	}
 
 	// 2. .env overrides the file, 3. the environment overrides .env.
@@ -308,9 +327,24 @@ func Load(opts Options) (*Config, error) {
 		}
 		dotenv = m
 	}
-	for key := range defaults {
-		if val, ok := lookup(envNames(key), getenv, dotenv); ok {
-			v.Set(key, val)
+	if environ != nil {
+		var names []string
+		for _, kv := range environ() {
+			name, _, _ := strings.Cut(kv, "=")
+			names = append(names, name)
+		}
+		if err := known.checkEnvNames("environment", names); err != nil {
+			return nil, err
+		}
+	}
+	if err := known.checkEnvNames(".env", slices.Collect(maps.Keys(dotenv))); err != nil {
+		return nil, err
+	}
+	from := map[string]string{} // key -> the variable that set it
+	for _, f := range known.fields {
+		if name, val, ok := lookup(envNames(f.key), getenv, dotenv); ok {
+			v.Set(f.key, val)
+			from[f.key] = name
 		}
 	}
 	// 4. flags override everything.
@@ -318,15 +352,25 @@ func Load(opts Options) (*Config, error) {
 		for name, key := range flagKeys {
 			if f := opts.Flags.Lookup(name); f != nil && f.Changed {
 				v.Set(key, f.Value.String())
+				from[key] = "--" + name
 			}
 		}
 	}
 
+	for _, f := range known.fields {
+		if msg := checkForm(f, v.Get(f.key)); msg != "" {
+			return nil, fmt.Errorf("%s: %s", settingName(f.key, from[f.key]), msg)
+		}
+	}
 	var cfg Config
 	err := v.Unmarshal(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
-	)))
+	)), func(dc *mapstructure.DecoderConfig) {
+		// The checks above name unknown keys; this is the decoder's own
+		// guarantee that none slipped through.
+		dc.ErrorUnused = true
+	})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", oneLine(err))
 	}
@@ -338,18 +382,18 @@ func Load(opts Options) (*Config, error) {
 
 // lookup returns the first environment value set for names: the real
 // environment first, then .env, so the environment overrides .env.
-func lookup(names []string, getenv func(string) string, dotenv map[string]string) (string, bool) {
+func lookup(names []string, getenv func(string) string, dotenv map[string]string) (name, val string, ok bool) {
 	for _, n := range names {
 		if val := getenv(n); val != "" {
-			return val, true
+			return n, val, true
 		}
 	}
 	for _, n := range names {
 		if val, ok := dotenv[n]; ok && val != "" {
-			return val, true
+			return n, val, true
 		}
 	}
-	return "", false
+	return "", "", false
 }
 
 func fileExists(p string) bool {

@@ -19,7 +19,13 @@ func load(t *testing.T, dir string, env map[string]string, args ...string) (*Con
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	return Load(Options{Flags: fs, Dir: dir, Getenv: func(k string) string { return env[k] }})
+	return Load(Options{Flags: fs, Dir: dir, Getenv: func(k string) string { return env[k] }, Environ: func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}})
 }
 
 func TestURIForms(t *testing.T) {
@@ -97,6 +103,8 @@ func TestBadConfigurations(t *testing.T) {
 		{"unknown env", map[string]string{"AURA_ENV": "staging"}, "env (AURA_ENV)"},
 		{"bad duration", map[string]string{"AURA_AUTH_ACCESS_TTL": "soon"}, "access_ttl"},
 		{"bad mail driver", map[string]string{"AURA_MAIL_DRIVER": "pigeon"}, "mail.driver"},
+		{"production with the log driver", map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32)}, "set AURA_MAIL_DRIVER=smtp"},
+		{"production with the log driver named", map[string]string{"FLASK_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32), "AURA_MAIL_DRIVER": "log"}, "mail.driver (AURA_MAIL_DRIVER)"},
 		{"bad body limit", map[string]string{"AURA_SERVER_MAX_BODY_BYTES": "-1"}, "server.max_body_bytes"},
 	}
 	for _, c := range cases {
@@ -164,7 +172,7 @@ func TestDevelopmentSecret(t *testing.T) {
 	if err != nil || !cfg.GeneratedSecret || len(cfg.Auth.JWTSecret) < MinSecretBytes {
 		t.Fatalf("dev secret: %v %v", cfg.GeneratedSecret, err)
 	}
-	cfg, err = load(t, "", map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32)})
+	cfg, err = load(t, "", map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32), "AURA_MAIL_DRIVER": "smtp"})
 	if err != nil || cfg.GeneratedSecret || cfg.Env != EnvProduction {
 		t.Fatalf("prod secret: %v", err)
 	}
@@ -177,5 +185,26 @@ func TestPoolOverrides(t *testing.T) {
 	}
 	if p := cfg.Database.Pool; p.MaxOpenConns == nil || *p.MaxOpenConns != 3 || p.ConnMaxLifetime == nil || p.ConnMaxLifetime.Minutes() != 10 || p.MaxIdleConns != nil {
 		t.Fatalf("pool: %+v", p)
+	}
+}
+
+// TestProductionNeedsSMTP: production refuses the log driver whichever source
+// asks for production; development keeps it, printing links is its purpose.
+func TestProductionNeedsSMTP(t *testing.T) {
+	secret := strings.Repeat("k", 32)
+	_, err := loadFile(t, "env: production\nauth:\n  jwt_secret: "+secret+"\nmail:\n  driver: log\n", nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "mail.driver (AURA_MAIL_DRIVER): ") || !strings.Contains(err.Error(), "set AURA_MAIL_DRIVER=smtp") {
+		t.Fatalf("env: production in config.yaml: %v", err)
+	}
+	if _, err := load(t, "", map[string]string{"SECRET_KEY": secret}, "--env", "production"); err == nil {
+		t.Fatal("--env production with the log driver accepted")
+	}
+	cfg, err := loadFile(t, "env: production\nmail:\n  driver: smtp\n", map[string]string{"SECRET_KEY": secret})
+	if err != nil || cfg.Mail.Driver != "smtp" {
+		t.Fatalf("production with smtp: %v", err)
+	}
+	cfg, err = load(t, "", nil)
+	if err != nil || cfg.Env != EnvDevelopment || cfg.Mail.Driver != "log" {
+		t.Fatalf("development keeps the log driver: %v", err)
 	}
 }

@@ -70,6 +70,10 @@ func (c *Config) validate() error {
 		{c.Limits.Register.Window > 0, "limits.register.window (AURA_LIMITS_REGISTER_WINDOW): must be positive"},
 		{c.Limits.Email.Interval >= 0, "limits.email.interval (AURA_LIMITS_EMAIL_INTERVAL): must not be negative"},
 		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
+		// The log driver writes every reset and verification link to the log:
+		// in production, whoever reads the logs could take over accounts.
+		{c.Mail.Driver != "log" || c.Env != EnvProduction, "mail.driver (AURA_MAIL_DRIVER): the log driver writes reset and verification links to the log, " +
+			"which production must not do; set AURA_MAIL_DRIVER=smtp (and SMTP_SERVER, SENDER_EMAIL, SENDER_PASSWORD)"},
 		{c.Mail.RetryMaxBackoff > 0, "mail.retry_max_backoff (AURA_MAIL_RETRY_MAX_BACKOFF): must be positive"},
 		{c.Mail.PollInterval > 0, "mail.poll_interval: must be positive"},
 		{c.Mail.Lease > 0, "mail.lease: must be positive"},

@@ -13,6 +13,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"aura/config"
 )
@@ -102,12 +103,13 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 	}
 	dialector, err := Dialector(dsn, pool)
 	if err != nil {
-		return nil, fmt.Errorf("database.uri (DATABASE_URI) %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
+		return nil, fmt.Errorf("database.uri (DATABASE_URI) %s: %s", dsn.Redacted(), Describe(err, dsn))
 	}
 	return open(ctx, dialector, dsn, pool, log)
 }
 
 // open opens dialector with AURA's GORM settings, applies pool and pings.
+// A failure is returned, never logged: the caller reports it once.
 func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Pool, log *slog.Logger) (*gorm.DB, error) {
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
@@ -116,14 +118,20 @@ func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Po
 		// saves that on the hot paths. pgx already caches them per connection.
 		PrepareStmt: dsn.Engine == config.EngineSQLite,
 		NowFunc:     func() time.Time { return time.Now().UTC() },
-		Logger:      newGormLogger(log, 500*time.Millisecond),
+		// gorm.Open logs its own failure ("failed to initialize database")
+		// before returning it, which printed a second, unscrubbed line
+		// beside the caller's. Open quietly; the real logger follows below.
+		Logger: logger.Discard,
+		// The ping below has a deadline; GORM's own has none.
+		DisableAutomaticPing: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
+		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), Describe(err, dsn))
 	}
+	db.Logger = newGormLogger(log, 500*time.Millisecond)
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
+		return nil, fmt.Errorf("open %s: %s", dsn.Redacted(), Describe(err, dsn))
 	}
 	sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
@@ -134,7 +142,7 @@ func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Po
 	defer cancel()
 	if err := sqlDB.PingContext(pctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect %s: %s", dsn.Redacted(), Scrub(err.Error(), dsn))
+		return nil, fmt.Errorf("connect %s: %s", dsn.Redacted(), Describe(err, dsn))
 	}
 	return db, nil
 }

@@ -31,6 +31,28 @@ func Scrub(msg string, dsn config.DSN) string {
 	return msg
 }
 
+// Describe is err as one line for a message: the DSN's password scrubbed and
+// the driver's line breaks (pgx puts each address it tried on its own
+// line) folded, so a start-up error stays the one line the CLI promises.
+func Describe(err error, dsn config.DSN) string {
+	var b strings.Builder
+	for _, line := range strings.Split(Scrub(err.Error(), dsn), "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
 // Close closes db's connection pool; errors are of no use to a caller that is
 // done with it.
 func Close(db *gorm.DB) {

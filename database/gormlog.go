@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -25,16 +26,21 @@ func newGormLogger(log *slog.Logger, slow time.Duration) logger.Interface {
 
 func (l *gormLogger) LogMode(logger.LogLevel) logger.Interface { return l }
 
+// Info, Warn and Error get a printf format and its arguments from GORM; the
+// message is rendered here, so the log shows text rather than a "%v" and an
+// array the JSON handler may not be able to encode (a pgx error holds its
+// whole connection config, functions included).
+
 func (l *gormLogger) Info(ctx context.Context, msg string, args ...any) {
-	l.log.InfoContext(ctx, msg, "args", args)
+	l.log.InfoContext(ctx, fmt.Sprintf(msg, args...))
 }
 
 func (l *gormLogger) Warn(ctx context.Context, msg string, args ...any) {
-	l.log.WarnContext(ctx, msg, "args", args)
+	l.log.WarnContext(ctx, fmt.Sprintf(msg, args...))
 }
 
 func (l *gormLogger) Error(ctx context.Context, msg string, args ...any) {
-	l.log.ErrorContext(ctx, msg, "args", args)
+	l.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
 }
 
 // ParamsFilter keeps parameters out of every rendered statement.

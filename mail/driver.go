@@ -26,10 +26,16 @@ type Conn interface {
 
 // LogDriver writes each message, link included, to the log instead of
 // sending it: the development default, so sign-up works with no mail server.
+// Production refuses it (config): the links in the log would let whoever
+// reads it take over accounts.
 type LogDriver struct{ Log *slog.Logger }
 
 // Open returns a session that logs.
 func (d LogDriver) Open(context.Context) (Conn, error) { return logConn(d), nil }
+
+// LogOnly tells the Sender that this driver delivers nothing, so that it
+// never reports a message as sent.
+func (LogDriver) LogOnly() bool { return true }
 
 type logConn LogDriver
 
@@ -37,7 +43,7 @@ func (c logConn) Send(m *Message) error {
 	if _, err := m.build(); err != nil {
 		return err
 	}
-	c.Log.Info("mail (log driver: not sent)", "kind", m.Kind, "to", m.To, "from", m.From.String(),
+	c.Log.Info("mail not sent: log driver", "kind", m.Kind, "to", m.To, "from", m.From.String(),
 		"subject", m.Subject, "message_id", m.MessageID, "text", m.Text)
 	return nil
 }

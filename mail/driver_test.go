@@ -143,8 +143,12 @@ func TestLogDriver(t *testing.T) {
 	if err := c.Send(message(t, "ann@example.com")); err != nil {
 		t.Fatal(err)
 	}
-	if out := buf.String(); !strings.Contains(out, "https://app.test/x?token=abc") || !strings.Contains(out, "ann@example.com") {
+	out := buf.String()
+	if !strings.Contains(out, "https://app.test/x?token=abc") || !strings.Contains(out, "ann@example.com") {
 		t.Fatalf("log: %s", out)
+	}
+	if !strings.Contains(out, `msg="mail not sent: log driver"`) {
+		t.Fatalf("the log should say the mail was not sent: %s", out)
 	}
 }
 

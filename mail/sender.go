@@ -48,6 +48,9 @@ type Sender struct {
 	log    *slog.Logger
 	id     string
 	seq    atomic.Uint64
+	// logOnly is set for a driver that writes messages to the log and
+	// delivers none (LogDriver): its messages are never called sent.
+	logOnly bool
 	// Now is the clock (UTC); tests may move it.
 	Now func() time.Time
 }
@@ -72,7 +75,19 @@ func NewSender(cfg SenderConfig, driver Driver, outbox func(ctx context.Context)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	id := fmt.Sprintf("%.32s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
-	return &Sender{cfg: cfg, from: from, driver: driver, outbox: outbox, log: log, id: id}, nil
+	s := &Sender{cfg: cfg, from: from, driver: driver, outbox: outbox, log: log, id: id}
+	if d, ok := driver.(interface{ LogOnly() bool }); ok {
+		s.logOnly = d.LogOnly()
+	}
+	return s, nil
+}
+
+// done is what happened to a message the driver accepted.
+func (s *Sender) done() string {
+	if s.logOnly {
+		return "written to the log (not sent)"
+	}
+	return "sent"
 }
 
 func (s *Sender) now() time.Time {
@@ -179,9 +194,14 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 		cancel()
 		switch {
 		case err != nil:
-			s.log.Error("mail sent but not marked; it may be sent again after the lease", "id", row.ID, "err", err)
+			s.log.Error("mail "+s.done()+" but not marked; it may be handled again after the lease", "id", row.ID, "err", err)
 		case !ok:
-			s.log.Warn("mail sent after its lease was taken over", "id", row.ID)
+			s.log.Warn("mail "+s.done()+" after its lease was taken over", "id", row.ID)
+		case s.logOnly:
+			// The driver has logged the message as not sent; this is only
+			// the outbox's side of it.
+			sent++
+			s.log.Debug("mail "+s.done(), "id", row.ID, "kind", row.Kind, "to", row.Recipient, "attempt", row.Attempts)
 		default:
 			sent++
 			s.log.Info("mail sent", "id", row.ID, "kind", row.Kind, "to", row.Recipient, "attempt", row.Attempts)

@@ -1,7 +1,9 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +175,39 @@ func TestExpiredDropped(t *testing.T) {
 		}
 		if row := r.row(t, id); row.DroppedAt == nil || row.TextBody != "" || row.HTMLBody != "" || row.LastError == "" {
 			t.Fatalf("row: %+v", row)
+		}
+	})
+}
+
+// TestLogDriverNeverSaysSent: with the log driver the message, link included,
+// is written to the log as not sent, the outbox row is done with, and no line
+// claims the mail was sent.
+func TestLogDriverNeverSaysSent(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		a, err := app.New(testenv.Ctx(t), testenv.Config(t, e.URI(t), nil), testenv.Logger(t))
+		testenv.Must(t, err, "app")
+		t.Cleanup(a.Close)
+		r := &rig{db: a.DB, clock: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+		r.sender, err = mail.NewSender(mail.SenderConfig{
+			From: "AURA <no-reply@aura.test>", PollInterval: time.Second, Lease: time.Minute, RetryMaxBackoff: time.Minute,
+		}, mail.LogDriver{Log: log}, r.outboxOn, log)
+		testenv.Must(t, err, "sender")
+		r.sender.Now = func() time.Time { return r.clock }
+		id := r.enqueue(t, "ann@example.com", time.Hour)
+		if n := r.flush(t); n != 1 {
+			t.Fatalf("handled %d, want 1", n)
+		}
+		if row := r.row(t, id); row.SentAt == nil {
+			t.Fatalf("row not done with, it would be logged again: %+v", row)
+		}
+		out := logs.String()
+		if !strings.Contains(out, `msg="mail not sent: log driver"`) || !strings.Contains(out, "tok123") {
+			t.Fatalf("the message and its link should be logged as not sent:\n%s", out)
+		}
+		if strings.Contains(out, `msg="mail sent`) {
+			t.Fatalf("the log driver's mail was called sent:\n%s", out)
 		}
 	})
 }

@@ -23,6 +23,9 @@ func main() {
 	if addr == "" {
 		addr = "127.0.0.1:6060"
 	}
+	// Not a setting of AURA: config.Load would refuse it as an unknown AURA_*
+	// variable.
+	_ = os.Unsetenv("AURA_BENCH_PPROF_ADDR")
 	go func() { log.Println(http.ListenAndServe(addr, nil)) }()
 
 	cfg, err := config.Load(config.Options{})

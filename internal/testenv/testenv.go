@@ -123,7 +123,14 @@ func Config(t testing.TB, uri string, env map[string]string) *config.Config {
 	for k, v := range env {
 		vals[k] = v
 	}
-	cfg, err := config.Load(config.Options{Dir: t.TempDir(), Getenv: func(k string) string { return vals[k] }})
+	cfg, err := config.Load(config.Options{Dir: t.TempDir(), Getenv: func(k string) string { return vals[k] },
+		Environ: func() []string {
+			kv := make([]string, 0, len(vals))
+			for k, v := range vals {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		}})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
