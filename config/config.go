@@ -34,6 +34,8 @@ type Config struct {
 	CORS     CORSConfig     `mapstructure:"cors"`
 	Log      LogConfig      `mapstructure:"log"`
 
+	Housekeeping HousekeepingConfig `mapstructure:"housekeeping"`
+
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
 	GeneratedSecret bool `mapstructure:"-"`
@@ -142,6 +144,31 @@ type SMTPConfig struct {
 	Timeout  time.Duration `mapstructure:"timeout"`
 }
 
+// HousekeepingConfig steers the periodic deletion of rows nothing needs any
+// more (ended sessions and their refresh tokens, spent link tokens, sent mail,
+// ended rate-limit windows).
+type HousekeepingConfig struct {
+	// Enabled runs the clean-up in this process; with several instances any
+	// one of them may run it, one at a time.
+	Enabled bool `mapstructure:"enabled"`
+	// Interval is how often a run is due across all instances sharing the
+	// database.
+	Interval time.Duration `mapstructure:"interval"`
+	// Retention is how long a row is kept after its life ended (session
+	// expired or revoked, link used or expired, mail sent or given up).
+	Retention time.Duration `mapstructure:"retention"`
+}
+
+func (h HousekeepingConfig) validate() error {
+	if h.Interval <= 0 {
+		return errors.New("housekeeping.interval (AURA_HOUSEKEEPING_INTERVAL): must be positive")
+	}
+	if h.Retention <= 0 {
+		return errors.New("housekeeping.retention (AURA_HOUSEKEEPING_RETENTION): must be positive")
+	}
+	return nil
+}
+
 // CORSConfig lists the browser origins allowed to call the API.
 type CORSConfig struct {
 	AllowedOrigins []string `mapstructure:"allowed_origins"`
@@ -212,6 +239,9 @@ var defaults = map[string]any{
 	"cors.allowed_origins":             []string{},
 	"log.level":                        "info",
 	"log.format":                       "",
+	"housekeeping.enabled":             true,
+	"housekeeping.interval":            "1h",
+	"housekeeping.retention":           "720h",
 }
 
 // aliases are the environment names kept from the first AURA backend; they are
@@ -375,6 +405,9 @@ func Load(opts Options) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", oneLine(err))
 	}
 	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Housekeeping.validate(); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
