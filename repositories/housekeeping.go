@@ -2,6 +2,7 @@ package repositories
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -79,9 +80,10 @@ const (
 // Sweep deletes what p says, table after table: refresh tokens of ended
 // sessions, then those sessions, link tokens, outbox rows, rate-limit rows.
 // Pending mail, live sessions and their tokens, live links and running
-// windows are never touched. On error (a cancelled context included) it
-// stops and returns what it deleted so far; every batch already done stays
-// done, so the next sweep carries on from there.
+// windows are never touched. A table that fails does not stop the others
+// (a refresh token that could not go keeps its session); the errors are
+// returned together with what was deleted. A cancelled context stops the
+// sweep. Every batch done stays done, so the next sweep carries on.
 func (h *Housekeeping) Sweep(p SweepPolicy) (Swept, error) {
 	if p.Batch <= 0 {
 		p.Batch = 1000
@@ -98,12 +100,16 @@ func (h *Housekeeping) Sweep(p SweepPolicy) (Swept, error) {
 		{sweepOutbox, &out.Outbox},
 		{sweepRateLimits, &out.RateLimits},
 	}
+	var errs []error
 	for _, st := range steps {
 		if err := h.drain(st.query, args, p, st.count); err != nil {
-			return out, err
+			errs = append(errs, err)
+			if ctx := h.db.Statement.Context; ctx != nil && ctx.Err() != nil {
+				break
+			}
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // drain runs one batched DELETE until a batch comes back short, adding what
