@@ -64,6 +64,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		a.closeDB()
 		return nil, err
 	}
+	a.addHousekeeper()
 	if cfg.Database.AutoMigrate {
 		if err := database.Migrate(ctx, db, log); err != nil {
 			a.closeDB()

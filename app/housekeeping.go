@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+
+	"aura/config"
+	"aura/repositories"
+)
+
+const (
+	// HousekeepingLease is the rate_limits bucket that makes one run per
+	// housekeeping.interval across every instance sharing the database.
+	HousekeepingLease = "housekeeping"
+	// housekeepingFirstRun is the longest wait after start before the first
+	// run: a start is not slowed by a sweep, and instances that restart often
+	// still sweep.
+	housekeepingFirstRun = time.Minute
+	// housekeepingWindowGrace keeps a rate-limit row for this long after its
+	// window ended, so that an instance whose clock is a little behind never
+	// sees a row that still blocks for it disappear.
+	housekeepingWindowGrace = time.Minute
+)
+
+// Housekeeper deletes, every housekeeping.interval, the rows nothing needs any
+// more (repositories.Housekeeping.Sweep). Every instance runs one; the
+// database decides which of them sweeps in each interval: a run first takes
+// the HousekeepingLease bucket with Limits.Acquire, the upsert that succeeds
+// for one caller per interval, and skips when another instance holds it.
+type Housekeeper struct {
+	db        *gorm.DB
+	log       *slog.Logger
+	interval  time.Duration
+	retention time.Duration
+	// Batch is the most rows one DELETE removes (1000).
+	Batch int
+	// Pause is the wait between two full batches (20ms).
+	Pause time.Duration
+	// Now is the clock (UTC); tests may move it.
+	Now func() time.Time
+}
+
+// NewHousekeeper builds the clean-up worker of the database db.
+func NewHousekeeper(db *gorm.DB, c config.HousekeepingConfig, log *slog.Logger) *Housekeeper {
+	return &Housekeeper{db: db, log: log, interval: c.Interval, retention: c.Retention,
+		Batch: 1000, Pause: 20 * time.Millisecond}
+}
+
+func (h *Housekeeper) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Run sweeps until ctx is done: first after the interval or a minute,
+// whichever is shorter, then one interval after the end of each run. A
+// database error is logged and the run is tried again at the next tick.
+func (h *Housekeeper) Run(ctx context.Context) {
+	h.log.Info("housekeeping started", "interval", h.interval.String(), "retention", h.retention.String())
+	t := time.NewTimer(min(h.interval, housekeepingFirstRun))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.log.Info("housekeeping stopped")
+			return
+		case <-t.C:
+		}
+		_, _, _ = h.RunOnce(ctx)
+		t.Reset(h.interval)
+	}
+}
+
+// RunOnce sweeps if no instance has swept within the interval, and logs one
+// line saying what it did. ran is false when another run holds the interval
+// (or the lease could not be taken: err says why). A run lasts at most one
+// interval, its lease, so two runs never overlap; what it did not reach is
+// left for the next.
+func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ran bool, err error) {
+	now := h.now()
+	ok, err := repositories.New(h.db.WithContext(ctx)).Limits.Acquire(HousekeepingLease, h.interval, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("housekeeping: database unavailable; will retry at the next tick", "err", err)
+		}
+		return swept, false, err
+	}
+	if !ok {
+		h.log.Debug("housekeeping skipped: it ran within the interval (maybe on another instance)")
+		return swept, false, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, h.interval)
+	defer cancel()
+	start := time.Now()
+	swept, err = repositories.NewHousekeeping(h.db.WithContext(rctx)).Sweep(repositories.SweepPolicy{
+		Ended:        now.Add(-h.retention),
+		WindowsEnded: now.Add(-housekeepingWindowGrace),
+		Batch:        h.Batch,
+		Pause:        h.Pause,
+	})
+	attrs := []any{"sessions", swept.Sessions, "refresh_tokens", swept.RefreshTokens,
+		"action_tokens", swept.ActionTokens, "outbox", swept.Outbox, "rate_limits", swept.RateLimits,
+		"took", time.Since(start).Round(time.Millisecond).String()}
+	switch {
+	case err == nil:
+		h.log.Info("housekeeping done", attrs...)
+	case ctx.Err() != nil:
+		h.log.Info("housekeeping interrupted by shutdown", attrs...)
+	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		h.log.Warn("housekeeping ran out of its interval; the next run continues", attrs...)
+	default:
+		h.log.Warn("housekeeping failed; will retry at the next tick", append(attrs, "err", err)...)
+	}
+	return swept, true, err
+}
+
+// addHousekeeper registers the clean-up as a worker of Serve, unless
+// housekeeping.enabled is off.
+func (a *App) addHousekeeper() {
+	if a.Cfg.Housekeeping.Enabled {
+		a.workers = append(a.workers, NewHousekeeper(a.DB, a.Cfg.Housekeeping, a.Log).Run)
+	}
+}
