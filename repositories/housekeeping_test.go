@@ -153,7 +153,7 @@ func seedAll(t *testing.T, db *gorm.DB) *seed {
 	s.limit(t, "login:acct:blocked@example.com", 10, 5*time.Minute, true) // still blocks
 	s.limit(t, "login:ip:192.0.2.1", 1, 30*time.Second, true)             // running window
 	s.limit(t, "mail:just-ended@example.com", 1, -30*time.Second, true)   // inside the grace
-	s.limit(t, "housekeeping", 1, time.Hour, true)                        // a live lease (Acquire)
+	s.limit(t, "lease", 1, time.Hour, true)                               // a live lease (Acquire)
 	s.limit(t, "login:acct:old@example.com", 10, -2*time.Hour, false)
 	for i := range 3 {
 		s.limit(t, fmt.Sprintf("mail:old-%d@example.com", i), 1, -day, false)
