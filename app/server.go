@@ -20,6 +20,9 @@ import (
 	"aura/repositories"
 	"aura/security"
 	"aura/services/accounts"
+	"aura/services/audit"
+	"aura/services/clinics"
+	"aura/services/patients"
 )
 
 // App is one wired AURA process: database, handlers and background workers.
@@ -123,7 +126,8 @@ func (a *App) router() *gin.Engine {
 	r.NoMethod(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
 	})
-	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Accounts: a.Accounts, Probe: a.probe}
+	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Accounts: a.Accounts, Probe: a.probe,
+		Clinics: &clinics.Service{}, Patients: &patients.Service{}, Audit: &audit.Service{}}
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r
 }

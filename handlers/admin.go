@@ -69,7 +69,7 @@ func (d *Deps) UpdateUser(c *gin.Context) {
 	if !bind(c, &req, false) {
 		return
 	}
-	u, err := d.Accounts.UpdateUser(c.Request.Context(), store(c), currentUser(c), id,
+	u, err := d.Accounts.UpdateUser(c.Request.Context(), store(c), actor(c), id,
 		accounts.UserChange{Roles: req.Roles, IsActive: req.IsActive})
 	if err != nil {
 		Fail(c, err)

@@ -5,6 +5,9 @@ import (
 
 	"aura/repositories"
 	"aura/services/accounts"
+	"aura/services/audit"
+	"aura/services/clinics"
+	"aura/services/patients"
 )
 
 // Deps is what the handlers are built on: the rules they call and the probe
@@ -13,6 +16,9 @@ type Deps struct {
 	// Engine names the database engine, as health reports it.
 	Engine   string
 	Accounts *accounts.Service
+	Clinics  *clinics.Service
+	Patients *patients.Service
+	Audit    *audit.Service
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
 }

@@ -28,7 +28,19 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	authed.POST("/change-password", d.ChangePassword)
 	d.authedMailRoutes(authed)
 
+	signed := api.Group("", session, d.RequireAuth)
+	signed.GET("/clinics", d.ListClinics)
+	signed.GET("/doctors/me", d.DoctorMe)
+	signed.GET("/patients/me", d.PatientMe)
+	signed.PATCH("/patients/me", d.UpdatePatientMe)
+	signed.GET("/patients/:userId", d.GetPatient)
+
 	admin := api.Group("/admin", session, d.RequireAuth, RequireRole(models.RoleAdmin))
 	admin.GET("/users", d.ListUsers)
 	admin.PATCH("/users/:id", d.UpdateUser)
+	admin.POST("/clinics", d.CreateClinic)
+	admin.PATCH("/clinics/:id", d.UpdateClinic)
+	admin.PUT("/clinics/:id/doctors/:userId", d.AttachDoctor)
+	admin.DELETE("/clinics/:id/doctors/:userId", d.DetachDoctor)
+	admin.GET("/audit-logs", d.ListAuditLogs)
 }

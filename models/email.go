@@ -9,6 +9,14 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// Invisible reports a rune that must not appear in text people read from
+// AURA (names, addresses, emails): control (Cc), format (Cf: bidi overrides
+// and marks, zero-width characters, U+FEFF), private use (Co), line and
+// paragraph separators, and U+FFFD.
+func Invisible(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Zl, unicode.Zp) || r == unicode.ReplacementChar
+}
+
 // ErrBadEmail is returned by NormalizeEmail for anything that is not one plain
 // address.
 var ErrBadEmail = errors.New("must be a valid email address")
@@ -23,8 +31,7 @@ func NormalizeEmail(raw string) (stored, key string, err error) {
 		return "", "", ErrBadEmail
 	}
 	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) ||
-			unicode.Is(unicode.Co, r) || r == unicode.ReplacementChar || unicode.Is(unicode.Zs, r) {
+		if unicode.IsSpace(r) || Invisible(r) || unicode.Is(unicode.Zs, r) {
 			return "", "", ErrBadEmail
 		}
 	}

@@ -13,5 +13,6 @@ type RateLimit struct {
 // All lists every model in dependency order (parents first): the order
 // AutoMigrate creates them and a copy fills them.
 func All() []any {
-	return []any{&User{}, &Role{}, &UserRole{}, &Session{}, &RefreshToken{}, &ActionToken{}, &OutboxMessage{}, &RateLimit{}}
+	return []any{&User{}, &Role{}, &UserRole{}, &Session{}, &RefreshToken{}, &ActionToken{}, &OutboxMessage{}, &RateLimit{},
+		&Clinic{}, &Doctor{}, &ClinicDoctor{}, &Patient{}, &Screening{}, &AuditLog{}}
 }

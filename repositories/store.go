@@ -22,6 +22,12 @@ type Store struct {
 	Limits   *Limits
 	Tokens   *Tokens
 	Outbox   *Outbox
+
+	Clinics    *Clinics
+	Doctors    *Doctors
+	Patients   *Patients
+	Screenings *Screenings
+	Audit      *Audit
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -34,6 +40,12 @@ func New(db *gorm.DB) *Store {
 		Limits:   &Limits{db: db},
 		Tokens:   &Tokens{db: db},
 		Outbox:   &Outbox{db: db},
+
+		Clinics:    &Clinics{db: db},
+		Doctors:    &Doctors{db: db},
+		Patients:   &Patients{db: db},
+		Screenings: &Screenings{db: db},
+		Audit:      &Audit{db: db},
 	}
 }
 

@@ -218,7 +218,7 @@ func (c Changes) columns() map[string]any {
 	return cols
 }
 
-func optColumn(cols map[string]any, name string, o models.Opt[string]) {
+func optColumn[T any](cols map[string]any, name string, o models.Opt[T]) {
 	switch {
 	case !o.Set:
 	case o.Null:

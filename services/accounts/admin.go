@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"aura/services/audit"
 	"context"
 	"slices"
 
@@ -27,8 +28,9 @@ type UserChange struct {
 // session of the user. At least one active ADMIN always remains: the rule is
 // checked inside the transaction that makes the change, after taking the
 // admins' lock, so two admins removing each other at the same moment cannot
-// both succeed. Admins cannot demote or deactivate themselves either.
-func (s *Service) UpdateUser(ctx context.Context, st *repositories.Store, admin *models.User, id string, ch UserChange) (*models.User, error) {
+// both succeed. Admins cannot demote or deactivate themselves either. Role
+// and active changes are audited in the same transaction.
+func (s *Service) UpdateUser(ctx context.Context, st *repositories.Store, a models.Actor, id string, ch UserChange) (*models.User, error) {
 	details := map[string]string{}
 	var roles []string
 	if ch.Roles != nil {
@@ -37,7 +39,7 @@ func (s *Service) UpdateUser(ctx context.Context, st *repositories.Store, admin 
 			details["roles"] = msg
 		}
 	}
-	if id == admin.ID {
+	if id == a.UserID {
 		if ch.IsActive != nil && !*ch.IsActive {
 			details["isActive"] = "you cannot deactivate your own account"
 		}
@@ -66,6 +68,9 @@ func (s *Service) UpdateUser(ctx context.Context, st *repositories.Store, admin 
 				return err
 			}
 			u.IsActive = *ch.IsActive
+			if err := audit.Record(tx, a, models.RoleAdmin, models.AuditUserActive, models.EntityUser, id, now); err != nil {
+				return err
+			}
 			if !u.IsActive {
 				if err := tx.Sessions.RevokeAllForUser(id, "", now); err != nil {
 					return err
@@ -74,6 +79,9 @@ func (s *Service) UpdateUser(ctx context.Context, st *repositories.Store, admin 
 		}
 		if ch.Roles != nil {
 			if err := tx.Users.SetRoles(u, roles, now); err != nil {
+				return err
+			}
+			if err := audit.Record(tx, a, models.RoleAdmin, models.AuditUserRoles, models.EntityUser, id, now); err != nil {
 				return err
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"aura/models"
@@ -22,17 +21,10 @@ func CheckName(s string) string {
 		return "must be valid text"
 	case utf8.RuneCountInString(s) > 255:
 		return "must be at most 255 characters"
-	case strings.ContainsFunc(s, invisible):
+	case strings.ContainsFunc(s, models.Invisible):
 		return "must not contain control, bidi or invisible characters"
 	}
 	return ""
-}
-
-// invisible: control (Cc), format (Cf: bidi controls U+202A-202E and
-// U+2066-2069, marks U+200E/U+200F/U+061C, zero-width U+200B-200D, U+2060,
-// U+FEFF), private use (Co), line and paragraph separators, and U+FFFD.
-func invisible(r rune) bool {
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Zl, unicode.Zp) || r == utf8.RuneError
 }
 
 func validPhone(p string) bool {
@@ -57,7 +49,7 @@ func validURL(s string) bool {
 		return false
 	}
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsFunc(s, invisible)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsFunc(s, models.Invisible)
 }
 
 // Roles checks a list of role names (exactly as the contract spells them)

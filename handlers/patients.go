@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"aura/models"
+	"aura/services/patients"
+)
+
+// PatientView is the Patient object of the contract.
+type PatientView struct {
+	UserID         string          `json:"userId"`
+	PatientCode    string          `json:"patientCode"`
+	FullName       string          `json:"fullName"`
+	DateOfBirth    *string         `json:"dateOfBirth"`
+	Sex            *string         `json:"sex"`
+	MedicalHistory MedicalHistView `json:"medicalHistory"`
+}
+
+// MedicalHistView is the patient's medical history.
+type MedicalHistView struct {
+	Diabetes          *bool   `json:"diabetes"`
+	DiabetesSinceYear *int    `json:"diabetesSinceYear"`
+	Hypertension      *bool   `json:"hypertension"`
+	Notes             *string `json:"notes"`
+}
+
+func patientView(p *models.Patient) PatientView {
+	return PatientView{UserID: p.UserID, PatientCode: p.PatientCode, FullName: p.FullName, DateOfBirth: p.DateOfBirth,
+		Sex: p.Sex, MedicalHistory: MedicalHistView{Diabetes: p.Diabetes, DiabetesSinceYear: p.DiabetesSinceYear,
+			Hypertension: p.Hypertension, Notes: p.HistoryNotes}}
+}
+
+// PatientMe is GET /api/patients/me.
+func (d *Deps) PatientMe(c *gin.Context) {
+	p, err := d.Patients.Me(c.Request.Context(), store(c), actor(c))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, patientView(p), "")
+}
+
+type medicalHistoryRequest struct {
+	Diabetes          models.Opt[bool]   `json:"diabetes"`
+	DiabetesSinceYear models.Opt[int]    `json:"diabetesSinceYear"`
+	Hypertension      models.Opt[bool]   `json:"hypertension"`
+	Notes             models.Opt[string] `json:"notes"`
+}
+
+type patientRequest struct {
+	DateOfBirth    models.Opt[string]     `json:"dateOfBirth"`
+	Sex            models.Opt[string]     `json:"sex"`
+	MedicalHistory *medicalHistoryRequest `json:"medicalHistory"`
+}
+
+// UpdatePatientMe is PATCH /api/patients/me.
+func (d *Deps) UpdatePatientMe(c *gin.Context) {
+	var req patientRequest
+	if !bind(c, &req, false) {
+		return
+	}
+	ch := patients.Change{DateOfBirth: req.DateOfBirth, Sex: req.Sex}
+	if h := req.MedicalHistory; h != nil {
+		ch.MedicalHistory = patients.History{Diabetes: h.Diabetes, DiabetesSinceYear: h.DiabetesSinceYear,
+			Hypertension: h.Hypertension, Notes: h.Notes}
+	}
+	p, err := d.Patients.UpdateMe(c.Request.Context(), store(c), actor(c), ch)
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, patientView(p), "Profile updated")
+}
+
+// GetPatient is GET /api/patients/{userId}.
+func (d *Deps) GetPatient(c *gin.Context) {
+	a := actor(c)
+	if !a.Has(models.RoleDoctor) && !a.Has(models.RoleAdmin) {
+		Fail(c, errForbidden)
+		return
+	}
+	id, ok := idParam(c, "userId")
+	if !ok {
+		return
+	}
+	p, err := d.Patients.Get(c.Request.Context(), store(c), a, id)
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, patientView(p), "")
+}

@@ -1,0 +1,79 @@
+package models
+
+import "time"
+
+// Screening statuses, in their order.
+const (
+	StatusQueued         = "queued"
+	StatusProcessing     = "processing"
+	StatusAwaitingReview = "awaiting_review"
+	StatusInReview       = "in_review"
+	StatusReviewed       = "reviewed"
+	StatusFailed         = "failed"
+)
+
+// Statuses lists every screening status.
+var Statuses = []string{StatusQueued, StatusProcessing, StatusAwaitingReview, StatusInReview, StatusReviewed, StatusFailed}
+
+// RiskLevels in increasing order.
+var RiskLevels = []string{"low", "medium", "high", "critical"}
+
+// Screening is one fundus image a patient sent to a clinic, its analysis, and
+// its review. The image and the vessel map are stored outside the database
+// under keys made of the screening's id only.
+type Screening struct {
+	ID        string  `gorm:"type:varchar(36);primaryKey"`
+	PatientID string  `gorm:"type:varchar(36);not null;index:idx_screenings_patient,priority:1"`
+	ClinicID  string  `gorm:"type:varchar(36);not null;index:idx_screenings_clinic,priority:1"`
+	Status    string  `gorm:"type:varchar(20);not null;index:idx_screenings_clinic,priority:2"`
+	Eye       string  `gorm:"type:varchar(5);not null"`
+	Note      *string `gorm:"type:varchar(1000)"`
+	// Lang is the language of the patient's notices and report (vi, en).
+	Lang string `gorm:"type:varchar(5);not null;default:'vi'"`
+
+	ImageKey    string `gorm:"type:varchar(200);not null"`
+	ImageType   string `gorm:"type:varchar(20);not null"`
+	ImageBytes  int64  `gorm:"not null"`
+	ImageWidth  int    `gorm:"not null"`
+	ImageHeight int    `gorm:"not null"`
+	ImageSHA256 string `gorm:"type:varchar(64);not null"`
+	// IdempotencyKey makes a retried upload return this screening.
+	IdempotencyKey *string `gorm:"type:varchar(100);uniqueIndex:idx_screenings_idem,priority:2"`
+	IdemPatientID  *string `gorm:"type:varchar(36);uniqueIndex:idx_screenings_idem,priority:1"`
+
+	// The analysis, once done.
+	VesselKey         *string `gorm:"type:varchar(200)"`
+	Analyzer          *string `gorm:"type:varchar(20)"`
+	AnalyzerVersion   *string `gorm:"type:varchar(40)"`
+	ProfileVersion    *int
+	Gradable          *bool `gorm:"type:boolean"`
+	Quality           *float64
+	RiskLevel         *string `gorm:"type:varchar(10);index"`
+	Confidence        *float64
+	VesselDensity     *float64
+	FractalDimension  *float64
+	Tortuosity        *float64
+	MeanVesselWidthPx *float64
+	FindingsJSON      *string `gorm:"type:text"`
+	CompletedAt       *time.Time
+	DurationMs        *int64
+
+	// The review: the claim while in_review, the verdict once reviewed.
+	ReviewerID      *string `gorm:"type:varchar(36);index"`
+	ClaimedAt       *time.Time
+	ReviewRiskLevel *string `gorm:"type:varchar(10)"`
+	ReviewNotes     *string `gorm:"type:text"`
+	Recommendation  *string `gorm:"type:text"`
+	ReviewedAt      *time.Time
+
+	// The failure, when the analysis could not run.
+	FailureCode    *string `gorm:"type:varchar(40)"`
+	FailureMessage *string `gorm:"type:varchar(500)"`
+	Attempts       int     `gorm:"not null;default:0"`
+
+	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_created"`
+	UpdatedAt time.Time `gorm:"not null"`
+
+	Patient *Patient `gorm:"foreignKey:PatientID;references:UserID;constraint:OnDelete:RESTRICT"`
+	Clinic  *Clinic  `gorm:"foreignKey:ClinicID;constraint:OnDelete:RESTRICT"`
+}

@@ -1,0 +1,121 @@
+package repositories
+
+import (
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"aura/models"
+)
+
+// Clinics reads and writes clinics and doctors' memberships.
+type Clinics struct{ db *gorm.DB }
+
+// Create inserts c. Returns models.ErrConflict when a clinic of the same
+// folded name exists.
+func (r *Clinics) Create(c *models.Clinic) error {
+	return translate(r.db.Create(c).Error)
+}
+
+// ByID returns the clinic, or models.ErrNotFound.
+func (r *Clinics) ByID(id string) (*models.Clinic, error) {
+	var c models.Clinic
+	if err := r.db.Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &c, nil
+}
+
+// List returns every clinic by name.
+func (r *Clinics) List() ([]models.Clinic, error) {
+	out := []models.Clinic{}
+	return out, translate(r.db.Order("name_key, id").Find(&out).Error)
+}
+
+// ClinicChanges is a typed update of a clinic; nil or unset leaves a field.
+type ClinicChanges struct {
+	Name    *string
+	Address models.Opt[string]
+}
+
+// Update applies ch to clinic id at now. Returns models.ErrNotFound or, for
+// a name another clinic has, models.ErrConflict.
+func (r *Clinics) Update(id string, ch ClinicChanges, now time.Time) error {
+	cols := map[string]any{"updated_at": now}
+	if ch.Name != nil {
+		cols["name"] = *ch.Name
+		cols["name_key"] = models.FoldKey(*ch.Name)
+	}
+	optColumn(cols, "address", ch.Address)
+	res := r.db.Model(&models.Clinic{}).Where("id = ?", id).Updates(cols)
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.ErrNotFound
+	}
+	return nil
+}
+
+// Doctors reads and writes doctor profiles.
+type Doctors struct{ db *gorm.DB }
+
+// Upsert creates or updates the doctor profile of d.UserID. Returns
+// models.ErrConflict when another doctor has the license number.
+func (r *Doctors) Upsert(d *models.Doctor) error {
+	return translate(r.db.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "user_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"license_no", "license_key", "specialization", "updated_at"}),
+	}).Create(d).Error)
+}
+
+// Attach makes the doctor a member of the clinic (again: no change).
+func (r *Doctors) Attach(clinicID, userID string, now time.Time) error {
+	return translate(r.db.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&models.ClinicDoctor{ClinicID: clinicID, UserID: userID, CreatedAt: now}).Error)
+}
+
+// Detach ends the doctor's membership of the clinic. Returns
+// models.ErrNotFound when there was none.
+func (r *Doctors) Detach(clinicID, userID string) error {
+	res := r.db.Where("clinic_id = ? AND user_id = ?", clinicID, userID).Delete(&models.ClinicDoctor{})
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.ErrNotFound
+	}
+	return nil
+}
+
+// ByUserID returns the doctor profile with its clinics (by name), or
+// models.ErrNotFound.
+func (r *Doctors) ByUserID(userID string) (*models.Doctor, error) {
+	var d models.Doctor
+	if err := r.db.Where("user_id = ?", userID).Take(&d).Error; err != nil {
+		return nil, translate(err)
+	}
+	d.Clinics = []models.Clinic{}
+	err := r.db.Raw(`SELECT c.* FROM clinics c JOIN clinic_doctors cd ON cd.clinic_id = c.id
+		WHERE cd.user_id = ? ORDER BY c.name_key, c.id`, userID).Scan(&d.Clinics).Error
+	return &d, translate(err)
+}
+
+// IsMember reports whether the doctor belongs to the clinic.
+func (r *Doctors) IsMember(clinicID, userID string) (bool, error) {
+	var n int64
+	err := r.db.Model(&models.ClinicDoctor{}).Where("clinic_id = ? AND user_id = ?", clinicID, userID).Count(&n).Error
+	return n > 0, translate(err)
+}
+
+// MembersOf lists the user ids of the clinic's doctors who are active and
+// still hold DOCTOR.
+func (r *Doctors) MembersOf(clinicID string) ([]string, error) {
+	var ids []string
+	err := r.db.Raw(`SELECT cd.user_id FROM clinic_doctors cd JOIN users u ON u.id = cd.user_id
+		JOIN user_roles ur ON ur.user_id = u.id JOIN roles ro ON ro.id = ur.role_id
+		WHERE cd.clinic_id = ? AND u.is_active = ? AND ro.name = ? ORDER BY cd.user_id`, clinicID, true, models.RoleDoctor).
+		Scan(&ids).Error
+	return ids, translate(err)
+}
