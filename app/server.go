@@ -23,10 +23,13 @@ import (
 
 // App is one wired AURA process: database, handlers and background workers.
 type App struct {
-	Cfg     *config.Config
-	DB      *gorm.DB
-	Log     *slog.Logger
+	Cfg *config.Config
+	DB  *gorm.DB
+	Log *slog.Logger
+	// Handler serves the API: Router behind the headers of every response.
 	Handler http.Handler
+	// Router holds the routes (tests add some).
+	Router  *gin.Engine
 	workers []func(ctx context.Context)
 	probe   *repositories.Probe
 }
@@ -70,7 +73,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if cfg.GeneratedSecret {
 		log.Warn("no auth.jwt_secret (SECRET_KEY) set: using a random one; tokens will not survive a restart or work across instances")
 	}
-	a.Handler = a.router()
+	a.Router = a.router()
+	a.Handler = securityHeaders(a.Router)
 	return a, nil
 }
 
@@ -106,7 +110,7 @@ func (a *App) router() *gin.Engine {
 		a.Log.Warn("server.trusted_proxies ignored", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID, accessLog(a.Log), recovery(a.Log), securityHeaders, cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
+	r.Use(requestID, accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
 		bodyLimit(a.Cfg.Server.MaxBodyBytes))
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusNotFound, handlers.CodeNotFound, "No such endpoint"))

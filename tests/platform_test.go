@@ -71,11 +71,12 @@ func TestPanicAnswers500(t *testing.T) {
 	a, err := app.New(testenv.Ctx(t), cfg, testenv.Logger(t))
 	testenv.Must(t, err, "app")
 	defer a.Close()
-	a.Handler.(*gin.Engine).GET("/api/boom", func(*gin.Context) { panic("secret internal detail") })
+	a.Router.GET("/api/boom", func(*gin.Context) { panic("secret internal detail") })
 	srv := httptest.NewServer(a.Handler)
 	defer srv.Close()
 	s := &testenv.Server{URL: srv.URL, Client: srv.Client()}
 	r := s.Do(t, "GET", "/api/boom", nil, "").Expect(t, 500, "INTERNAL")
+	checkSecurityHeaders(t, "a recovered panic", r.Header)
 	if strings.Contains(string(r.Body), "secret") || strings.Contains(string(r.Body), "goroutine") {
 		t.Fatalf("panic leaked: %s", r.Body)
 	}
