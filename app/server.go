@@ -21,6 +21,10 @@ import (
 	"aura/security"
 )
 
+// Version is AURA's version (the binary sets it from its build), shown to
+// operators by GET /api/health.
+var Version = "dev"
+
 // App is one wired AURA process: database, handlers and background workers.
 type App struct {
 	Cfg *config.Config
@@ -92,6 +96,7 @@ func (a *App) Deps() *handlers.Deps {
 			LoginWindow:       c.Limits.Login.Window,
 			EmailInterval:     c.Limits.Email.Interval,
 			FrontendURL:       c.Mail.FrontendURL,
+			Version:           Version,
 		},
 		Hasher: security.NewHasher(security.Argon2Params{
 			Memory: c.Auth.Argon2.MemoryKiB, Time: c.Auth.Argon2.Time, Threads: c.Auth.Argon2.Threads,

@@ -21,6 +21,8 @@ type Settings struct {
 	LoginWindow       time.Duration
 	EmailInterval     time.Duration
 	FrontendURL       string
+	// Version is AURA's version, shown to operators by GET /api/health.
+	Version string
 }
 
 // Deps is what the handlers are built on.
