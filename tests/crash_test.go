@@ -31,7 +31,7 @@ func proxiedPostgres(t *testing.T) (string, *pgProxy) {
 func TestPostgresCrashAnswers503(t *testing.T) {
 	uri, proxy := proxiedPostgres(t)
 	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{
-		"AURA_DATABASE_QUERY_TIMEOUT": "3s", "AURA_LIMITS_LOGIN_MAX_FAILURES": "1000000", "AURA_LIMITS_REGISTER_MAX": "1000000"}))
+		"AURA_DATABASE_QUERY_TIMEOUT": "3s", "AURA_LIMITS_LOGIN_MAX_FAILURES": "1000000"}))
 	reg := register(t, s, "crash@example.com")
 	client := &http.Client{Timeout: 20 * time.Second}
 
