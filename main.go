@@ -20,6 +20,7 @@ import (
 var version = "dev"
 
 func main() {
+	app.Version = version
 	if err := rootCmd().Execute(); err != nil {
 		app.Fatal(err)
 	}

@@ -25,12 +25,19 @@ import (
 	"aura/services/patients"
 )
 
+// Version is AURA's version (the binary sets it from its build), shown to
+// operators by GET /api/health.
+var Version = "dev"
+
 // App is one wired AURA process: database, handlers and background workers.
 type App struct {
-	Cfg     *config.Config
-	DB      *gorm.DB
-	Log     *slog.Logger
+	Cfg *config.Config
+	DB  *gorm.DB
+	Log *slog.Logger
+	// Handler serves the API: Router behind the headers of every response.
 	Handler http.Handler
+	// Router holds the routes (tests add some).
+	Router *gin.Engine
 	// Accounts are the account rules, shared by HTTP and the CLI.
 	Accounts *accounts.Service
 	workers  []func(ctx context.Context)
@@ -77,7 +84,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if cfg.GeneratedSecret {
 		log.Warn("no auth.jwt_secret (SECRET_KEY) set: using a random one; tokens will not survive a restart or work across instances")
 	}
-	a.Handler = a.router()
+	a.Router = a.router()
+	a.Handler = securityHeaders(a.Router)
 	return a, nil
 }
 
@@ -118,7 +126,7 @@ func (a *App) router() *gin.Engine {
 		a.Log.Warn("server.trusted_proxies ignored", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID, accessLog(a.Log), recovery(a.Log), securityHeaders, cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
+	r.Use(requestID, accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
 		bodyLimit(a.Cfg.Server.MaxBodyBytes))
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusNotFound, handlers.CodeNotFound, "No such endpoint"))
@@ -126,7 +134,7 @@ func (a *App) router() *gin.Engine {
 	r.NoMethod(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
 	})
-	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Accounts: a.Accounts, Probe: a.probe,
+	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: Version, Accounts: a.Accounts, Probe: a.probe,
 		Clinics: &clinics.Service{}, Patients: &patients.Service{}, Audit: &audit.Service{}}
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r

@@ -10,21 +10,16 @@ import (
 )
 
 const (
-	userKey   = "aura.user"
-	claimsKey = "aura.claims"
+	userKey     = "aura.user"
+	claimsKey   = "aura.claims"
+	operatorKey = "aura.operator"
 )
 
 // RequireAuth admits requests with a valid bearer access token whose session
 // is live and whose user exists and is active; the user (with roles, read
 // fresh from the database in the same round trip) is kept for the handler.
 func (d *Deps) RequireAuth(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		Fail(c, errUnauthorized)
-		return
-	}
-	u, claims, err := d.Accounts.Authenticate(store(c), strings.TrimSpace(token))
+	u, claims, err := d.authenticate(c)
 	if err != nil {
 		Fail(c, err)
 		return
@@ -32,6 +27,25 @@ func (d *Deps) RequireAuth(c *gin.Context) {
 	c.Set(userKey, u)
 	c.Set(claimsKey, claims)
 	c.Next()
+}
+
+// bearerToken is the request's bearer token, if it sent one.
+func bearerToken(c *gin.Context) (string, bool) {
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+// authenticate checks the request's bearer token (signature, algorithm,
+// expiry) and, on the request's database session, that its session is live
+// and its user exists and is active. Errors: errUnauthorized, errDisabled,
+// or the database's.
+func (d *Deps) authenticate(c *gin.Context) (*models.User, *security.Claims, error) {
+	token, ok := bearerToken(c)
+	if !ok {
+		return nil, nil, errUnauthorized
+	}
+	return d.Accounts.Authenticate(store(c), token)
 }
 
 // RequireRole admits authenticated users holding role; others get 403.
@@ -44,6 +58,34 @@ func RequireRole(role string) gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// Operator marks a request as an operator's when it bears the access token
+// of an active ADMIN, checked as RequireAuth checks (session and roles read
+// from the database). It never refuses: a request without a token, with a
+// bad one, of another role, or that cannot be checked (the database is
+// down) goes on as anonymous. Mount it behind WithToken(session).
+func (d *Deps) Operator(c *gin.Context) {
+	if _, ok := c.Get(StoreKey); !ok {
+		return
+	}
+	if u, _, err := d.authenticate(c); err == nil && u.HasRole(models.RoleAdmin) {
+		c.Set(operatorKey, true)
+	}
+}
+
+// WithToken runs mw (the database session) only for requests that bear a
+// token, so anonymous callers, such as load balancers, never use one.
+func WithToken(mw gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := bearerToken(c); ok {
+			mw(c)
+			return
+		}
+		c.Next()
+	}
+}
+
+func isOperator(c *gin.Context) bool { return c.GetBool(operatorKey) }
 
 func currentUser(c *gin.Context) *models.User { return c.MustGet(userKey).(*models.User) }
 

@@ -14,7 +14,9 @@ import (
 // of GET /api/health.
 type Deps struct {
 	// Engine names the database engine, as health reports it.
-	Engine   string
+	Engine string
+	// Version is AURA's version, shown to operators by GET /api/health.
+	Version  string
 	Accounts *accounts.Service
 	Clinics  *clinics.Service
 	Patients *patients.Service

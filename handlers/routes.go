@@ -8,10 +8,11 @@ import (
 
 // Routes mounts every endpoint of the contract under api (the /api group).
 // session is the middleware that gives a request its database session; the
-// index and health endpoints do without one.
+// index and health endpoints do without one (health takes one only to check
+// the token of a caller who sends one).
 func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	api.GET("/", d.Index)
-	api.GET("/health", d.Health)
+	api.GET("/health", WithToken(session), d.Operator, d.Health)
 	api.GET("/health/live", d.Live)
 
 	auth := api.Group("/auth", session)

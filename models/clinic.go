@@ -48,5 +48,5 @@ type ClinicDoctor struct {
 	UserID    string    `gorm:"type:varchar(36);primaryKey;index"`
 	CreatedAt time.Time `gorm:"not null"`
 	Clinic    *Clinic   `gorm:"foreignKey:ClinicID;constraint:OnDelete:CASCADE"`
-	Doctor    *Doctor   `gorm:"foreignKey:UserID;references:UserID;constraint:OnDelete:CASCADE"`
+	User      *User     `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
 }

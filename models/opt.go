@@ -1,6 +1,9 @@
 package models
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"reflect"
+)
 
 // Opt is an optional field of a change (a JSON PATCH body, a typed update):
 // it distinguishes absent, null and a value.
@@ -19,3 +22,6 @@ func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 	}
 	return json.Unmarshal(b, &o.Value)
 }
+
+// ValueType is T: the strict JSON binding checks field names through it.
+func (Opt[T]) ValueType() reflect.Type { return reflect.TypeFor[T]() }

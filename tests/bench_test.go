@@ -14,7 +14,8 @@ func BenchmarkMe(b *testing.B) {
 	benchGET(b, "/api/auth/me", true)
 }
 
-// BenchmarkHealth measures GET /api/health (a ping and the pool figures).
+// BenchmarkHealth measures GET /api/health as a load balancer calls it
+// (anonymous: a ping, no pool figures, no session).
 func BenchmarkHealth(b *testing.B) {
 	benchGET(b, "/api/health", false)
 }

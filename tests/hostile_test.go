@@ -48,6 +48,7 @@ var optionalBody = map[string]bool{"/api/auth/logout": true, "/api/auth/send-ver
 
 type fixture struct {
 	handler http.Handler
+	router  *gin.Engine
 	app     *app.App
 	user    string // access token of a patient
 	admin   string // access token of an admin
@@ -60,7 +61,7 @@ func newFixture(t testing.TB, uri string) *fixture {
 	t.Helper()
 	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "1000000"}))
 	p := register(t, s, "patient.fixture@example.com")
-	return &fixture{handler: s.App.Handler, app: s.App, user: p.AccessToken, userID: p.User.ID,
+	return &fixture{handler: s.App.Handler, router: s.App.Router, app: s.App, user: p.AccessToken, userID: p.User.ID,
 		admin: makeAdmin(t, s, "admin.fixture@example.com")}
 }
 
@@ -70,11 +71,11 @@ type endpoint struct{ method, path, token string }
 // token that gets it past authentication.
 func (f *fixture) jsonEndpoints() []endpoint {
 	var out []endpoint
-	for _, r := range f.handler.(*gin.Engine).Routes() {
-		if r.Method != "POST" && r.Method != "PATCH" {
+	for _, r := range f.router.Routes() {
+		if r.Method != "POST" && r.Method != "PATCH" && r.Method != "PUT" {
 			continue
 		}
-		path := strings.ReplaceAll(r.Path, ":id", f.userID)
+		path := strings.ReplaceAll(strings.ReplaceAll(r.Path, ":userId", f.userID), ":id", f.userID)
 		tok := f.user
 		if strings.HasPrefix(path, "/api/admin/") {
 			tok = f.admin

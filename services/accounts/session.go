@@ -26,8 +26,11 @@ type LoginInput struct {
 // Login checks a password and starts a session, within the abuse limits: an
 // attempt takes a slot of its account's and its address's limits before the
 // password is checked; a wrong password keeps them (it is a failure), a right
-// one gives them back and clears the account's failures. An unknown email
-// costs what a wrong password costs and answers the same.
+// one gives them back. Failures are not cleared by a success: they end with
+// their window (or a password reset), so however a burst interleaves with a
+// login of the owner, no more wrong passwords than the limit are checked per
+// window. An unknown email costs what a wrong password costs and answers the
+// same.
 func (s *Service) Login(ctx context.Context, st *repositories.Store, in LoginInput, cl Client) (*Session, error) {
 	details := map[string]string{}
 	if strings.TrimSpace(in.Email) == "" {
@@ -79,9 +82,6 @@ func (s *Service) Login(ctx context.Context, st *repositories.Store, in LoginInp
 	now := s.Now()
 	var sess *Session
 	err = st.Tx(func(tx *repositories.Store) error {
-		if err := tx.Limits.Clear(acctKey); err != nil {
-			return err
-		}
 		sess, err = s.startSession(tx, u, cl, now)
 		return err
 	})

@@ -1,0 +1,66 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"aura/internal/testenv"
+)
+
+// caseField is, for each JSON endpoint, one of its fields with a value and
+// the other fields it needs: the tests send the field twice (the second time
+// in another case; encoding/json alone would take the last) or once in upper
+// case.
+var caseField = map[string]struct{ field, value, rest string }{
+	"/api/auth/register":                  {"email", `"twin.a@example.com"`, `"password":"` + goodPassword + `",`},
+	"/api/auth/login":                     {"password", `"` + goodPassword + `"`, `"email":"patient.fixture@example.com",`},
+	"/api/auth/refresh":                   {"refreshToken", `"a"`, ""},
+	"/api/auth/logout":                    {"refreshToken", `"a"`, ""},
+	"/api/auth/me":                        {"fullName", `"A"`, ""},
+	"/api/auth/change-password":           {"newPassword", `"b"`, `"currentPassword":"a","confirmPassword":"b",`},
+	"/api/auth/send-verification-email":   {"x", "1", ""},
+	"/api/auth/resend-verification-email": {"email", `"a@example.com"`, ""},
+	"/api/auth/verify-email":              {"token", `"a"`, ""},
+	"/api/auth/forgot-password":           {"email", `"a@example.com"`, ""},
+	"/api/auth/reset-password":            {"token", `"a"`, `"newPassword":"b","confirmPassword":"b",`},
+	"/api/admin/users/:id":                {"isActive", "false", ""},
+	"/api/admin/clinics":                  {"name", `"Twin"`, ""},
+	"/api/admin/clinics/:id":              {"name", `"Twin"`, ""},
+	"/api/admin/clinics/:id/doctors/:id":  {"licenseNo", `"L-1"`, ""},
+	"/api/patients/me":                    {"sex", `"male"`, ""},
+}
+
+// TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ
+// only in case are a duplicate (400 INVALID_JSON), and a key in the wrong
+// case alone is an unknown field; nothing is acted on.
+func TestKeysEqualUpToCaseAreDuplicates(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		f := newFixture(t, e.URI(t))
+		before := f.accountsDigest(t)
+		for _, ep := range f.jsonEndpoints() {
+			key := strings.ReplaceAll(ep.path, f.userID, ":id")
+			cf, ok := caseField[key]
+			if !ok {
+				t.Errorf("%s %s: no entry in caseField; add one", ep.method, ep.path)
+				continue
+			}
+			capitalised := strings.ToUpper(cf.field[:1]) + cf.field[1:]
+			twin := "{" + cf.rest + `"` + cf.field + `":` + cf.value + `,"` + capitalised + `":` + cf.value + "}"
+			rec := f.serve(ep, []byte(twin), "application/json")
+			if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code":"INVALID_JSON"`) ||
+				!strings.Contains(rec.Body.String(), "duplicate field") {
+				t.Errorf("%s %s %s: %d %s", ep.method, ep.path, twin, rec.Code, rec.Body.String())
+			}
+			upper := strings.ToUpper(cf.field)
+			lone := "{" + cf.rest + `"` + upper + `":` + cf.value + "}"
+			rec = f.serve(ep, []byte(lone), "application/json")
+			if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code":"INVALID_JSON"`) ||
+				!strings.Contains(rec.Body.String(), `"`+upper+`":"is not a known field"`) {
+				t.Errorf("%s %s %s: %d %s", ep.method, ep.path, lone, rec.Code, rec.Body.String())
+			}
+		}
+		if after := f.accountsDigest(t); after != before {
+			t.Fatal("a request with keys equal up to case changed accounts")
+		}
+	})
+}
