@@ -73,8 +73,19 @@ func (s *Service) Get(ctx context.Context, st *repositories.Store, a models.Acto
 	}
 	var p *models.Patient
 	err := st.Tx(func(tx *repositories.Store) error {
+		scope := policy.Scope(a)
 		var err error
-		if p, err = tx.Patients.Get(userID, policy.Scope(a)); err != nil {
+		p, err = tx.Patients.Get(userID, scope)
+		if errors.Is(err, models.ErrNotFound) && scope.All {
+			// An admin may look at a PATIENT account that has not used its
+			// profile yet: it is made now, as on the patient's first use.
+			if u, uerr := tx.Users.ByID(userID); uerr == nil && u.HasRole(models.RolePatient) {
+				if err = s.Ensure(tx, userID); err == nil {
+					p, err = tx.Patients.Get(userID, scope)
+				}
+			}
+		}
+		if err != nil {
 			return err
 		}
 		if role := policy.AuditRole(a, userID); role != "" {

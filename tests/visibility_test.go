@@ -1,0 +1,132 @@
+package tests
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"aura/internal/testenv"
+)
+
+// TestPatientVisibilityMatrix: who may read GET /api/patients/{id}, by role
+// and by whether the patient sent a screening to a clinic of the caller. Not
+// visible answers exactly as an unknown id does; a role that may never read
+// a profile gets 403. Losing a membership or a role takes effect at once.
+func TestPatientVisibilityMatrix(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		w := newClinicWorld(t, e.URI(t))
+		s := w.s
+		const unknown = "22222222-2222-4222-8222-222222222222"
+		targets := map[string]string{"p1": w.p1.ID, "p2": w.p2.ID, "lonely": w.lonely.ID, "unknown": unknown, "malformed": "x'; DROP TABLE users; --"}
+		callers := map[string]person{"admin": w.admin, "d1": w.d1, "d2": w.d2, "p1": w.p1, "lonely": w.lonely}
+		want := map[string]map[string]int{
+			"admin":  {"p1": 200, "p2": 200, "lonely": 200, "unknown": 404, "malformed": 404},
+			"d1":     {"p1": 200, "p2": 404, "lonely": 404, "unknown": 404, "malformed": 404},
+			"d2":     {"p1": 404, "p2": 200, "lonely": 404, "unknown": 404, "malformed": 404},
+			"p1":     {"p1": 403, "p2": 403, "lonely": 403, "unknown": 403, "malformed": 403},
+			"lonely": {"p1": 403, "p2": 403, "lonely": 403, "unknown": 403, "malformed": 403},
+		}
+		notFound := string(s.Do(t, "GET", "/api/patients/"+unknown, nil, w.d1.Token).Expect(t, http.StatusNotFound, "NOT_FOUND").Body)
+		for cn, caller := range callers {
+			for tn, target := range targets {
+				r := s.Do(t, "GET", "/api/patients/"+strings.ReplaceAll(target, " ", "%20"), nil, caller.Token)
+				if r.Status != want[cn][tn] {
+					t.Errorf("%s reads %s: %d, want %d: %s", cn, tn, r.Status, want[cn][tn], r.Body)
+				}
+				if r.Status == http.StatusNotFound && string(r.Body) != notFound {
+					t.Errorf("%s reads %s: 404 body %s differs from an unknown id's %s", cn, tn, r.Body, notFound)
+				}
+			}
+		}
+		// Membership ends: the next request no longer sees the patient.
+		s.Do(t, "DELETE", "/api/admin/clinics/"+w.c1+"/doctors/"+w.d1.ID, nil, w.admin.Token).Expect(t, http.StatusOK, "")
+		s.Do(t, "GET", "/api/patients/"+w.p1.ID, nil, w.d1.Token).Expect(t, http.StatusNotFound, "NOT_FOUND")
+		attach(t, s, w.admin.Token, w.c1, w.d1.ID, "BS-001").Expect(t, http.StatusOK, "")
+		s.Do(t, "GET", "/api/patients/"+w.p1.ID, nil, w.d1.Token).Expect(t, http.StatusOK, "")
+		// The role goes: the same token gets 403 at once.
+		s.Do(t, "PATCH", "/api/admin/users/"+w.d1.ID, map[string]any{"roles": []string{"PATIENT"}}, w.admin.Token).Expect(t, http.StatusOK, "")
+		s.Do(t, "GET", "/api/patients/"+w.p1.ID, nil, w.d1.Token).Expect(t, http.StatusForbidden, "FORBIDDEN")
+		// Deactivation: every request of the account is refused.
+		s.Do(t, "PATCH", "/api/admin/users/"+w.d2.ID, map[string]any{"isActive": false}, w.admin.Token).Expect(t, http.StatusOK, "")
+		s.Do(t, "GET", "/api/patients/"+w.p2.ID, nil, w.d2.Token).Expect(t, http.StatusUnauthorized, "UNAUTHORIZED")
+	})
+}
+
+type auditRow struct {
+	ID                                uint64
+	At                                time.Time
+	ActorID, ActorRole, IP, RequestID *string
+	Action, EntityType, EntityID      string
+}
+
+func auditLogs(t *testing.T, s *testenv.Server, adminTok, query string) []auditRow {
+	t.Helper()
+	var page struct {
+		Items []auditRow
+		Total int
+	}
+	s.Do(t, "GET", "/api/admin/audit-logs?"+query, nil, adminTok).Expect(t, http.StatusOK, "").Data(t, &page)
+	return page.Items
+}
+
+// TestAuditTrail: reads of a patient's data by others and every write are
+// recorded with actor, role, address and request id; the patient's own
+// reads and refused reads are not; admins filter and page the trail; a read
+// that cannot be recorded fails with 503 and a write that cannot be recorded
+// does not happen.
+func TestAuditTrail(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		w := newClinicWorld(t, e.URI(t))
+		s, adm := w.s, w.admin.Token
+		s.DoHeaders(t, "GET", "/api/patients/"+w.p1.ID, nil, map[string]string{"Authorization": "Bearer " + w.d1.Token, "X-Request-ID": "req-audit-1"}).
+			Expect(t, http.StatusOK, "")
+		s.Do(t, "GET", "/api/patients/"+w.p1.ID, nil, w.d2.Token).Expect(t, http.StatusNotFound, "")
+		s.Do(t, "GET", "/api/patients/"+w.p1.ID, nil, adm).Expect(t, http.StatusOK, "")
+		s.Do(t, "GET", "/api/patients/me", nil, w.p1.Token).Expect(t, http.StatusOK, "")
+
+		rows := auditLogs(t, s, adm, "entityType=patient&entityId="+w.p1.ID+"&action=patient.read")
+		if len(rows) != 2 || *rows[0].ActorID != w.admin.ID || *rows[0].ActorRole != "ADMIN" ||
+			*rows[1].ActorID != w.d1.ID || *rows[1].ActorRole != "DOCTOR" || *rows[1].RequestID != "req-audit-1" ||
+			*rows[1].IP != "127.0.0.1" || rows[0].ID <= rows[1].ID {
+			t.Fatalf("patient reads: %+v", rows)
+		}
+		for _, q := range []string{"action=clinic.create", "action=doctor.attach", "action=user.roles"} {
+			if rows := auditLogs(t, s, adm, q); len(rows) != 2 || *rows[0].ActorRole != "ADMIN" || *rows[0].ActorID != w.admin.ID {
+				t.Errorf("%s: %+v", q, rows)
+			}
+		}
+		today := time.Now().UTC().Format(time.DateOnly)
+		tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+		if all, same := auditLogs(t, s, adm, "pageSize=100"), auditLogs(t, s, adm, "pageSize=100&from="+today+"&to="+today); len(all) < 8 || len(same) != len(all) {
+			t.Fatalf("today: %d of %d", len(same), len(all))
+		}
+		if rows := auditLogs(t, s, adm, "from="+tomorrow); len(rows) != 0 {
+			t.Fatalf("tomorrow: %+v", rows)
+		}
+		if rows := auditLogs(t, s, adm, "pageSize=1&page=2"); len(rows) != 1 {
+			t.Fatalf("paging: %+v", rows)
+		}
+		for _, q := range []string{"from=yesterday", "to=2026-13-01", "pageSize=101", "page=0", "from=" + tomorrow + "&to=" + today} {
+			s.Do(t, "GET", "/api/admin/audit-logs?"+q, nil, adm).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		}
+		s.Do(t, "GET", "/api/admin/audit-logs", nil, w.d1.Token).Expect(t, http.StatusForbidden, "FORBIDDEN")
+
+		// The trail refuses writes: reads fail with 503, writes do not happen.
+		db := s.App.DB.WithContext(testenv.Ctx(t))
+		if e.Name == "postgres" {
+			testenv.Must(t, db.Exec(`CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit disabled'; END $$ LANGUAGE plpgsql`).Error, "fn")
+			testenv.Must(t, db.Exec(`CREATE TRIGGER no_audit BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION no_audit()`).Error, "trigger")
+		} else {
+			testenv.Must(t, db.Exec(`CREATE TRIGGER no_audit BEFORE INSERT ON audit_logs BEGIN SELECT RAISE(ABORT, 'audit disabled'); END`).Error, "trigger")
+		}
+		s.Do(t, "GET", "/api/patients/"+w.p1.ID, nil, w.d1.Token).Expect(t, http.StatusServiceUnavailable, "UNAVAILABLE")
+		s.Do(t, "POST", "/api/admin/clinics", map[string]any{"name": "Unrecorded"}, adm).Expect(t, http.StatusServiceUnavailable, "UNAVAILABLE")
+		testenv.Must(t, db.Exec(`DROP TRIGGER no_audit`+map[bool]string{true: " ON audit_logs", false: ""}[e.Name == "postgres"]).Error, "drop")
+		var list struct{ Items []struct{ Name string } }
+		s.Do(t, "GET", "/api/clinics", nil, w.p1.Token).Expect(t, http.StatusOK, "").Data(t, &list)
+		if len(list.Items) != 2 {
+			t.Fatalf("a write that could not be audited happened: %+v", list.Items)
+		}
+	})
+}
