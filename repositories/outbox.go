@@ -37,13 +37,19 @@ const due = "sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= @now 
 // SQLite runs the one statement under its write lock, which gives the same.
 func (r *Outbox) Claim(owner string, now time.Time, lease time.Duration, limit int) ([]models.OutboxMessage, error) {
 	pick := "SELECT id FROM outbox WHERE " + due + " ORDER BY next_attempt_at, id LIMIT @limit"
+	picked := "id IN (" + pick + ")"
 	if r.db.Dialector.Name() == "postgres" {
-		pick += " FOR UPDATE SKIP LOCKED"
+		// ARRAY(...) makes the pick an InitPlan, run once. Under IN (...)
+		// PostgreSQL may plan a nested-loop semi join that runs the pick
+		// again for every outer row; each run skips the rows this statement
+		// has already locked and picks further ones, so more than limit rows
+		// were claimed.
+		picked = "id = ANY(ARRAY(" + pick + " FOR UPDATE SKIP LOCKED))"
 	}
 	// The outer repeat of the condition is re-checked by PostgreSQL on the
 	// row's latest version should another transaction have changed it.
 	res := r.db.Exec("UPDATE outbox SET locked_by = @owner, locked_until = @until, attempts = attempts + 1 "+
-		"WHERE id IN ("+pick+") AND "+due,
+		"WHERE "+picked+" AND "+due,
 		map[string]any{"owner": owner, "until": now.Add(lease), "now": now, "limit": limit})
 	if res.Error != nil {
 		return nil, translate(res.Error)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"gorm.io/driver/postgres"
@@ -21,6 +22,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"aura/config"
+	"aura/database"
 )
 
 // PostgresEnv names the variable that points tests at a PostgreSQL database.
@@ -88,6 +90,20 @@ func PostgresURI(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// OpenDB opens a fresh database of engine e the way the binary does
+// (database.OpenDB with the test configuration), migrates it, and closes it
+// when t ends. Repository and service tests build their Store on it.
+func OpenDB(t testing.TB, e Engine) *gorm.DB {
+	t.Helper()
+	cfg := Config(t, e.URI(t), nil)
+	ctx := context.Background()
+	db, err := database.OpenDB(ctx, cfg, Logger(t))
+	Must(t, err, "open %s database", e.Name)
+	t.Cleanup(func() { database.Close(db) })
+	Must(t, database.Migrate(ctx, db, Logger(t)), "migrate %s database", e.Name)
+	return db
 }
 
 // AdminDB opens a plain GORM handle on uri for test set-up and checks.
@@ -165,4 +181,26 @@ func Must(t testing.TB, err error, what string, args ...any) {
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
 	}
+}
+
+// Race runs fn(0), ..., fn(n-1) in n goroutines released at the same moment
+// and returns their errors by index, once all have returned.
+func Race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			errs[i] = fn(i)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return errs
 }
