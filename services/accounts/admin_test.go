@@ -81,7 +81,7 @@ func TestUpdateUser(t *testing.T) {
 				if u := users[s.target]; u != nil {
 					id = u.ID
 				}
-				got, updErr := v.svc.UpdateUser(testenv.Ctx(t), v.st, users[s.by], id, s.ch)
+				got, updErr := v.svc.UpdateUser(testenv.Ctx(t), v.st, actorOf(users[s.by]), id, s.ch)
 				checkErr(t, updErr, s.wantErr, s.wantDetails)
 				if n, err := v.st.Users.CountActiveAdmins(); err != nil || n != s.wantAdmins {
 					t.Fatalf("%d active admins (%v), want %d", n, err, s.wantAdmins)
@@ -135,7 +135,7 @@ func TestUpdateUserConcurrentDemotions(t *testing.T) {
 			t.Run(round.name, func(t *testing.T) {
 				pair := [2]*models.User{survivor, v.account(t, fmt.Sprintf("admin%d@example.com", r+1), models.RoleAdmin)}
 				errs := testenv.Race(2, func(i int) error {
-					_, err := v.svc.UpdateUser(testenv.Ctx(t), v.st, pair[i], pair[1-i].ID, round.change[i])
+					_, err := v.svc.UpdateUser(testenv.Ctx(t), v.st, actorOf(pair[i]), pair[1-i].ID, round.change[i])
 					return err
 				})
 				winners := 0
@@ -221,4 +221,9 @@ func TestListUsers(t *testing.T) {
 			})
 		}
 	})
+}
+
+// actorOf is the admin u acting from the tests.
+func actorOf(u *models.User) models.Actor {
+	return models.Actor{UserID: u.ID, Roles: u.RoleNames(), IP: "127.0.0.1", RequestID: "test"}
 }

@@ -50,13 +50,13 @@ func TestLogin(t *testing.T) {
 			{email: "me", password: "right", ip: "1", want: models.ErrRateLimited, wantRetry: 15 * time.Minute},
 			{email: "me", password: "right", ip: "2"},
 		}},
-		{name: "success clears the account's failures", steps: []step{
+		{name: "success does not clear the account's failures", steps: []step{
 			{email: "me", password: "wrong", ip: "1", want: models.ErrBadCredentials},
 			{email: "me", password: "wrong", ip: "2", want: models.ErrBadCredentials},
 			{email: "me", password: "right", ip: "3"},
 			{email: "me", password: "wrong", ip: "4", want: models.ErrBadCredentials},
-			{email: "me", password: "wrong", ip: "5", want: models.ErrBadCredentials},
-			{email: "me", password: "right", ip: "6"},
+			{email: "me", password: "wrong", ip: "5", want: models.ErrRateLimited, wantRetry: 15 * time.Minute},
+			{email: "me", password: "right", ip: "6", want: models.ErrRateLimited, wantRetry: 15 * time.Minute},
 		}},
 		{name: "a deactivated account is refused once its password is right", deactivate: true, steps: []step{
 			{email: "me", password: "wrong", ip: "1", want: models.ErrBadCredentials},
