@@ -1,15 +1,11 @@
 package mail
 
 import (
+	"aura/queue"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	mathrand "math/rand/v2"
 	netmail "net/mail"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -71,10 +67,7 @@ func NewSender(cfg SenderConfig, driver Driver, outbox func(ctx context.Context)
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 10
 	}
-	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	id := fmt.Sprintf("%.32s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	id := queue.Worker()
 	s := &Sender{cfg: cfg, from: from, driver: driver, outbox: outbox, log: log, id: id}
 	if d, ok := driver.(interface{ LogOnly() bool }); ok {
 		s.logOnly = d.LogOnly()
@@ -231,16 +224,5 @@ func (s *Sender) failed(record func() (context.Context, context.CancelFunc), own
 	}
 }
 
-// Backoff is the wait before attempt n+1 after n failed attempts: 1s, 2s,
-// 4s, ... capped by max, less up to a fifth at random so that senders retrying
-// together spread out.
-func Backoff(attempts int, max time.Duration) time.Duration {
-	wait := time.Second
-	for i := 1; i < attempts && wait < max; i++ {
-		wait *= 2
-	}
-	if wait > max {
-		wait = max
-	}
-	return wait - time.Duration(mathrand.Int64N(int64(wait)/5+1))
-}
+// Backoff is queue.Backoff: the one retry schedule of AURA's queues.
+func Backoff(attempts int, max time.Duration) time.Duration { return queue.Backoff(attempts, max) }

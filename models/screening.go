@@ -24,7 +24,7 @@ var RiskLevels = []string{"low", "medium", "high", "critical"}
 type Screening struct {
 	ID        string  `gorm:"type:varchar(36);primaryKey"`
 	PatientID string  `gorm:"type:varchar(36);not null;index:idx_screenings_patient,priority:1"`
-	ClinicID  string  `gorm:"type:varchar(36);not null;index:idx_screenings_clinic,priority:1"`
+	ClinicID  string  `gorm:"type:varchar(36);not null;index:idx_screenings_clinic,priority:1;index:idx_screenings_clinic_time,priority:1"`
 	Status    string  `gorm:"type:varchar(20);not null;index:idx_screenings_clinic,priority:2"`
 	Eye       string  `gorm:"type:varchar(5);not null"`
 	Note      *string `gorm:"type:varchar(1000)"`
@@ -71,7 +71,7 @@ type Screening struct {
 	FailureMessage *string `gorm:"type:varchar(500)"`
 	Attempts       int     `gorm:"not null;default:0"`
 
-	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_created"`
+	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_created"`
 	UpdatedAt time.Time `gorm:"not null"`
 
 	Patient *Patient `gorm:"foreignKey:PatientID;references:UserID;constraint:OnDelete:RESTRICT"`

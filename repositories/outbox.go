@@ -36,21 +36,7 @@ const due = "sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= @now 
 // FOR UPDATE SKIP LOCKED, so concurrent senders never claim one row twice;
 // SQLite runs the one statement under its write lock, which gives the same.
 func (r *Outbox) Claim(owner string, now time.Time, lease time.Duration, limit int) ([]models.OutboxMessage, error) {
-	pick := "SELECT id FROM outbox WHERE " + due + " ORDER BY next_attempt_at, id LIMIT @limit"
-	picked := "id IN (" + pick + ")"
-	if r.db.Dialector.Name() == "postgres" {
-		// ARRAY(...) makes the pick an InitPlan, run once. Under IN (...)
-		// PostgreSQL may plan a nested-loop semi join that runs the pick
-		// again for every outer row; each run skips the rows this statement
-		// has already locked and picks further ones, so more than limit rows
-		// were claimed.
-		picked = "id = ANY(ARRAY(" + pick + " FOR UPDATE SKIP LOCKED))"
-	}
-	// The outer repeat of the condition is re-checked by PostgreSQL on the
-	// row's latest version should another transaction have changed it.
-	res := r.db.Exec("UPDATE outbox SET locked_by = @owner, locked_until = @until, attempts = attempts + 1 "+
-		"WHERE "+picked+" AND "+due,
-		map[string]any{"owner": owner, "until": now.Add(lease), "now": now, "limit": limit})
+	res := claimLeased(r.db, "outbox", due, nil, owner, now, lease, limit)
 	if res.Error != nil {
 		return nil, translate(res.Error)
 	}
@@ -113,4 +99,33 @@ func cleanError(s string) string {
 		s = s[:cut]
 	}
 	return s
+}
+
+// claimLeased is the one claim of AURA's database queues (the mail outbox,
+// the jobs table): it leases up to limit rows of table that meet due (which
+// may use @now and the named args) to owner until now+lease, oldest due
+// first, and counts an
+// attempt on each. Rows leased by another owner are skipped, so concurrent
+// claimers never take one row twice: PostgreSQL picks with FOR UPDATE SKIP
+// LOCKED, SQLite runs the one statement under its write lock. Find the
+// claimed rows again by owner.
+func claimLeased(db *gorm.DB, table, due string, args map[string]any, owner string, now time.Time, lease time.Duration, limit int) *gorm.DB {
+	pick := "SELECT id FROM " + table + " WHERE " + due + " ORDER BY next_attempt_at, id LIMIT @limit"
+	picked := "id IN (" + pick + ")"
+	if db.Dialector.Name() == "postgres" {
+		// ARRAY(...) makes the pick an InitPlan, run once. Under IN (...)
+		// PostgreSQL may plan a nested-loop semi join that runs the pick
+		// again for every outer row; each run skips the rows this statement
+		// has already locked and picks further ones, so more than limit rows
+		// were claimed.
+		picked = "id = ANY(ARRAY(" + pick + " FOR UPDATE SKIP LOCKED))"
+	}
+	// The outer repeat of the condition is re-checked by PostgreSQL on the
+	// row's latest version should another transaction have changed it.
+	named := map[string]any{"owner": owner, "until": now.Add(lease), "now": now, "limit": limit}
+	for k, v := range args {
+		named[k] = v
+	}
+	return db.Exec("UPDATE "+table+" SET locked_by = @owner, locked_until = @until, attempts = attempts + 1 "+
+		"WHERE "+picked+" AND "+due, named)
 }

@@ -1,0 +1,59 @@
+package models
+
+import "time"
+
+// Job kinds.
+const (
+	JobAnalyze = "analyze"
+)
+
+// Job is one unit of background work in the database queue: written in the
+// transaction that asks for it, claimed by one worker at a time under a
+// lease (a job whose worker died is claimed again once the lease ends),
+// retried with capped backoff up to MaxAttempts, then given up.
+type Job struct {
+	ID   uint64 `gorm:"primaryKey;autoIncrement"`
+	Kind string `gorm:"type:varchar(32);not null;uniqueIndex:idx_jobs_ref,priority:1"`
+	// Ref names what the job works on (a screening id); one job per kind and ref.
+	Ref           string    `gorm:"type:varchar(64);not null;uniqueIndex:idx_jobs_ref,priority:2"`
+	Attempts      int       `gorm:"not null;default:0"`
+	MaxAttempts   int       `gorm:"not null"`
+	NextAttemptAt time.Time `gorm:"not null;index:idx_jobs_due,priority:2"`
+	// FinishedAt is set when the job succeeded or was given up.
+	FinishedAt  *time.Time `gorm:"index:idx_jobs_due,priority:1"`
+	Failed      bool       `gorm:"type:boolean;not null;default:false"`
+	LockedBy    string     `gorm:"type:varchar(64);not null;default:''"`
+	LockedUntil *time.Time
+	LastError   string    `gorm:"type:varchar(1024);not null;default:''"`
+	CreatedAt   time.Time `gorm:"not null"`
+}
+
+// Notification types.
+const (
+	NoticeAnalyzed = "SCREENING_ANALYZED"
+	NoticeWaiting  = "CASE_WAITING"
+	NoticeReviewed = "SCREENING_REVIEWED"
+	NoticeFailed   = "SCREENING_FAILED"
+)
+
+// Notification is a notice in a user's inbox in the app.
+type Notification struct {
+	ID          string    `gorm:"type:varchar(36);primaryKey"`
+	UserID      string    `gorm:"type:varchar(36);not null;index:idx_notifications_user,priority:1"`
+	Type        string    `gorm:"type:varchar(32);not null"`
+	Title       string    `gorm:"type:varchar(200);not null"`
+	Body        string    `gorm:"type:varchar(2000);not null"`
+	ScreeningID *string   `gorm:"type:varchar(36)"`
+	CreatedAt   time.Time `gorm:"not null;index:idx_notifications_user,priority:2"`
+	ReadAt      *time.Time
+	User        *User `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
+}
+
+// AnalysisProfile is one version of the clinic's risk rules; the highest
+// version is the one in force. Versions are never changed, only added.
+type AnalysisProfile struct {
+	Version   int       `gorm:"primaryKey;autoIncrement:false"`
+	RulesJSON string    `gorm:"type:text;not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	CreatedBy *string   `gorm:"type:varchar(36)"`
+}

@@ -1,0 +1,233 @@
+// Package queue runs AURA's background jobs from the database queue (the
+// jobs table; the mail outbox is worked the same way by mail.Sender, through
+// the same claim and backoff): a fixed number of workers per process claim
+// one job each under a lease, run it, and record the outcome. A job runs once
+// at a time across every instance sharing the database; a failed attempt is
+// retried after a capped exponential backoff until MaxAttempts, then given
+// up; a job whose worker died is claimed again when its lease ends, so a
+// restart or a crash loses nothing.
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"aura/models"
+	"aura/repositories"
+)
+
+// Backoff is the wait before attempt attempts+1: 1 s doubled per attempt,
+// capped at max, less up to a fifth at random so retries spread out.
+func Backoff(attempts int, max time.Duration) time.Duration {
+	wait := time.Second
+	for i := 1; i < attempts && wait < max; i++ {
+		wait *= 2
+	}
+	if wait > max {
+		wait = max
+	}
+	return wait - time.Duration(mathrand.Int64N(int64(wait)/5+1))
+}
+
+// Worker is a unique name for this process's claims: host/pid/random.
+func Worker() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%.32s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// permanent marks an error no retry can help.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// Permanent wraps err so the job is given up at once instead of retried.
+func Permanent(err error) error { return permanent{err} }
+
+// Task is a claimed job and the owner that holds its lease.
+type Task struct {
+	Job   models.Job
+	Owner string
+	// Final is true on the job's last allowed attempt.
+	Final bool
+}
+
+// Handler runs one task. On success it should finish the job inside the
+// transaction that records its result (tx.Jobs.Finish(Job.ID, Owner, now)),
+// so result and completion commit together; the runner finishes it otherwise.
+type Handler func(ctx context.Context, t Task) error
+
+// GiveUp records a job given up (after its last attempt, or a permanent
+// error): it should call tx.Jobs.GiveUp in the transaction of its effects.
+type GiveUp func(ctx context.Context, t Task, cause error) error
+
+// Config tunes a Runner.
+type Config struct {
+	Kind         string
+	Workers      int           // claims running at once in this process; 0 runs none
+	MaxAttempts  int           // attempts before a job is given up
+	Lease        time.Duration // how long a claim lasts; a task's context ends a little before
+	PollInterval time.Duration // pause when nothing is due
+	MaxBackoff   time.Duration // cap of the retry backoff
+}
+
+// Runner works off the jobs of one kind.
+type Runner struct {
+	cfg    Config
+	jobs   func(ctx context.Context) *repositories.Jobs
+	handle Handler
+	giveUp GiveUp
+	log    *slog.Logger
+	id     string
+	seq    atomic.Uint64
+	// Now is the clock (UTC); tests may move it.
+	Now func() time.Time
+	// Running counts the tasks being run now (for metrics and tests).
+	Running atomic.Int64
+}
+
+// New builds a runner; jobs returns the repository bound to a context.
+func New(cfg Config, jobs func(ctx context.Context) *repositories.Jobs, handle Handler, giveUp GiveUp, log *slog.Logger) *Runner {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Minute
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	return &Runner{cfg: cfg, jobs: jobs, handle: handle, giveUp: giveUp, log: log, id: Worker()}
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Run starts cfg.Workers workers and returns when ctx is done and every task
+// in hand has been recorded.
+func (r *Runner) Run(ctx context.Context) {
+	if r.cfg.Workers <= 0 {
+		return
+	}
+	r.log.Info("workers started", "kind", r.cfg.Kind, "workers", r.cfg.Workers, "worker", r.id)
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.loop(ctx)
+		}()
+	}
+	wg.Wait()
+	r.log.Info("workers stopped", "kind", r.cfg.Kind, "worker", r.id)
+}
+
+func (r *Runner) loop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			ran, err := r.RunOne(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("job queue unavailable; will retry", "kind", r.cfg.Kind, "err", err)
+			}
+			if !ran || err != nil {
+				break
+			}
+		}
+		// Poll with jitter, so workers of many processes do not claim in step.
+		t.Reset(r.cfg.PollInterval + time.Duration(mathrand.Int64N(int64(r.cfg.PollInterval)/4+1)))
+	}
+}
+
+// RunOne claims one due job and runs it; false when none was due.
+func (r *Runner) RunOne(ctx context.Context) (bool, error) {
+	owner := r.id + "/" + strconv.FormatUint(r.seq.Add(1), 10)
+	now := r.now()
+	jobs, err := r.jobs(ctx).Claim(r.cfg.Kind, owner, now, r.cfg.Lease, 1)
+	if err != nil || len(jobs) == 0 {
+		return false, err
+	}
+	t := Task{Job: jobs[0], Owner: owner, Final: jobs[0].Attempts >= r.maxAttempts(jobs[0])}
+	r.Running.Add(1)
+	defer r.Running.Add(-1)
+	// The task must end before its lease does, or another worker could take
+	// the job over while it still runs.
+	tctx, cancel := context.WithDeadline(ctx, now.Add(r.cfg.Lease*9/10))
+	start := time.Now()
+	err = r.safeHandle(tctx, t)
+	cancel()
+	r.record(ctx, t, err, time.Since(start))
+	return true, nil
+}
+
+func (r *Runner) maxAttempts(j models.Job) int {
+	if j.MaxAttempts > 0 {
+		return j.MaxAttempts
+	}
+	return r.cfg.MaxAttempts
+}
+
+// safeHandle runs the handler; a panic is an error of the attempt, not of
+// the process.
+func (r *Runner) safeHandle(ctx context.Context, t Task) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return r.handle(ctx, t)
+}
+
+// record writes the outcome even while shutting down (within 10 s), so a
+// finished job is never run again for want of its mark.
+func (r *Runner) record(ctx context.Context, t Task, cause error, took time.Duration) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	j := t.Job
+	log := r.log.With("kind", r.cfg.Kind, "job", j.ID, "ref", j.Ref, "attempt", j.Attempts, "ms", took.Milliseconds())
+	switch {
+	case cause == nil:
+		if _, err := r.jobs(rctx).Finish(j.ID, t.Owner, r.now()); err != nil {
+			log.Error("job done but not marked; it may run again after its lease", "err", err)
+			return
+		}
+		log.Info("job done")
+	case ctx.Err() != nil && errors.Is(cause, context.Canceled):
+		// Shutting down: the attempt did not really happen.
+		if err := r.jobs(rctx).Release(j.ID, t.Owner); err != nil {
+			log.Warn("job release failed; its lease will free it", "err", err)
+		}
+	case t.Final || errors.As(cause, new(permanent)):
+		log.Error("job given up", "err", cause)
+		if err := r.giveUp(rctx, t, cause); err != nil {
+			log.Error("job given up but not recorded; it will be claimed again", "err", err)
+		}
+	default:
+		next := r.now().Add(Backoff(j.Attempts, r.cfg.MaxBackoff))
+		log.Warn("job failed; will retry", "err", cause, "next", next)
+		if err := r.jobs(rctx).Retry(j.ID, t.Owner, next, cause.Error()); err != nil {
+			log.Warn("job retry not recorded; its lease will free it", "err", err)
+		}
+	}
+}
