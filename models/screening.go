@@ -68,7 +68,7 @@ type Screening struct {
 
 	// The failure, when the analysis could not run.
 	FailureCode    *string `gorm:"type:varchar(40)"`
-	FailureMessage *string `gorm:"type:varchar(500)"`
+	FailureMessage *string `gorm:"type:varchar(1024)"`
 	Attempts       int     `gorm:"not null;default:0"`
 
 	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_created"`

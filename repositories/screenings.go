@@ -1,6 +1,7 @@
 package repositories
 
 import (
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,4 +28,186 @@ func (r *Screenings) ReleaseClaims(clinicID, doctorID string, now time.Time) ([]
 		Where("id IN ? AND reviewer_id = ? AND status = ?", ids, doctorID, models.StatusInReview).
 		Updates(map[string]any{"status": models.StatusAwaitingReview, "reviewer_id": nil, "claimed_at": nil, "updated_at": now}).Error
 	return ids, translate(err)
+}
+
+// ScreeningRow is a screening with what its views show of its patient,
+// clinic and reviewer.
+type ScreeningRow struct {
+	models.Screening
+	PatientCode     string
+	PatientDOB      *string
+	PatientSex      *string
+	PatientName     *string
+	PatientEmail    string
+	ClinicName      string
+	ReviewerName    *string
+	ReviewerEmail   *string
+	ReviewerLicense *string
+}
+
+const screeningSelect = `SELECT s.*, p.patient_code, p.date_of_birth AS patient_dob, p.sex AS patient_sex,
+	u.full_name AS patient_name, u.email AS patient_email, c.name AS clinic_name,
+	ru.full_name AS reviewer_name, ru.email AS reviewer_email, d.license_no AS reviewer_license
+	FROM screenings s
+	JOIN patients p ON p.user_id = s.patient_id
+	JOIN users u ON u.id = s.patient_id
+	JOIN clinics c ON c.id = s.clinic_id
+	LEFT JOIN users ru ON ru.id = s.reviewer_id
+	LEFT JOIN doctors d ON d.user_id = s.reviewer_id`
+
+// Create inserts s.
+func (r *Screenings) Create(s *models.Screening) error {
+	return translate(r.db.Create(s).Error)
+}
+
+// Get returns the screening if scope may see it; models.ErrNotFound alike
+// for a missing and a hidden one (one query either way).
+func (r *Screenings) Get(id string, scope Scope) (*ScreeningRow, error) {
+	cond, args := scope.screenings("s")
+	var rows []ScreeningRow
+	err := r.db.Raw(screeningSelect+" WHERE s.id = ? AND "+cond, append([]any{id}, args...)...).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		return nil, models.ErrNotFound
+	}
+	return &rows[0], nil
+}
+
+// ByIdempotencyKey returns the patient's screening uploaded with key, or
+// models.ErrNotFound.
+func (r *Screenings) ByIdempotencyKey(patientID, key string) (*models.Screening, error) {
+	var s models.Screening
+	err := r.db.Where("idem_patient_id = ? AND idempotency_key = ?", patientID, key).Take(&s).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &s, nil
+}
+
+// ForgetIdempotencyKey frees key of the patient's screening (its 24 hours
+// are over), so a new upload may use it.
+func (r *Screenings) ForgetIdempotencyKey(id string) error {
+	return translate(r.db.Model(&models.Screening{}).Where("id = ?", id).
+		Updates(map[string]any{"idempotency_key": nil, "idem_patient_id": nil}).Error)
+}
+
+// ScreeningFilter narrows a listing; empty fields do not filter.
+type ScreeningFilter struct {
+	Statuses   []string
+	Eye        string
+	RiskLevels []string
+	ClinicID   string
+	PatientID  string
+	From, To   *time.Time // To exclusive
+}
+
+// ScreeningPage is one page of a listing. Total counts at most TotalCap
+// rows; TotalExact is false when there are more.
+type ScreeningPage struct {
+	Items      []ScreeningRow
+	Total      int64
+	TotalExact bool
+}
+
+// TotalCap bounds the count of a listing, so a page costs the same at a
+// million rows as at ten thousand.
+const TotalCap = 10000
+
+// List returns the screenings scope may see that match f, newest first.
+func (r *Screenings) List(f ScreeningFilter, scope Scope, page, pageSize int) (ScreeningPage, error) {
+	cond, args := scope.screenings("s")
+	where := []string{cond}
+	if len(f.Statuses) > 0 {
+		where = append(where, "s.status IN ?")
+		args = append(args, f.Statuses)
+	}
+	if f.Eye != "" {
+		where = append(where, "s.eye = ?")
+		args = append(args, f.Eye)
+	}
+	if len(f.RiskLevels) > 0 {
+		where = append(where, "COALESCE(s.review_risk_level, s.risk_level) IN ?")
+		args = append(args, f.RiskLevels)
+	}
+	if f.ClinicID != "" {
+		where = append(where, "s.clinic_id = ?")
+		args = append(args, f.ClinicID)
+	}
+	if f.PatientID != "" {
+		where = append(where, "s.patient_id = ?")
+		args = append(args, f.PatientID)
+	}
+	if f.From != nil {
+		where = append(where, "s.created_at >= ?")
+		args = append(args, *f.From)
+	}
+	if f.To != nil {
+		where = append(where, "s.created_at < ?")
+		args = append(args, *f.To)
+	}
+	w := strings.Join(where, " AND ")
+	var p ScreeningPage
+	if err := r.db.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM screenings s WHERE "+w+" LIMIT ?) capped",
+		append(append([]any{}, args...), TotalCap+1)...).Scan(&p.Total).Error; err != nil {
+		return p, translate(err)
+	}
+	p.TotalExact = p.Total <= TotalCap
+	if !p.TotalExact {
+		p.Total = TotalCap
+	}
+	p.Items = []ScreeningRow{}
+	err := r.db.Raw(screeningSelect+" WHERE "+w+" ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?",
+		append(args, pageSize, (page-1)*pageSize)...).Scan(&p.Items).Error
+	return p, translate(err)
+}
+
+// SetStatus moves screening id from one of from to status at now; false
+// when it was in none of them.
+func (r *Screenings) SetStatus(id string, from []string, status string, now time.Time) (bool, error) {
+	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, from).
+		Updates(map[string]any{"status": status, "updated_at": now})
+	return res.RowsAffected == 1, translate(res.Error)
+}
+
+// Analysis is the result of an analysis, as stored.
+type Analysis struct {
+	VesselKey         *string
+	Analyzer          string
+	AnalyzerVersion   string
+	ProfileVersion    int
+	Gradable          bool
+	Quality           float64
+	RiskLevel         *string
+	Confidence        *float64
+	VesselDensity     *float64
+	FractalDimension  *float64
+	Tortuosity        *float64
+	MeanVesselWidthPx *float64
+	FindingsJSON      string
+	DurationMs        int64
+	Attempts          int
+}
+
+// SaveAnalysis records a finished analysis and moves the screening to
+// awaiting_review; false when it was not queued or processing.
+func (r *Screenings) SaveAnalysis(id string, a Analysis, now time.Time) (bool, error) {
+	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, []string{models.StatusQueued, models.StatusProcessing}).
+		Updates(map[string]any{"status": models.StatusAwaitingReview, "vessel_key": a.VesselKey, "analyzer": a.Analyzer,
+			"analyzer_version": a.AnalyzerVersion, "profile_version": a.ProfileVersion, "gradable": a.Gradable,
+			"quality": a.Quality, "risk_level": a.RiskLevel, "confidence": a.Confidence, "vessel_density": a.VesselDensity,
+			"fractal_dimension": a.FractalDimension, "tortuosity": a.Tortuosity, "mean_vessel_width_px": a.MeanVesselWidthPx,
+			"findings_json": a.FindingsJSON, "completed_at": now, "duration_ms": a.DurationMs, "attempts": a.Attempts,
+			"failure_code": nil, "failure_message": nil, "updated_at": now})
+	return res.RowsAffected == 1, translate(res.Error)
+}
+
+// Fail records that the analysis could not run; false when the screening was
+// not queued or processing.
+func (r *Screenings) Fail(id, code, message string, attempts int, now time.Time) (bool, error) {
+	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, []string{models.StatusQueued, models.StatusProcessing}).
+		Updates(map[string]any{"status": models.StatusFailed, "failure_code": code, "failure_message": cleanError(message),
+			"attempts": attempts, "updated_at": now})
+	return res.RowsAffected == 1, translate(res.Error)
 }

@@ -23,11 +23,14 @@ type Store struct {
 	Tokens   *Tokens
 	Outbox   *Outbox
 
-	Clinics    *Clinics
-	Doctors    *Doctors
-	Patients   *Patients
-	Screenings *Screenings
-	Audit      *Audit
+	Clinics       *Clinics
+	Doctors       *Doctors
+	Patients      *Patients
+	Screenings    *Screenings
+	Audit         *Audit
+	Jobs          *Jobs
+	Notifications *Notifications
+	Profiles      *Profiles
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -41,11 +44,14 @@ func New(db *gorm.DB) *Store {
 		Tokens:   &Tokens{db: db},
 		Outbox:   &Outbox{db: db},
 
-		Clinics:    &Clinics{db: db},
-		Doctors:    &Doctors{db: db},
-		Patients:   &Patients{db: db},
-		Screenings: &Screenings{db: db},
-		Audit:      &Audit{db: db},
+		Clinics:       &Clinics{db: db},
+		Doctors:       &Doctors{db: db},
+		Patients:      &Patients{db: db},
+		Screenings:    &Screenings{db: db},
+		Audit:         &Audit{db: db},
+		Jobs:          &Jobs{db: db},
+		Notifications: &Notifications{db: db},
+		Profiles:      &Profiles{db: db},
 	}
 }
 
