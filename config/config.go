@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -35,10 +36,42 @@ type Config struct {
 	Log      LogConfig      `mapstructure:"log"`
 
 	Housekeeping HousekeepingConfig `mapstructure:"housekeeping"`
+	Storage      StorageConfig      `mapstructure:"storage"`
+	Screening    ScreeningConfig    `mapstructure:"screening"`
+	Analysis     AnalysisConfig     `mapstructure:"analysis"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
 	GeneratedSecret bool `mapstructure:"-"`
+}
+
+// StorageConfig chooses where images and vessel maps are kept.
+type StorageConfig struct {
+	// URI is file:///abs/dir, file://relative/dir or s3://bucket?endpoint=...
+	URI string `mapstructure:"uri"`
+}
+
+// ScreeningConfig bounds uploads.
+type ScreeningConfig struct {
+	MaxImageBytes int64 `mapstructure:"max_image_bytes"`
+}
+
+// AnalysisConfig tunes the analysis workers.
+type AnalysisConfig struct {
+	Analyzer    string        `mapstructure:"analyzer"`
+	Workers     int           `mapstructure:"workers"`
+	MaxAttempts int           `mapstructure:"max_attempts"`
+	Lease       time.Duration `mapstructure:"lease"`
+	// Timeout bounds one analysis (default: nine tenths of the lease).
+	Timeout time.Duration `mapstructure:"timeout"`
+	OIP     OIPConfig     `mapstructure:"oip"`
+}
+
+// OIPConfig points the oip analyzer at a model server.
+type OIPConfig struct {
+	URL     string        `mapstructure:"url"`
+	Model   string        `mapstructure:"model"`
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // ServerConfig holds the HTTP listener settings.
@@ -238,6 +271,16 @@ var defaults = map[string]any{
 	"mail.smtp.timeout":                "15s",
 	"cors.allowed_origins":             []string{},
 	"log.level":                        "info",
+	"storage.uri":                      "file://aura-data",
+	"screening.max_image_bytes":        20 << 20,
+	"analysis.analyzer":                "vessels",
+	"analysis.workers":                 max(1, runtime.NumCPU()/2),
+	"analysis.max_attempts":            3,
+	"analysis.lease":                   "5m",
+	"analysis.timeout":                 "0s",
+	"analysis.oip.url":                 "",
+	"analysis.oip.model":               "",
+	"analysis.oip.timeout":             "30s",
 	"log.format":                       "",
 	"housekeeping.enabled":             true,
 	"housekeeping.interval":            "1h",

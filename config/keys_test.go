@@ -30,7 +30,7 @@ func TestUnknownFileKeys(t *testing.T) {
 		{"database:\n  pool:\n    max_open_con: 3\n",
 			`config.yaml: unknown key "database.pool.max_open_con"; did you mean "database.pool.max_open_conns"?`},
 		{"evn: production\n", `config.yaml: unknown key "evn"; did you mean "env"?`},
-		{"uri: sqlite:///x.db\n", `config.yaml: unknown key "uri"; did you mean "database.uri"?`},
+		{"auto_migrate: false\n", `config.yaml: unknown key "auto_migrate"; did you mean "database.auto_migrate"?`},
 		{"mail:\n  smtp:\n    hots: relay\n", `config.yaml: unknown key "mail.smtp.hots"; did you mean "mail.smtp.host"?`},
 		{"colour: blue\n", `config.yaml: unknown key "colour"`},
 		{"server:\n  addr: ':1'\n  tls:\n    cert: x\n", `config.yaml: unknown key "server.tls"`},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // MinSecretBytes is the shortest JWT secret production accepts.
@@ -78,6 +79,15 @@ func (c *Config) validate() error {
 		{c.Mail.PollInterval > 0, "mail.poll_interval: must be positive"},
 		{c.Mail.Lease > 0, "mail.lease: must be positive"},
 		{c.Mail.SMTP.Port > 0 && c.Mail.SMTP.Port < 65536, "mail.smtp.port (SMTP_PORT): must be 1-65535"},
+		{c.Storage.URI != "", "storage.uri (AURA_STORAGE_URI): must not be empty"},
+		{c.Screening.MaxImageBytes >= 1<<10 && c.Screening.MaxImageBytes <= 1<<30, "screening.max_image_bytes (AURA_SCREENING_MAX_IMAGE_BYTES): must be 1 KiB to 1 GiB"},
+		{c.Analysis.Analyzer == "vessels" || c.Analysis.Analyzer == "oip", "analysis.analyzer (AURA_ANALYSIS_ANALYZER): accepted: vessels, oip"},
+		{c.Analysis.Workers >= 0 && c.Analysis.Workers <= 256, "analysis.workers (AURA_ANALYSIS_WORKERS): must be 0-256"},
+		{c.Analysis.MaxAttempts >= 1 && c.Analysis.MaxAttempts <= 100, "analysis.max_attempts (AURA_ANALYSIS_MAX_ATTEMPTS): must be 1-100"},
+		{c.Analysis.Lease >= time.Second, "analysis.lease (AURA_ANALYSIS_LEASE): must be at least 1s"},
+		{c.Analysis.Timeout >= 0 && c.Analysis.Timeout < c.Analysis.Lease, "analysis.timeout (AURA_ANALYSIS_TIMEOUT): must be shorter than analysis.lease"},
+		{c.Analysis.Analyzer != "oip" || c.Analysis.OIP.URL != "" && c.Analysis.OIP.Model != "", "analysis.oip.url and analysis.oip.model (AURA_ANALYSIS_OIP_URL, AURA_ANALYSIS_OIP_MODEL): required by the oip analyzer"},
+		{c.Analysis.OIP.Timeout > 0, "analysis.oip.timeout (AURA_ANALYSIS_OIP_TIMEOUT): must be positive"},
 		{c.Log.Format == "" || c.Log.Format == "json" || c.Log.Format == "text", "log.format: accepted: json, text"},
 	}
 	for _, ck := range checks {
