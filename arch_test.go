@@ -25,6 +25,7 @@ var importRules = []struct {
 	{"aura/mail", []string{"aura/app", "aura/handlers", "aura/services/", "aura/config", "github.com/gin-gonic/"}},
 	{"aura/security", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/config", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
+	{"aura/report", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 }
 
 // TestImportRule fails when a package imports across the layers against
