@@ -232,7 +232,8 @@ func TestCancelled(t *testing.T) {
 		t.Errorf("%d bytes written after cancellation", buf.Len())
 	}
 
-	// cancelled while shrinking a large image
+	// a deadline already past (cancellation midway through shrinking is
+	// TestShrinkHonoursContextMidway)
 	ctx, cancel = context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	d := sample("vi")
