@@ -1,0 +1,123 @@
+package report
+
+import (
+	"reflect"
+	"testing"
+
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/text/unicode/norm"
+)
+
+// vietnameseAlphabet is every letter Vietnamese writes: the 29 letters in
+// both cases, each vowel with each of the five tone marks (grave, hook,
+// tilde, acute, dot below), composed as NFC text stores them.
+func vietnameseAlphabet(t *testing.T) []rune {
+	t.Helper()
+	vowels := "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY"
+	consonants := "bcdđghklmnpqrstvxBCDĐGHKLMNPQRSTVX"
+	tones := []string{"", "\u0300", "\u0309", "\u0303", "\u0301", "\u0323"}
+	var out []rune
+	for _, v := range vowels {
+		for _, tone := range tones {
+			composed := []rune(norm.NFC.String(string(v) + tone))
+			if len(composed) != 1 {
+				t.Fatalf("%q + %U does not compose to one letter", v, []rune(tone))
+			}
+			out = append(out, composed[0])
+		}
+	}
+	out = append(out, []rune(consonants)...)
+	// the whole Latin Extended Additional block of Vietnamese letters
+	for r := rune(0x1EA0); r <= 0x1EF9; r++ {
+		out = append(out, r)
+	}
+	return out
+}
+
+func missing(t *testing.T, ttf []byte, runes []rune) []rune {
+	t.Helper()
+	f, err := sfnt.Parse(ttf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf sfnt.Buffer
+	var miss []rune
+	for _, r := range runes {
+		if g, err := f.GlyphIndex(&buf, r); err != nil || g == 0 {
+			miss = append(miss, r)
+		}
+	}
+	return miss
+}
+
+func TestFontCoversVietnamese(t *testing.T) {
+	alphabet := vietnameseAlphabet(t)
+	if len(alphabet) != 24*6+34+90 {
+		t.Fatalf("%d letters", len(alphabet))
+	}
+	for name, ttf := range map[string][]byte{"regular": fontRegular, "bold": fontBold} {
+		if miss := missing(t, ttf, alphabet); len(miss) > 0 {
+			t.Errorf("Liberation Sans %s lacks %q", name, string(miss))
+		}
+	}
+}
+
+// TestGoFontsLackVietnamese records why the report does not use the Go fonts
+// of golang.org/x/image: they lack most Vietnamese letters.
+func TestGoFontsLackVietnamese(t *testing.T) {
+	for name, ttf := range map[string][]byte{"Go regular": goregular.TTF, "Go bold": gobold.TTF} {
+		if miss := missing(t, ttf, vietnameseAlphabet(t)); len(miss) < 80 {
+			t.Errorf("%s lacks only %d Vietnamese letters now (%q): it could be considered", name, len(miss), string(miss))
+		}
+	}
+}
+
+// TestMessagesComplete: every text is set in both languages, and the font
+// has every letter of them.
+func TestMessagesComplete(t *testing.T) {
+	cov := fontCoverage()
+	for _, m := range []messages{vi, en} {
+		v := reflect.ValueOf(m)
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			if f.Kind() != reflect.String {
+				continue
+			}
+			name := v.Type().Field(i).Name
+			if f.String() == "" {
+				t.Errorf("%s: %s is empty", m.lang, name)
+			}
+			for _, r := range f.String() {
+				if !cov.has(r) {
+					t.Errorf("%s: %s has %q, which the font lacks", m.lang, name, r)
+				}
+			}
+		}
+	}
+	for _, r := range "•…–≥≤·—" {
+		if !cov.has(r) {
+			t.Errorf("the font lacks %q, which the layout prints", r)
+		}
+	}
+}
+
+func TestLevelsAndNames(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{vi.level("low"), "thấp"}, {vi.level("MEDIUM"), "trung bình"}, {vi.level("high"), "cao"},
+		{vi.level("very_high"), "rất cao"}, {vi.level("Very High"), "rất cao"}, {en.level("very-high"), "very high"},
+		{capitalize(vi.level("very_high")), "Rất cao"}, {vi.level("urgent"), "urgent"},
+		{vi.sexName("F"), "Nữ"}, {vi.sexName("male"), "Nam"}, {en.sexName("nữ"), "Female"},
+		{vi.eyeName("OS"), "Mắt trái (OS)"}, {en.eyeName("right"), "Right eye (OD)"},
+		{vi.birthDate("1961-03-12"), "12/03/1961"}, {en.birthDate("1961-03-12"), "12 Mar 1961"}, {vi.birthDate("1961"), "1961"},
+		{vi.bound(0.08), "0,08"}, {en.bound(1.5), "1.5"}, {vi.bound(6), "6"}, {vi.fixed(0.0621, 3), "0,062"},
+		{metricKey("meanVesselWidth"), "meanvesselwidthpx"}, {metricKey("vessel_density"), "vesseldensity"},
+		{messagesFor("en-US").lang, "en"}, {messagesFor("").lang, "vi"}, {messagesFor("fr").lang, "vi"},
+	}
+	for i, c := range cases {
+		if c.got != c.want {
+			t.Errorf("case %d: %q, want %q", i, c.got, c.want)
+		}
+	}
+}
