@@ -25,11 +25,8 @@ var importRules = []struct {
 	{"aura/mail", []string{"aura/app", "aura/handlers", "aura/services/", "aura/config", "github.com/gin-gonic/"}},
 	{"aura/security", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/config", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
-<<<<<<< HEAD
 	{"aura/storage", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
-=======
 	{"aura/report", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
->>>>>>> h-g
 }
 
 // TestImportRule fails when a package imports across the layers against
