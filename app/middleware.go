@@ -97,14 +97,19 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 }
 
 // bodyLimit refuses bodies over max bytes before anything parses them.
-func bodyLimit(max int64) gin.HandlerFunc {
+// The image upload (POST /api/screenings) has its own, larger limit.
+func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > max {
+		limit := max
+		if c.Request.Method == http.MethodPost && c.FullPath() == "/api/screenings" {
+			limit = uploadMax
+		}
+		if c.Request.ContentLength > limit {
 			handlers.Fail(c, handlers.Errf(http.StatusRequestEntityTooLarge, handlers.CodePayloadTooLarge, "Request body is too large"))
 			return
 		}
 		if c.Request.Body != http.NoBody {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		}
 		c.Next()
 	}
@@ -113,11 +118,27 @@ func bodyLimit(max int64) gin.HandlerFunc {
 // session attaches the request's database session: the pool handle bound to
 // the client's context (so a client that leaves cancels its queries) with the
 // per-request query timeout. Repositories are built on it, never on a global.
+//
+// A handler that first spends a while on the body (an image upload) calls
+// the renewal kept under handlers.RenewKey, which starts a new session whose
+// deadline counts from then.
 func session(db *gorm.DB, timeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
-		defer cancel()
-		c.Set(handlers.StoreKey, repositories.New(db.WithContext(ctx)))
+		var cancels []context.CancelFunc
+		defer func() {
+			for _, cancel := range cancels {
+				cancel()
+			}
+		}()
+		renew := func() *repositories.Store {
+			ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
+			cancels = append(cancels, cancel)
+			st := repositories.New(db.WithContext(ctx))
+			c.Set(handlers.StoreKey, st)
+			return st
+		}
+		renew()
+		c.Set(handlers.RenewKey, renew)
 		c.Next()
 	}
 }

@@ -112,6 +112,10 @@ func newAccounts(c *config.Config) *accounts.Service {
 	}
 }
 
+// uploadOverhead is what an upload's body may carry beside the image: the
+// multipart framing and the small text fields.
+const uploadOverhead = 64 << 10
+
 // byAddressFloor is the least time forgot-password and resend-verification
 // take: well above what either does for a known address (a few ms), so known
 // and unknown addresses cannot be told apart by timing.
@@ -127,7 +131,7 @@ func (a *App) router() *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.Use(requestID, accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
-		bodyLimit(a.Cfg.Server.MaxBodyBytes))
+		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead))
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusNotFound, handlers.CodeNotFound, "No such endpoint"))
 	})

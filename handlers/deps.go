@@ -28,6 +28,19 @@ type Deps struct {
 // StoreKey is where the session middleware keeps the request's Store.
 const StoreKey = "aura.store"
 
+// RenewKey is where the session middleware keeps the function that starts a
+// new database session for the request (func() *repositories.Store).
+const RenewKey = "aura.store.renew"
+
+// renewStore starts a new database session for the request, its deadline
+// counting from now: for a handler that has spent a while reading the body.
+func renewStore(c *gin.Context) *repositories.Store {
+	if f, ok := c.Get(RenewKey); ok {
+		return f.(func() *repositories.Store)()
+	}
+	return store(c)
+}
+
 // store returns the repositories built on the request's database session.
 func store(c *gin.Context) *repositories.Store {
 	return c.MustGet(StoreKey).(*repositories.Store)
