@@ -138,11 +138,14 @@ func ringTouch(a, b int) bool {
 	return dx >= -1 && dx <= 1 && dy >= -1 && dy <= 1
 }
 
-// linkLength is the length of the skeleton s: 1 for each pair of 4-adjacent
-// pixels, sqrt 2 for each pair of diagonal pixels that is not already joined
-// through a shared 4-neighbour (so that an L-shaped corner counts 2, not 2 +
-// sqrt 2).
+// linkLength is the length of the skeleton s by Kulpa's estimator (1977):
+// 0.948 for each pair of 4-adjacent pixels and 1.343 for each pair of
+// diagonal pixels not already joined through a shared 4-neighbour. Counting
+// 1 and sqrt 2 would overestimate a digital line's length by up to 8%
+// depending on its angle; Kulpa's weights are unbiased over all angles
+// (within about 5% for any one angle).
 func linkLength(s *mask) float64 {
+	const kulpaEven, kulpaOdd = 0.948, 1.343
 	w, h := s.w, s.h
 	at := func(x, y int) bool { return x >= 0 && y >= 0 && x < w && y < h && s.m[y*w+x] }
 	var l float64
@@ -152,16 +155,16 @@ func linkLength(s *mask) float64 {
 				continue
 			}
 			if at(x+1, y) {
-				l++
+				l += kulpaEven
 			}
 			if at(x, y+1) {
-				l++
+				l += kulpaEven
 			}
 			if at(x+1, y+1) && !at(x+1, y) && !at(x, y+1) {
-				l += math.Sqrt2
+				l += kulpaOdd
 			}
 			if at(x-1, y+1) && !at(x-1, y) && !at(x, y+1) {
-				l += math.Sqrt2
+				l += kulpaOdd
 			}
 		}
 	}
