@@ -1,0 +1,248 @@
+// Package risk turns an analyzer's metrics into a screening risk level and
+// findings, by rules that the clinic sets (a Profile).
+//
+// AURA measures; it does not diagnose. A risk level says which measurements
+// crossed a threshold the clinic chose, so that a clinician looks at the
+// screening sooner; it is not a diagnosis, and the thresholds of
+// DefaultProfile are screening indicators for the clinic to adjust, not
+// validated clinical cut-offs.
+package risk
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"aura/analysis"
+)
+
+// Risk levels, lowest first.
+const (
+	Low      = "low"
+	Medium   = "medium"
+	High     = "high"
+	Critical = "critical"
+)
+
+// Levels lists the risk levels, lowest first.
+func Levels() []string { return []string{Low, Medium, High, Critical} }
+
+// Rank orders the levels: 1 for low up to 4 for critical, 0 for an unknown
+// level.
+func Rank(level string) int {
+	return slices.Index(Levels(), level) + 1
+}
+
+// CodeUngradable is the finding of an image too poor to be measured.
+const CodeUngradable = "UNGRADABLE_IMAGE"
+
+// Rule is met when the metric is strictly below Below, or strictly above
+// Above (exactly one of them is set); a result that meets it is at least
+// RiskLevel.
+type Rule struct {
+	Metric    string   `json:"metric"`
+	Below     *float64 `json:"below,omitempty"`
+	Above     *float64 `json:"above,omitempty"`
+	RiskLevel string   `json:"riskLevel"`
+}
+
+// Profile is a clinic's set of rules. Version is raised each time the rules
+// change; a result records the version it was rated with.
+type Profile struct {
+	Version int    `json:"version"`
+	Rules   []Rule `json:"rules"`
+}
+
+// Finding is one thing a rater found: a rule met, or an ungradable image.
+type Finding struct {
+	Code     string `json:"code"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+// Evaluation is the rating of one result.
+type Evaluation struct {
+	// RiskLevel is the highest level among the rules met, "low" when none;
+	// nil when the image is not gradable.
+	RiskLevel *string `json:"riskLevel"`
+	// Findings has one finding per rule met (highest severity first, then in
+	// the profile's order), or the single UNGRADABLE_IMAGE finding.
+	Findings []Finding `json:"findings"`
+	// ProfileVersion is the version of the profile used.
+	ProfileVersion int `json:"profileVersion"`
+}
+
+func f64(v float64) *float64 { return &v }
+
+// DefaultProfile is the profile AURA ships (version 1). Its thresholds are
+// screening indicators chosen to flag images for a closer look, for the
+// clinic to adjust to its population and camera; they are not validated
+// clinical cut-offs:
+//
+//   - vesselDensity below 0.08: medium; below 0.05: high (a sparse vessel
+//     map: vessel loss, or an image the segmentation could not read well);
+//   - tortuosity above 1.3: medium; above 1.5: high (markedly winding vessels);
+//   - fractalDimension below 1.3: medium (a poorly branched vessel tree).
+//
+// meanVesselWidthPx has no default rule: it is in pixels, so its normal
+// range depends on the camera and the resolution.
+func DefaultProfile() Profile {
+	return Profile{Version: 1, Rules: []Rule{
+		{Metric: analysis.MetricVesselDensity, Below: f64(0.08), RiskLevel: Medium},
+		{Metric: analysis.MetricVesselDensity, Below: f64(0.05), RiskLevel: High},
+		{Metric: analysis.MetricTortuosity, Above: f64(1.3), RiskLevel: Medium},
+		{Metric: analysis.MetricTortuosity, Above: f64(1.5), RiskLevel: High},
+		{Metric: analysis.MetricFractalDimension, Below: f64(1.3), RiskLevel: Medium},
+	}}
+}
+
+// Validate returns the profile's problems by field ("rules[2].metric",
+// "rules[0].below", ...), nil when there is none: an unknown metric, both or
+// neither of below and above, a threshold that is not a finite number, an
+// unknown risk level. (Version is the store's business.)
+func (p Profile) Validate() map[string]string {
+	problems := map[string]string{}
+	if p.Rules == nil {
+		problems["rules"] = "is required (an empty list for no rules)"
+	}
+	for i, r := range p.Rules {
+		field := fmt.Sprintf("rules[%d].", i)
+		if _, ok := (analysis.Metrics{}).Value(r.Metric); !ok {
+			problems[field+"metric"] = fmt.Sprintf("unknown metric %q; one of %s", r.Metric, strings.Join(analysis.MetricNames(), ", "))
+		}
+		switch {
+		case r.Below == nil && r.Above == nil:
+			problems[field+"below"] = "one of below or above is required"
+		case r.Below != nil && r.Above != nil:
+			problems[field+"below"] = "give only one of below or above"
+		case r.Below != nil && !finite(*r.Below):
+			problems[field+"below"] = "must be a finite number"
+		case r.Above != nil && !finite(*r.Above):
+			problems[field+"above"] = "must be a finite number"
+		}
+		if Rank(r.RiskLevel) == 0 {
+			problems[field+"riskLevel"] = fmt.Sprintf("unknown risk level %q; one of %s", r.RiskLevel, strings.Join(Levels(), ", "))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return problems
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// Evaluate rates metrics by the profile's rules. nil metrics mean that the
+// image was not gradable: the risk level is then nil and the one finding is
+// UNGRADABLE_IMAGE. Otherwise the level is the highest among the rules met
+// (strictly below Below, strictly above Above), "low" when none is, with one
+// finding per rule met. Rules that Validate would refuse are skipped.
+func (p Profile) Evaluate(m *analysis.Metrics) Evaluation {
+	ev := Evaluation{ProfileVersion: p.Version, Findings: []Finding{}}
+	if m == nil {
+		ev.Findings = append(ev.Findings, Finding{
+			Code: CodeUngradable, Severity: Medium,
+			Message: "The image could not be graded, so no risk level was set; a new photograph may be needed.",
+		})
+		return ev
+	}
+	level := Low
+	type met struct {
+		i int
+		f Finding
+	}
+	var found []met
+	for i, r := range p.Rules {
+		v, ok := m.Value(r.Metric)
+		if !ok || Rank(r.RiskLevel) == 0 || (r.Below == nil) == (r.Above == nil) {
+			continue
+		}
+		var f Finding
+		switch {
+		case r.Below != nil && v < *r.Below:
+			f = Finding{Code: code(r.Metric, "LOW"), Severity: r.RiskLevel,
+				Message: fmt.Sprintf("%s %s is below %s", label(r.Metric), show(v, *r.Below, r.Metric), show(*r.Below, v, r.Metric))}
+		case r.Above != nil && v > *r.Above:
+			f = Finding{Code: code(r.Metric, "HIGH"), Severity: r.RiskLevel,
+				Message: fmt.Sprintf("%s %s is above %s", label(r.Metric), show(v, *r.Above, r.Metric), show(*r.Above, v, r.Metric))}
+		default:
+			continue
+		}
+		found = append(found, met{i, f})
+		if Rank(r.RiskLevel) > Rank(level) {
+			level = r.RiskLevel
+		}
+	}
+	slices.SortStableFunc(found, func(a, b met) int {
+		return cmp.Compare(Rank(b.f.Severity), Rank(a.f.Severity))
+	})
+	for _, f := range found {
+		ev.Findings = append(ev.Findings, f.f)
+	}
+	ev.RiskLevel = &level
+	return ev
+}
+
+// EvaluateResult rates an analyzer's result: as Evaluate on its metrics,
+// and for an ungradable image the finding says why it could not be graded.
+func (p Profile) EvaluateResult(r *analysis.Result) Evaluation {
+	if r == nil || !r.Gradable || r.Metrics == nil {
+		ev := p.Evaluate(nil)
+		if r != nil && len(r.QualityDetail.Reasons) > 0 {
+			ev.Findings[0].Message = "The image could not be graded (" + strings.Join(r.QualityDetail.Reasons, "; ") +
+				"), so no risk level was set; a new photograph may be needed."
+		}
+		return ev
+	}
+	return p.Evaluate(r.Metrics)
+}
+
+// code is the finding code of a metric's rule: vesselDensity, LOW ->
+// VESSEL_DENSITY_LOW.
+func code(metric, dir string) string {
+	var b strings.Builder
+	for i, c := range metric {
+		if c >= 'A' && c <= 'Z' && i > 0 {
+			b.WriteByte('_')
+		}
+		b.WriteRune(c)
+	}
+	return strings.ToUpper(b.String()) + "_" + dir
+}
+
+// label is a metric's name in plain English.
+func label(metric string) string {
+	switch metric {
+	case analysis.MetricVesselDensity:
+		return "Vessel density"
+	case analysis.MetricFractalDimension:
+		return "Fractal dimension"
+	case analysis.MetricTortuosity:
+		return "Tortuosity"
+	case analysis.MetricMeanVesselWidthPx:
+		return "Mean vessel width"
+	}
+	return metric
+}
+
+// show formats v for a message beside other: three decimals (one for a
+// width in pixels), more when needed to tell v from other, trailing zeros of
+// a threshold dropped.
+func show(v, other float64, metric string) string {
+	unit := ""
+	digits := 3
+	if metric == analysis.MetricMeanVesselWidthPx {
+		unit, digits = " px", 1
+	}
+	s := strconv.FormatFloat(v, 'f', digits, 64)
+	for d := digits + 1; d <= 8 && s == strconv.FormatFloat(other, 'f', d-1, 64) && v != other; d++ {
+		s = strconv.FormatFloat(v, 'f', d, 64)
+	}
+	if short := strconv.FormatFloat(v, 'f', -1, 64); len(short) < len(s) {
+		s = short
+	}
+	return s + unit
+}

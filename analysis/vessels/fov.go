@@ -1,0 +1,100 @@
+package vessels
+
+import "math"
+
+// fov is the field of view found in the working image.
+type fov struct {
+	// lit is the round, lit region: the largest bright component of the red
+	// channel, holes filled.
+	lit *mask
+	// analysed is lit eroded by margin pixels: where vessels are looked for
+	// and where the metrics are counted.
+	analysed *mask
+	// area is the number of lit pixels; diameter the diameter of a disc of
+	// that area, in working pixels.
+	area     int
+	diameter float64
+	// fraction is area over the frame's area.
+	fraction float64
+	// surround is true when the lit region has a dark surround: it does not
+	// fill the frame and the rest of the frame is much darker.
+	surround bool
+	// margin is the erosion in working pixels.
+	margin float64
+}
+
+// findFOV finds the field of view from the red channel, the brightest in a
+// fundus photograph: pixels brighter than max(0.04, 0.3 x the 99th
+// percentile), the largest 8-connected component, its holes filled (a dark
+// lesion inside stays in the field of view).
+func findFOV(r *plane) fov {
+	w, h := r.w, r.h
+	all := &mask{w: w, h: h, m: make([]bool, w*h)}
+	for i := range all.m {
+		all.m[i] = true
+	}
+	vals := sampleIn(r, all, 200000)
+	t := math.Max(0.04, 0.3*quantile(vals, 0.99))
+	lit := newMask(w, h)
+	for i, v := range r.p {
+		lit.m[i] = float64(v) > t
+	}
+	labels, sizes := components(lit)
+	best := 0
+	for l := 1; l < len(sizes); l++ {
+		if best == 0 || sizes[l] > sizes[best] {
+			best = l
+		}
+	}
+	for i := range lit.m {
+		lit.m[i] = best != 0 && labels[i] == int32(best)
+	}
+	// Fill holes: unlit components that do not touch the frame's edge.
+	holes := newMask(w, h)
+	for i, v := range lit.m {
+		holes.m[i] = !v
+	}
+	hl, hs := components(holes)
+	touches := make([]bool, len(hs))
+	for x := 0; x < w; x++ {
+		touches[hl[x]] = true
+		touches[hl[(h-1)*w+x]] = true
+	}
+	for y := 0; y < h; y++ {
+		touches[hl[y*w]] = true
+		touches[hl[y*w+w-1]] = true
+	}
+	for i, l := range hl {
+		if l != 0 && !touches[l] {
+			lit.m[i] = true
+		}
+	}
+	f := fov{lit: lit, area: lit.count()}
+	f.fraction = float64(f.area) / float64(w*h)
+	f.diameter = 2 * math.Sqrt(float64(f.area)/math.Pi)
+	var in, out float64
+	var nin, nout int
+	for i, v := range lit.m {
+		if v {
+			in += float64(r.p[i])
+			nin++
+		} else {
+			out += float64(r.p[i])
+			nout++
+		}
+	}
+	if nin > 0 && nout > 0 {
+		in /= float64(nin)
+		out /= float64(nout)
+		f.surround = f.fraction < 0.97 && out < 0.5*in
+	}
+	// Erode by 2% of the diameter (at least 2 pixels) so that the rim, where
+	// the lit region ends, is not taken for a vessel.
+	f.margin = math.Max(2, 0.02*f.diameter)
+	dist := distanceInside(lit)
+	f.analysed = newMask(w, h)
+	for i, d := range dist.p {
+		f.analysed.m[i] = float64(d) > f.margin
+	}
+	return f
+}
