@@ -29,7 +29,7 @@ func main() {
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "aura",
-		Short:         "AURA: accounts API of a retinal-screening clinic",
+		Short:         "AURA: the backend of a retinal-screening clinic",
 		Long:          "aura serves the AURA REST API (the default command), migrates its database, and manages accounts.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -38,6 +38,7 @@ func rootCmd() *cobra.Command {
 	config.Flags(root.PersistentFlags())
 	root.AddCommand(
 		&cobra.Command{Use: "serve", Short: "Run the HTTP server (the default)", Args: cobra.NoArgs, RunE: runServe},
+		&cobra.Command{Use: "worker", Short: "Run the analysis and mail workers with no HTTP server", Args: cobra.NoArgs, RunE: runWorker},
 		&cobra.Command{Use: "migrate", Short: "Bring the database schema up to date and exit", Args: cobra.NoArgs, RunE: runMigrate},
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), "aura "+version)
@@ -60,6 +61,16 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return app.Run(ctx, cfg, os.Stderr)
+}
+
+func runWorker(cmd *cobra.Command, _ []string) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return app.RunWorkers(ctx, cfg, os.Stderr)
 }
 
 func runMigrate(cmd *cobra.Command, _ []string) error {

@@ -17,12 +17,16 @@ import (
 	"aura/config"
 	"aura/database"
 	"aura/handlers"
+	"aura/queue"
 	"aura/repositories"
 	"aura/security"
 	"aura/services/accounts"
 	"aura/services/audit"
 	"aura/services/clinics"
+	"aura/services/notifications"
 	"aura/services/patients"
+	"aura/services/screenings"
+	"aura/storage"
 )
 
 // Version is AURA's version (the binary sets it from its build), shown to
@@ -40,8 +44,13 @@ type App struct {
 	Router *gin.Engine
 	// Accounts are the account rules, shared by HTTP and the CLI.
 	Accounts *accounts.Service
-	workers  []func(ctx context.Context)
-	probe    *repositories.Probe
+	// Screenings are the screening rules; Analysis runs their jobs.
+	Screenings *screenings.Service
+	Analysis   *queue.Runner
+	// Blobs is the image store.
+	Blobs   *storage.Store
+	workers []func(ctx context.Context)
+	probe   *repositories.Probe
 }
 
 // NewLogger makes the process logger: JSON in production (or log.format
@@ -75,6 +84,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.addHousekeeper()
+	if err := a.newScreenings(ctx); err != nil {
+		a.closeDB()
+		return nil, err
+	}
 	if cfg.Database.AutoMigrate {
 		if err := database.Migrate(ctx, db, log); err != nil {
 			a.closeDB()
@@ -139,7 +152,8 @@ func (a *App) router() *gin.Engine {
 		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
 	})
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: Version, Accounts: a.Accounts, Probe: a.probe,
-		Clinics: &clinics.Service{}, Patients: &patients.Service{}, Audit: &audit.Service{}}
+		Clinics: &clinics.Service{}, Patients: &patients.Service{}, Audit: &audit.Service{},
+		Screenings: a.Screenings, Notifications: &notifications.Service{}}
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r
 }
@@ -194,7 +208,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return serveErr
 }
 
-func (a *App) closeDB() { database.Close(a.DB) }
+func (a *App) closeDB() {
+	if a.Blobs != nil {
+		_ = a.Blobs.Close()
+	}
+	database.Close(a.DB)
+}
 
 // Close releases the database without serving (for commands and tests).
 func (a *App) Close() { a.closeDB() }
@@ -212,6 +231,32 @@ func Listen(cfg *config.Config) (net.Listener, error) {
 func Fatal(err error) {
 	fmt.Fprintln(os.Stderr, "aura: "+err.Error())
 	os.Exit(1)
+}
+
+// RunWorkers is the life of a worker process (aura worker): the analysis and
+// mail workers and housekeeping, no HTTP server, until ctx is done; work in
+// hand is finished and recorded before the database closes.
+func RunWorkers(ctx context.Context, cfg *config.Config, w io.Writer) error {
+	logOut := NewBufferedWriter(w, 100*time.Millisecond)
+	defer logOut.Close()
+	a, err := New(ctx, cfg, NewLogger(cfg, logOut))
+	if err != nil {
+		return err
+	}
+	a.Log.Info("working", "engine", cfg.Database.DSN.Engine, "database", cfg.Database.DSN.Redacted(),
+		"analysis_workers", cfg.Analysis.Workers, "storage", a.Blobs.String())
+	done := make(chan struct{})
+	for _, wk := range a.workers {
+		go func() {
+			wk(ctx)
+			done <- struct{}{}
+		}()
+	}
+	for range a.workers {
+		<-done
+	}
+	a.closeDB()
+	return nil
 }
 
 // Run is the whole life of a server process: logs to w (batched), opens and

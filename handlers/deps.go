@@ -7,7 +7,9 @@ import (
 	"aura/services/accounts"
 	"aura/services/audit"
 	"aura/services/clinics"
+	"aura/services/notifications"
 	"aura/services/patients"
+	"aura/services/screenings"
 )
 
 // Deps is what the handlers are built on: the rules they call and the probe
@@ -16,11 +18,13 @@ type Deps struct {
 	// Engine names the database engine, as health reports it.
 	Engine string
 	// Version is AURA's version, shown to operators by GET /api/health.
-	Version  string
-	Accounts *accounts.Service
-	Clinics  *clinics.Service
-	Patients *patients.Service
-	Audit    *audit.Service
+	Version       string
+	Accounts      *accounts.Service
+	Clinics       *clinics.Service
+	Patients      *patients.Service
+	Audit         *audit.Service
+	Screenings    *screenings.Service
+	Notifications *notifications.Service
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
 }

@@ -73,6 +73,12 @@ var statusOf = map[models.Code]int{
 	models.CodeConflict:           http.StatusConflict,
 	models.CodeRateLimited:        http.StatusTooManyRequests,
 	models.CodeUnavailable:        http.StatusServiceUnavailable,
+	models.CodePayloadTooLarge:    http.StatusRequestEntityTooLarge,
+	models.CodeUnsupportedMedia:   http.StatusUnsupportedMediaType,
+	models.CodeNotReady:           http.StatusConflict,
+	models.CodeAlreadyClaimed:     http.StatusConflict,
+	models.CodeNotClaimed:         http.StatusConflict,
+	models.CodeInvalidState:       http.StatusConflict,
 }
 
 // fromDomain renders a domain error as its envelope, by statusOf; a code

@@ -35,6 +35,14 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/patients/me", d.PatientMe)
 	signed.PATCH("/patients/me", d.UpdatePatientMe)
 	signed.GET("/patients/:userId", d.GetPatient)
+	signed.POST("/screenings", d.UploadScreening)
+	signed.GET("/screenings", d.ListScreenings)
+	signed.GET("/screenings/:id", d.GetScreening)
+	signed.GET("/screenings/:id/image", d.ScreeningImage)
+	signed.GET("/screenings/:id/vessels", d.ScreeningVessels)
+	signed.GET("/notifications", d.ListNotifications)
+	signed.POST("/notifications/read-all", d.ReadAllNotifications)
+	signed.POST("/notifications/:id/read", d.ReadNotification)
 
 	admin := api.Group("/admin", session, d.RequireAuth, RequireRole(models.RoleAdmin))
 	admin.GET("/users", d.ListUsers)
@@ -44,4 +52,6 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	admin.PUT("/clinics/:id/doctors/:userId", d.AttachDoctor)
 	admin.DELETE("/clinics/:id/doctors/:userId", d.DetachDoctor)
 	admin.GET("/audit-logs", d.ListAuditLogs)
+	admin.GET("/analysis-profile", d.GetAnalysisProfile)
+	admin.PUT("/analysis-profile", d.PutAnalysisProfile)
 }

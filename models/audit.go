@@ -13,6 +13,7 @@ const (
 	AuditUserRoles      = "user.roles"
 	AuditUserActive     = "user.active"
 	AuditScreeningRead  = "screening.read"
+	AuditScreeningList  = "screening.list"
 	AuditImageRead      = "screening.image.read"
 	AuditVesselsRead    = "screening.vessels.read"
 	AuditReportRead     = "screening.report.read"

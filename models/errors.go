@@ -22,6 +22,12 @@ const (
 	CodeConflict           Code = "CONFLICT"
 	CodeRateLimited        Code = "RATE_LIMITED"
 	CodeUnavailable        Code = "UNAVAILABLE"
+	CodePayloadTooLarge    Code = "PAYLOAD_TOO_LARGE"
+	CodeUnsupportedMedia   Code = "UNSUPPORTED_MEDIA_TYPE"
+	CodeNotReady           Code = "NOT_READY"
+	CodeAlreadyClaimed     Code = "ALREADY_CLAIMED"
+	CodeNotClaimed         Code = "NOT_CLAIMED"
+	CodeInvalidState       Code = "INVALID_STATE"
 	// CodeTokenReused is internal: the rules answer it as UNAUTHORIZED after
 	// revoking the session.
 	CodeTokenReused Code = "TOKEN_REUSED"
@@ -81,6 +87,18 @@ var (
 	ErrDisabled = &Error{Code: CodeAccountDisabled, Message: "This account has been deactivated"}
 	// ErrRateLimited: too many attempts; see RateLimited.
 	ErrRateLimited = &Error{Code: CodeRateLimited, Message: "Too many attempts; try again later"}
+	// ErrTooLarge: an upload is over its size limit.
+	ErrTooLarge = &Error{Code: CodePayloadTooLarge, Message: "The image is larger than allowed"}
+	// ErrUnsupportedImage: an upload is not a JPEG or PNG image.
+	ErrUnsupportedImage = &Error{Code: CodeUnsupportedMedia, Message: "The image must be a JPEG or PNG file"}
+	// ErrNotReady: the screening has not been analysed yet.
+	ErrNotReady = &Error{Code: CodeNotReady, Message: "The screening has not been analysed yet"}
+	// ErrAlreadyClaimed: another doctor is reviewing the screening.
+	ErrAlreadyClaimed = &Error{Code: CodeAlreadyClaimed, Message: "Another doctor is reviewing this screening"}
+	// ErrNotClaimed: the caller does not hold the screening's review.
+	ErrNotClaimed = &Error{Code: CodeNotClaimed, Message: "You have not claimed this screening"}
+	// ErrInvalidState: the screening's status does not allow this.
+	ErrInvalidState = &Error{Code: CodeInvalidState, Message: "The screening is not in a state that allows this"}
 	// ErrUnavailable: the database (or the password hasher) did not answer in time.
 	ErrUnavailable = &Error{Code: CodeUnavailable, Message: "Service temporarily unavailable, try again shortly"}
 )

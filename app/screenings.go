@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"aura/config"
+	"aura/models"
+	"aura/queue"
+	"aura/repositories"
+	"aura/services/screenings"
+	"aura/storage"
+)
+
+// newScreenings opens the image store and builds the screening rules and
+// the analysis workers (analysis.workers of them; none when 0).
+func (a *App) newScreenings(ctx context.Context) error {
+	c := a.Cfg
+	blobs, err := storage.Open(ctx, c.Storage.URI)
+	if err != nil {
+		return err
+	}
+	analyzer, err := newAnalyzer(c.Analysis)
+	if err != nil {
+		_ = blobs.Close()
+		return err
+	}
+	a.Blobs = blobs
+	a.Screenings = screenings.New(screenings.Settings{
+		MaxImageBytes: c.Screening.MaxImageBytes, MaxAttempts: c.Analysis.MaxAttempts, AnalysisTimeout: c.Analysis.Timeout,
+	}, blobs, analyzer, nil)
+	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
+		return repositories.New(a.DB.WithContext(ctx))
+	}}
+	a.Analysis = queue.New(queue.Config{
+		Kind: models.JobAnalyze, Workers: c.Analysis.Workers, MaxAttempts: c.Analysis.MaxAttempts,
+		Lease: c.Analysis.Lease, PollInterval: analysisPoll, MaxBackoff: analysisMaxBackoff,
+	}, func(ctx context.Context) *repositories.Jobs { return repositories.New(a.DB.WithContext(ctx)).Jobs },
+		w.Handle, w.GiveUp, a.Log)
+	a.workers = append(a.workers, a.Analysis.Run)
+	return nil
+}
+
+// newAnalyzer is the analyzer analysis.analyzer names.
+func newAnalyzer(c config.AnalysisConfig) (screenings.Analyzer, error) {
+	switch c.Analyzer {
+	case "vessels":
+		return screenings.VesselsAnalyzer{}, nil
+	case "oip":
+		return screenings.NewOIP(c.OIP.URL, c.OIP.Model, c.OIP.Timeout)
+	}
+	return nil, fmt.Errorf("analysis.analyzer (AURA_ANALYSIS_ANALYZER): unknown %q; accepted: vessels, oip", c.Analyzer)
+}
+
+// Queue pacing of the analysis workers.
+const (
+	analysisPoll       = time.Second
+	analysisMaxBackoff = 5 * time.Minute
+)

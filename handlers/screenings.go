@@ -1,0 +1,394 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/text/language"
+
+	"aura/analysis/risk"
+	"aura/models"
+	"aura/repositories"
+	"aura/services/notifications"
+	"aura/services/screenings"
+)
+
+// ScreeningView is the Screening object of the contract.
+type ScreeningView struct {
+	ID         string            `json:"id"`
+	Status     string            `json:"status"`
+	Eye        string            `json:"eye"`
+	Note       *string           `json:"note"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	UpdatedAt  time.Time         `json:"updatedAt"`
+	Patient    ScreeningPatient  `json:"patient"`
+	Clinic     ScreeningClinic   `json:"clinic"`
+	Image      ScreeningImage    `json:"image"`
+	Analysis   *AnalysisView     `json:"analysis"`
+	Review     *ReviewView       `json:"review"`
+	Failure    *FailureView      `json:"failure"`
+	Disclaimer string            `json:"disclaimer"`
+	Links      map[string]string `json:"links"`
+	_          struct{}          `json:"-"`
+}
+
+// ScreeningPatient is the patient part of a Screening.
+type ScreeningPatient struct {
+	UserID      string  `json:"userId"`
+	PatientCode string  `json:"patientCode"`
+	FullName    string  `json:"fullName"`
+	DateOfBirth *string `json:"dateOfBirth"`
+	Sex         *string `json:"sex"`
+}
+
+// ScreeningClinic is the clinic part of a Screening.
+type ScreeningClinic struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ScreeningImage describes the uploaded photograph.
+type ScreeningImage struct {
+	ContentType string `json:"contentType"`
+	Bytes       int64  `json:"bytes"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	SHA256      string `json:"sha256"`
+}
+
+// AnalysisView is the analysis part of a Screening.
+type AnalysisView struct {
+	Analyzer       string         `json:"analyzer"`
+	Version        string         `json:"version"`
+	ProfileVersion int            `json:"profileVersion"`
+	Gradable       bool           `json:"gradable"`
+	Quality        float64        `json:"quality"`
+	RiskLevel      *string        `json:"riskLevel"`
+	Confidence     *float64       `json:"confidence"`
+	Metrics        *MetricsView   `json:"metrics"`
+	Findings       []risk.Finding `json:"findings"`
+	CompletedAt    time.Time      `json:"completedAt"`
+	DurationMs     int64          `json:"durationMs"`
+}
+
+// MetricsView are the vessel measurements.
+type MetricsView struct {
+	VesselDensity     float64 `json:"vesselDensity"`
+	FractalDimension  float64 `json:"fractalDimension"`
+	Tortuosity        float64 `json:"tortuosity"`
+	MeanVesselWidthPx float64 `json:"meanVesselWidthPx"`
+}
+
+// ReviewView is the review part of a Screening (the claim while in_review).
+type ReviewView struct {
+	Reviewer       ReviewerView `json:"reviewer"`
+	RiskLevel      *string      `json:"riskLevel"`
+	Notes          *string      `json:"notes"`
+	Recommendation *string      `json:"recommendation"`
+	ClaimedAt      *time.Time   `json:"claimedAt"`
+	ReviewedAt     *time.Time   `json:"reviewedAt"`
+}
+
+// ReviewerView names the reviewing doctor.
+type ReviewerView struct {
+	UserID   string `json:"userId"`
+	FullName string `json:"fullName"`
+}
+
+// FailureView says why an analysis could not run.
+type FailureView struct {
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Attempts int    `json:"attempts"`
+}
+
+func orName(name *string, email string) string {
+	if name != nil && *name != "" {
+		return *name
+	}
+	for i := 0; i < len(email); i++ {
+		if email[i] == '@' {
+			return email[:i]
+		}
+	}
+	return email
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
+	v := ScreeningView{ID: r.ID, Status: r.Status, Eye: r.Eye, Note: r.Note, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Patient: ScreeningPatient{UserID: r.PatientID, PatientCode: r.PatientCode, FullName: orName(r.PatientName, r.PatientEmail),
+			DateOfBirth: r.PatientDOB, Sex: r.PatientSex},
+		Clinic: ScreeningClinic{ID: r.ClinicID, Name: r.ClinicName},
+		Image: ScreeningImage{ContentType: r.ImageType, Bytes: r.ImageBytes, Width: r.ImageWidth, Height: r.ImageHeight,
+			SHA256: r.ImageSHA256},
+		Disclaimer: notifications.Disclaimer[notifications.Lang(lang)],
+		Links:      map[string]string{"image": "/api/screenings/" + r.ID + "/image"},
+	}
+	if r.CompletedAt != nil {
+		a := &AnalysisView{Findings: []risk.Finding{}, CompletedAt: r.CompletedAt.UTC(), RiskLevel: r.RiskLevel, Confidence: r.Confidence}
+		if r.Analyzer != nil {
+			a.Analyzer = *r.Analyzer
+		}
+		if r.AnalyzerVersion != nil {
+			a.Version = *r.AnalyzerVersion
+		}
+		if r.ProfileVersion != nil {
+			a.ProfileVersion = *r.ProfileVersion
+		}
+		if r.Gradable != nil {
+			a.Gradable = *r.Gradable
+		}
+		if r.Quality != nil {
+			a.Quality = *r.Quality
+		}
+		if r.DurationMs != nil {
+			a.DurationMs = *r.DurationMs
+		}
+		if r.VesselDensity != nil && r.FractalDimension != nil && r.Tortuosity != nil && r.MeanVesselWidthPx != nil {
+			a.Metrics = &MetricsView{*r.VesselDensity, *r.FractalDimension, *r.Tortuosity, *r.MeanVesselWidthPx}
+		}
+		if r.FindingsJSON != nil {
+			_ = json.Unmarshal([]byte(*r.FindingsJSON), &a.Findings)
+		}
+		v.Analysis = a
+		if r.VesselKey != nil {
+			v.Links["vessels"] = "/api/screenings/" + r.ID + "/vessels"
+		}
+		v.Links["report"] = "/api/screenings/" + r.ID + "/report"
+	}
+	if r.ReviewerID != nil {
+		v.Review = &ReviewView{Reviewer: ReviewerView{UserID: *r.ReviewerID, FullName: orName(r.ReviewerName, deref(r.ReviewerEmail))},
+			RiskLevel: r.ReviewRiskLevel, Notes: r.ReviewNotes, Recommendation: r.Recommendation,
+			ClaimedAt: utcPtr(r.ClaimedAt), ReviewedAt: utcPtr(r.ReviewedAt)}
+	}
+	if r.FailureCode != nil {
+		v.Failure = &FailureView{Code: *r.FailureCode, Message: deref(r.FailureMessage), Attempts: r.Attempts}
+	}
+	return v
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// languages AURA speaks; the first is the default.
+var languages = language.NewMatcher([]language.Tag{language.Vietnamese, language.English})
+
+// lang is the request's language by Accept-Language: vi (default) or en.
+func lang(c *gin.Context) string {
+	tags, _, err := language.ParseAcceptLanguage(c.GetHeader("Accept-Language"))
+	if err != nil || len(tags) == 0 {
+		return "vi"
+	}
+	_, i, conf := languages.Match(tags...)
+	if i == 1 && conf != language.No {
+		return "en"
+	}
+	return "vi"
+}
+
+// maxFieldBytes bounds each text field of an upload.
+const maxFieldBytes = 8 << 10
+
+// UploadScreening is POST /api/screenings (multipart/form-data: image, eye,
+// clinicId, note). The image is streamed to a temporary file and checked as
+// it arrives; only then is a database session started.
+func (d *Deps) UploadScreening(c *gin.Context) {
+	a := actor(c)
+	if !a.Has(models.RolePatient) {
+		Fail(c, errForbidden)
+		return
+	}
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		Fail(c, Errf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data"))
+		return
+	}
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		Fail(c, Errf(http.StatusBadRequest, CodeInvalidJSON, "The multipart body could not be read"))
+		return
+	}
+	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c)}
+	defer func() { in.Image.Close() }()
+	details := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			Fail(c, models.ErrTooLarge)
+			return
+		}
+		if err != nil {
+			Fail(c, Errf(http.StatusBadRequest, CodeInvalidJSON, "The multipart body could not be read"))
+			return
+		}
+		name := part.FormName()
+		switch name {
+		case "image":
+			if in.Image != nil {
+				details["image"] = "must be sent once"
+				continue
+			}
+			in.Image, err = d.Screenings.Spool(c.Request.Context(), part)
+			if err != nil {
+				Fail(c, err)
+				return
+			}
+		case "eye", "clinicId", "note":
+			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+			if err != nil || len(b) > maxFieldBytes {
+				details[name] = "is too long"
+				continue
+			}
+			v := string(b)
+			switch name {
+			case "eye":
+				in.Eye = v
+			case "clinicId":
+				in.ClinicID = v
+			case "note":
+				in.Note = &v
+			}
+		default:
+			details[truncateName(name)] = "is not a known field"
+		}
+		_ = part.Close()
+	}
+	if len(details) > 0 {
+		Fail(c, models.Invalid(details))
+		return
+	}
+	row, _, err := d.Screenings.Upload(c.Request.Context(), renewStore(c), a, in)
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusAccepted, screeningView(row, in.Lang), "Screening queued for analysis")
+}
+
+func truncateName(s string) string {
+	if len(s) > 40 {
+		return s[:40]
+	}
+	if s == "" {
+		return "(unnamed)"
+	}
+	return s
+}
+
+// ListScreenings is GET /api/screenings.
+func (d *Deps) ListScreenings(c *gin.Context) {
+	details := map[string]string{}
+	page := intQuery(c, "page", 1, 1, 1_000_000, details)
+	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
+	if len(details) > 0 {
+		Fail(c, models.Invalid(details))
+		return
+	}
+	p, err := d.Screenings.List(c.Request.Context(), store(c), actor(c), screenings.ListQuery{
+		Status: c.Query("status"), Eye: c.Query("eye"), RiskLevel: c.Query("riskLevel"), ClinicID: c.Query("clinicId"),
+		PatientID: c.Query("patientId"), From: c.Query("from"), To: c.Query("to"), Page: page, PageSize: size,
+	})
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	l := lang(c)
+	items := make([]ScreeningView, len(p.Items))
+	for i := range p.Items {
+		items[i] = screeningView(&p.Items[i], l)
+	}
+	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "totalExact": p.TotalExact, "page": page, "pageSize": size}, "")
+}
+
+// GetScreening is GET /api/screenings/{id}.
+func (d *Deps) GetScreening(c *gin.Context) {
+	row, err := d.Screenings.Get(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, screeningView(row, lang(c)), "")
+}
+
+// ScreeningImage is GET /api/screenings/{id}/image: the bytes as uploaded,
+// their type, the SHA-256 as ETag; If-None-Match answers 304.
+func (d *Deps) ScreeningImage(c *gin.Context) {
+	b, err := d.Screenings.Image(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	defer b.Body.Close()
+	etag := `"` + b.SHA256 + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
+	if match := c.GetHeader("If-None-Match"); match == etag || match == b.SHA256 || match == "*" {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.DataFromReader(http.StatusOK, b.Size, b.ContentType, b.Body, nil)
+}
+
+// ScreeningVessels is GET /api/screenings/{id}/vessels: the vessel map PNG.
+func (d *Deps) ScreeningVessels(c *gin.Context) {
+	b, err := d.Screenings.VesselMap(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	defer b.Body.Close()
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
+	c.DataFromReader(http.StatusOK, b.Size, b.ContentType, b.Body, nil)
+}
+
+// GetAnalysisProfile is GET /api/admin/analysis-profile.
+func (d *Deps) GetAnalysisProfile(c *gin.Context) {
+	p, err := d.Screenings.Profile(c.Request.Context(), store(c), actor(c))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, p, "")
+}
+
+type profileRequest struct {
+	Rules   []risk.Rule `json:"rules"`
+	Version *int        `json:"version"`
+}
+
+// PutAnalysisProfile is PUT /api/admin/analysis-profile: replaces the rules
+// and raises the version (a version sent is ignored: AURA numbers them).
+func (d *Deps) PutAnalysisProfile(c *gin.Context) {
+	var req profileRequest
+	if !bind(c, &req, false) {
+		return
+	}
+	p, err := d.Screenings.SetProfile(c.Request.Context(), store(c), actor(c), req.Rules)
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, p, "Risk rules saved as version "+strconv.Itoa(p.Version))
+}

@@ -1,0 +1,75 @@
+// Package notifications holds the in-app notices of the screening work:
+// who is told what (in the patient's language), created in the transaction
+// that changes the screening, and the inbox endpoints' rules.
+package notifications
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"aura/models"
+	"aura/repositories"
+)
+
+// Disclaimer is the one line every result carries, per language.
+var Disclaimer = map[string]string{
+	"vi": "Chỉ số sàng lọc, không phải chẩn đoán; mọi trường hợp đều được bác sĩ xem xét",
+	"en": "Screening indicators, not a diagnosis; a doctor reviews every case",
+}
+
+// texts are the title and body of each notice type, per language; the body
+// is formatted with the clinic's name.
+var texts = map[string]map[string][2]string{
+	models.NoticeAnalyzed: {
+		"vi": {"Ảnh võng mạc đã được phân tích", "Ảnh của bạn gửi tới %s đã được đo. Bác sĩ của phòng khám sẽ xem xét kết quả. " + Disclaimer["vi"] + "."},
+		"en": {"Your retinal image has been analysed", "The image you sent to %s has been measured. A doctor of the clinic will review the result. " + Disclaimer["en"] + "."},
+	},
+	models.NoticeWaiting: {
+		"vi": {"Có ca mới chờ xem xét", "Một ca sàng lọc mới tại %s đang chờ bác sĩ xem xét."},
+		"en": {"A case is waiting for review", "A new screening at %s is waiting for a doctor's review."},
+	},
+	models.NoticeFailed: {
+		"vi": {"Không phân tích được ảnh", "Ảnh bạn gửi tới %s không phân tích được. Vui lòng gửi lại ảnh."},
+		"en": {"Your image could not be analysed", "The image you sent to %s could not be analysed. Please upload it again."},
+	},
+	models.NoticeReviewed: {
+		"vi": {"Bác sĩ đã xem xét kết quả của bạn", "Bác sĩ tại %s đã xem xét ảnh võng mạc của bạn. Kết quả và báo cáo đã sẵn sàng. " + Disclaimer["vi"] + "."},
+		"en": {"A doctor has reviewed your result", "A doctor at %s has reviewed your retinal image. The result and the report are ready. " + Disclaimer["en"] + "."},
+	},
+}
+
+// Lang is lang if AURA speaks it, else Vietnamese (the clinic's default).
+func Lang(lang string) string {
+	if lang == "en" {
+		return "en"
+	}
+	return "vi"
+}
+
+// New builds a notice of type kind about screening for user, in lang.
+func New(kind, userID, screeningID, clinicName, lang string, now models.Clock) *models.Notification {
+	t := texts[kind][Lang(lang)]
+	sid := screeningID
+	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: kind, Title: t[0],
+		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: &sid, CreatedAt: now.Now()}
+}
+
+// Service is the inbox.
+type Service struct{ Clock models.Clock }
+
+// List is the caller's inbox, newest first.
+func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Actor, unreadOnly bool, page, pageSize int) (repositories.NotificationPage, error) {
+	return st.Notifications.List(a.UserID, unreadOnly, page, pageSize)
+}
+
+// Read marks one of the caller's notices read; another's is NOT_FOUND.
+func (s *Service) Read(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*models.Notification, error) {
+	return st.Notifications.MarkRead(a.UserID, id, s.Clock.Now())
+}
+
+// ReadAll marks every unread notice of the caller read.
+func (s *Service) ReadAll(ctx context.Context, st *repositories.Store, a models.Actor) (int64, error) {
+	return st.Notifications.MarkAllRead(a.UserID, s.Clock.Now())
+}

@@ -1,0 +1,194 @@
+package screenings
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"time"
+
+	"aura/analysis"
+	"aura/analysis/vessels"
+	"aura/models"
+	"aura/queue"
+	"aura/repositories"
+	"aura/services/audit"
+	"aura/services/notifications"
+	"aura/storage"
+)
+
+// Failure codes of a screening whose analysis could not run.
+const (
+	FailureImageUnreadable = "IMAGE_UNREADABLE"
+	FailureAnalysis        = "ANALYSIS_FAILED"
+)
+
+// Worker runs analysis jobs: it is the queue's handler and give-up hook,
+// with st building repositories on a context (the worker's own, not a
+// request's).
+type Worker struct {
+	S  *Service
+	St func(ctx context.Context) *repositories.Store
+}
+
+// Handle analyses the screening of a claimed job: it marks the screening
+// processing, reads and decodes the image, runs the analyzer, stores the
+// vessel map, rates the result with the risk profile in force, and in one
+// transaction records the result, moves the screening to awaiting_review,
+// tells the patient and the clinic's doctors, and finishes the job.
+func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
+	s, id := w.S, t.Job.Ref
+	st := w.St(ctx)
+	row, err := st.Screenings.Get(id, repositories.Scope{All: true})
+	if errors.Is(err, models.ErrNotFound) {
+		return queue.Permanent(fmt.Errorf("screening %s is gone", id))
+	}
+	if err != nil {
+		return err
+	}
+	if row.Status != models.StatusQueued && row.Status != models.StatusProcessing {
+		return nil // done already (a retried job whose result was recorded)
+	}
+	if _, err := st.Screenings.SetStatus(id, []string{models.StatusQueued}, models.StatusProcessing, s.Clock.Now()); err != nil {
+		return err
+	}
+	start := time.Now()
+	src, img, err := s.load(ctx, row)
+	if err != nil {
+		return err
+	}
+	actx := ctx
+	if s.Settings.AnalysisTimeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, s.Settings.AnalysisTimeout)
+		defer cancel()
+	}
+	res, err := s.Analyzer.Analyze(actx, img, src, row.ImageType)
+	img, src = nil, nil // let the pixels go before the map is encoded
+	if err != nil {
+		return fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
+	}
+	var vesselKey *string
+	if res.VesselMap != nil {
+		k, err := storage.VesselMapKey(id)
+		if err != nil {
+			return queue.Permanent(err)
+		}
+		var buf bytes.Buffer
+		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, res.VesselMap); err != nil {
+			return err
+		}
+		if _, err := s.Blobs.Put(ctx, k, &buf, "image/png"); err != nil {
+			return err
+		}
+		vesselKey = &k
+	}
+	duration := time.Since(start).Milliseconds()
+	return st.Tx(func(tx *repositories.Store) error {
+		profile, err := CurrentProfile(tx)
+		if err != nil {
+			return err
+		}
+		ev := profile.EvaluateResult(res)
+		findings, _ := json.Marshal(ev.Findings)
+		a := repositories.Analysis{VesselKey: vesselKey, Analyzer: res.Analyzer, AnalyzerVersion: res.Version,
+			ProfileVersion: ev.ProfileVersion, Gradable: res.Gradable, Quality: res.Quality, RiskLevel: ev.RiskLevel,
+			Confidence: res.Confidence, FindingsJSON: string(findings), DurationMs: duration, Attempts: t.Job.Attempts}
+		if m := res.Metrics; m != nil {
+			a.VesselDensity, a.FractalDimension, a.Tortuosity, a.MeanVesselWidthPx = &m.VesselDensity, &m.FractalDimension, &m.Tortuosity, &m.MeanVesselWidthPx
+		}
+		now := s.Clock.Now()
+		ok, err := tx.Screenings.SaveAnalysis(id, a, now)
+		if err != nil || !ok {
+			return err
+		}
+		notices := []*models.Notification{notifications.New(models.NoticeAnalyzed, row.PatientID, id, row.ClinicName, row.Lang, s.Clock)}
+		doctors, err := tx.Doctors.MembersOf(row.ClinicID)
+		if err != nil {
+			return err
+		}
+		for _, d := range doctors {
+			notices = append(notices, notifications.New(models.NoticeWaiting, d, id, row.ClinicName, "vi", s.Clock))
+		}
+		if err := tx.Notifications.Add(notices...); err != nil {
+			return err
+		}
+		if err := audit.Record(tx, models.Actor{}, "", models.AuditAnalyzed, models.EntityScreening, id, now); err != nil {
+			return err
+		}
+		_, err = tx.Jobs.Finish(t.Job.ID, t.Owner, now)
+		return err
+	})
+}
+
+// load reads and decodes the stored image. An image that cannot be decoded
+// is a permanent failure: no retry will change it.
+func (s *Service) load(ctx context.Context, row *repositories.ScreeningRow) ([]byte, image.Image, error) {
+	rc, _, err := s.Blobs.Get(ctx, row.ImageKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	src, err := io.ReadAll(io.LimitReader(rc, row.ImageBytes+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	img, _, err := image.Decode(bytes.NewReader(src))
+	if err != nil {
+		return nil, nil, queue.Permanent(fmt.Errorf("%w: %v", errUnreadable, err))
+	}
+	return src, img, nil
+}
+
+// GiveUp records a job given up: the screening is failed with the reason,
+// the patient is told (and may upload again), in one transaction with the
+// job's end.
+func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
+	s, id := w.S, t.Job.Ref
+	code := FailureAnalysis
+	msg := "The image could not be analysed after several attempts"
+	if errors.Is(cause, errUnreadable) {
+		code, msg = FailureImageUnreadable, "The stored image could not be read"
+	}
+	return w.St(ctx).Tx(func(tx *repositories.Store) error {
+		now := s.Clock.Now()
+		row, err := tx.Screenings.Get(id, repositories.Scope{All: true})
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			ok, err := tx.Screenings.Fail(id, code, msg, t.Job.Attempts, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := tx.Notifications.Add(notifications.New(models.NoticeFailed, row.PatientID, id, row.ClinicName, row.Lang, s.Clock)); err != nil {
+					return err
+				}
+				if err := audit.Record(tx, models.Actor{}, "", models.AuditAnalysisFailed, models.EntityScreening, id, now); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = tx.Jobs.GiveUp(t.Job.ID, t.Owner, now, cause.Error())
+		return err
+	})
+}
+
+// errUnreadable marks a stored image that does not decode.
+var errUnreadable = errors.New("stored image unreadable")
+
+// VesselsAnalyzer is the built-in analyzer (analysis/vessels).
+type VesselsAnalyzer struct{}
+
+// Name is "vessels".
+func (VesselsAnalyzer) Name() string { return vessels.Name }
+
+// Analyze measures img's vessels.
+func (VesselsAnalyzer) Analyze(ctx context.Context, img image.Image, _ []byte, _ string) (*analysis.Result, error) {
+	return vessels.Analyze(ctx, img)
+}

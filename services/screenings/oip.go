@@ -1,0 +1,156 @@
+package screenings
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"aura/analysis"
+	"aura/queue"
+)
+
+// OIP is the analyzer that asks a model server speaking the Open Inference
+// Protocol (v2 REST: KServe, Triton) at URL for model Model.
+//
+// Request: POST {URL}/v2/models/{Model}/infer with one BYTES input "image"
+// holding the photograph as uploaded (base64 in the JSON body).
+// Response outputs, by name (any may be missing except the metrics):
+// "vessel_density", "fractal_dimension", "tortuosity",
+// "mean_vessel_width_px" (FP32/FP64, one value each), "quality" (0..1),
+// "gradable" (BOOL), "confidence" (0..1), and "vessel_map" (BYTES, a PNG,
+// base64). A 4xx answer is a permanent failure; a 5xx, a timeout or a
+// refused connection is retried by the queue.
+type OIP struct {
+	URL, Model string
+	Client     *http.Client
+}
+
+// NewOIP checks the settings and builds the client.
+func NewOIP(rawURL, model string, timeout time.Duration) (*OIP, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("analysis.oip.url (AURA_ANALYSIS_OIP_URL): must be an http(s) URL")
+	}
+	if model == "" || strings.ContainsAny(model, "/?#") {
+		return nil, errors.New("analysis.oip.model (AURA_ANALYSIS_OIP_MODEL): must be a model name")
+	}
+	return &OIP{URL: strings.TrimRight(rawURL, "/"), Model: model, Client: &http.Client{Timeout: timeout}}, nil
+}
+
+// Name is "oip".
+func (o *OIP) Name() string { return "oip" }
+
+type oipTensor struct {
+	Name     string `json:"name"`
+	Shape    []int  `json:"shape"`
+	Datatype string `json:"datatype"`
+	Data     []any  `json:"data"`
+}
+
+// Analyze sends the image and reads the model's outputs.
+func (o *OIP) Analyze(ctx context.Context, _ image.Image, src []byte, contentType string) (*analysis.Result, error) {
+	body, _ := json.Marshal(map[string]any{
+		"inputs":     []oipTensor{{Name: "image", Shape: []int{1}, Datatype: "BYTES", Data: []any{base64.StdEncoding.EncodeToString(src)}}},
+		"parameters": map[string]any{"content_type": contentType},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+"/v2/models/"+url.PathEscape(o.Model)+"/infer", bytes.NewReader(body))
+	if err != nil {
+		return nil, queue.Permanent(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := o.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("model server unreachable: %w", err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("model server answer: %w", err)
+	}
+	switch {
+	case res.StatusCode >= 500:
+		return nil, fmt.Errorf("model server: %s", res.Status)
+	case res.StatusCode >= 400:
+		return nil, queue.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
+	}
+	var out struct {
+		ModelVersion string      `json:"model_version"`
+		Outputs      []oipTensor `json:"outputs"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, queue.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
+	}
+	return decodeOIP(o.Model, out.ModelVersion, out.Outputs)
+}
+
+func decodeOIP(model, version string, outs []oipTensor) (*analysis.Result, error) {
+	num := map[string]float64{}
+	var gradable *bool
+	var mapPNG string
+	for _, t := range outs {
+		if len(t.Data) == 0 {
+			continue
+		}
+		switch v := t.Data[0].(type) {
+		case float64:
+			num[t.Name] = v
+		case bool:
+			gradable = &v
+		case string:
+			if t.Name == "vessel_map" {
+				mapPNG = v
+			}
+		}
+	}
+	m := &analysis.Metrics{}
+	for name, dst := range map[string]*float64{"vessel_density": &m.VesselDensity, "fractal_dimension": &m.FractalDimension,
+		"tortuosity": &m.Tortuosity, "mean_vessel_width_px": &m.MeanVesselWidthPx} {
+		v, ok := num[name]
+		if !ok {
+			return nil, queue.Permanent(fmt.Errorf("model server answer lacks output %q", name))
+		}
+		*dst = v
+	}
+	res := &analysis.Result{Analyzer: "oip", Version: strings.TrimSpace(model + " " + version), Gradable: true, Metrics: m}
+	if gradable != nil {
+		res.Gradable = *gradable
+	}
+	if q, ok := num["quality"]; ok {
+		res.Quality = q
+	} else {
+		res.Quality = 1
+	}
+	if c, ok := num["confidence"]; ok {
+		res.Confidence = &c
+	}
+	if !res.Gradable {
+		res.Metrics, res.Confidence = nil, nil
+	}
+	if mapPNG != "" {
+		b, err := base64.StdEncoding.DecodeString(mapPNG)
+		if err != nil {
+			return nil, queue.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
+		}
+		img, _, err := image.Decode(bytes.NewReader(b))
+		if err != nil {
+			return nil, queue.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
+		}
+		gray := image.NewGray(img.Bounds())
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+			for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+				gray.Set(x, y, img.At(x, y))
+			}
+		}
+		res.VesselMap = gray
+	}
+	return res, nil
+}

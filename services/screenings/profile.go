@@ -1,0 +1,78 @@
+package screenings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"aura/analysis/risk"
+	"aura/models"
+	"aura/repositories"
+	"aura/services/audit"
+	"aura/services/policy"
+)
+
+// CurrentProfile is the risk profile in force: the latest version stored,
+// or the profile AURA ships when an admin never set one.
+func CurrentProfile(st *repositories.Store) (risk.Profile, error) {
+	p, err := st.Profiles.Current()
+	if errors.Is(err, models.ErrNotFound) {
+		return risk.DefaultProfile(), nil
+	}
+	if err != nil {
+		return risk.Profile{}, err
+	}
+	return decodeProfile(p)
+}
+
+func decodeProfile(p *models.AnalysisProfile) (risk.Profile, error) {
+	out := risk.Profile{Version: p.Version}
+	if err := json.Unmarshal([]byte(p.RulesJSON), &out.Rules); err != nil {
+		return risk.Profile{}, err
+	}
+	return out, nil
+}
+
+// Profile is the risk profile in force (ADMIN).
+func (s *Service) Profile(ctx context.Context, st *repositories.Store, a models.Actor) (risk.Profile, error) {
+	if err := policy.Require(a, models.RoleAdmin); err != nil {
+		return risk.Profile{}, err
+	}
+	return CurrentProfile(st)
+}
+
+// SetProfile replaces the rules (ADMIN): validated, stored as the next
+// version (results keep the version they were rated with), audited.
+func (s *Service) SetProfile(ctx context.Context, st *repositories.Store, a models.Actor, rules []risk.Rule) (risk.Profile, error) {
+	if err := policy.Require(a, models.RoleAdmin); err != nil {
+		return risk.Profile{}, err
+	}
+	if rules == nil {
+		return risk.Profile{}, models.Invalid(map[string]string{"rules": "is required (a list, which may be empty)"})
+	}
+	if problems := (risk.Profile{Rules: rules}).Validate(); len(problems) > 0 {
+		return risk.Profile{}, models.Invalid(problems)
+	}
+	raw, err := json.Marshal(rules)
+	if err != nil {
+		return risk.Profile{}, err
+	}
+	now := s.Clock.Now()
+	var out risk.Profile
+	err = st.Tx(func(tx *repositories.Store) error {
+		cur, err := CurrentProfile(tx)
+		if err != nil {
+			return err
+		}
+		out = risk.Profile{Version: cur.Version + 1, Rules: rules}
+		if err := tx.Profiles.Add(&models.AnalysisProfile{Version: out.Version, RulesJSON: string(raw), CreatedAt: now, CreatedBy: &a.UserID}); err != nil {
+			return err
+		}
+		return audit.Record(tx, a, models.RoleAdmin, models.AuditProfileUpdate, models.EntityProfile, strconv.Itoa(out.Version), now)
+	})
+	if errors.Is(err, models.ErrConflict) {
+		return risk.Profile{}, models.WithMessage(models.ErrConflict, "The rules were changed at the same moment; read them again and retry")
+	}
+	return out, err
+}

@@ -1,0 +1,168 @@
+package screenings
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aura/models"
+	"aura/repositories"
+	"aura/services/audit"
+	"aura/services/policy"
+	"aura/storage"
+)
+
+// read returns the screening if the actor may see it, recording the access
+// (action) unless the patient reads their own: a read that cannot be
+// recorded fails.
+func (s *Service) read(st *repositories.Store, a models.Actor, id, action string) (*repositories.ScreeningRow, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, models.ErrNotFound
+	}
+	var row *repositories.ScreeningRow
+	err := st.Tx(func(tx *repositories.Store) error {
+		var err error
+		if row, err = tx.Screenings.Get(id, policy.Scope(a)); err != nil {
+			return err
+		}
+		if role := policy.AuditRole(a, row.PatientID); role != "" {
+			return audit.Record(tx, a, role, action, models.EntityScreening, id, s.Clock.Now())
+		}
+		return nil
+	})
+	return row, err
+}
+
+// Get is one screening as the caller may see it.
+func (s *Service) Get(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*repositories.ScreeningRow, error) {
+	return s.read(st, a, id, models.AuditScreeningRead)
+}
+
+// Blob is a stored file being served.
+type Blob struct {
+	Body        io.ReadCloser
+	Size        int64
+	ContentType string
+	SHA256      string
+}
+
+// Image is the photograph as uploaded.
+func (s *Service) Image(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
+	row, err := s.read(st, a, id, models.AuditImageRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.open(ctx, row.ImageKey, row.ImageType, row.ImageSHA256)
+}
+
+// VesselMap is the analysis's vessel map (PNG); NOT_FOUND until analysed.
+func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
+	row, err := s.read(st, a, id, models.AuditVesselsRead)
+	if err != nil {
+		return nil, err
+	}
+	if row.VesselKey == nil {
+		return nil, models.ErrNotFound
+	}
+	return s.open(ctx, *row.VesselKey, "image/png", "")
+}
+
+func (s *Service) open(ctx context.Context, key, contentType, sum string) (*Blob, error) {
+	rc, attrs, err := s.Blobs.Get(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errors.Join(models.ErrUnavailable, err) // the row says it exists: the store is at fault
+	}
+	if err != nil {
+		return nil, errors.Join(models.ErrUnavailable, err)
+	}
+	return &Blob{Body: rc, Size: attrs.Size, ContentType: contentType, SHA256: sum}, nil
+}
+
+// ListQuery is a listing as typed in the query string.
+type ListQuery struct {
+	Status, Eye, RiskLevel, ClinicID, PatientID, From, To string
+	Page, PageSize                                        int
+}
+
+// List is a page of the screenings the caller may see, newest first. Reads
+// of others' screenings are recorded, one row per screening listed.
+func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Actor, q ListQuery) (repositories.ScreeningPage, error) {
+	details := map[string]string{}
+	f := repositories.ScreeningFilter{Eye: q.Eye}
+	if q.Status != "" {
+		for _, v := range strings.Split(q.Status, ",") {
+			if !slices.Contains(models.Statuses, v) {
+				details["status"] = "each must be one of " + strings.Join(models.Statuses, ", ")
+			}
+			f.Statuses = append(f.Statuses, v)
+		}
+	}
+	if q.RiskLevel != "" {
+		for _, v := range strings.Split(q.RiskLevel, ",") {
+			if !slices.Contains(models.RiskLevels, v) {
+				details["riskLevel"] = "each must be one of " + strings.Join(models.RiskLevels, ", ")
+			}
+			f.RiskLevels = append(f.RiskLevels, v)
+		}
+	}
+	if q.Eye != "" && q.Eye != "left" && q.Eye != "right" {
+		details["eye"] = "must be left or right"
+	}
+	for name, v := range map[string]*string{"clinicId": &q.ClinicID, "patientId": &q.PatientID} {
+		if *v == "" {
+			continue
+		}
+		if _, err := uuid.Parse(*v); err != nil {
+			details[name] = "must be an id"
+		}
+	}
+	f.ClinicID, f.PatientID = q.ClinicID, q.PatientID
+	var err error
+	if f.From, err = day(q.From, false); err != nil {
+		details["from"] = err.Error()
+	}
+	if f.To, err = day(q.To, true); err != nil {
+		details["to"] = err.Error()
+	}
+	if len(details) > 0 {
+		return repositories.ScreeningPage{}, models.Invalid(details)
+	}
+	var p repositories.ScreeningPage
+	err = st.Tx(func(tx *repositories.Store) error {
+		var err error
+		if p, err = tx.Screenings.List(f, policy.Scope(a), q.Page, q.PageSize); err != nil {
+			return err
+		}
+		now := s.Clock.Now()
+		for _, row := range p.Items {
+			if role := policy.AuditRole(a, row.PatientID); role != "" {
+				if err := audit.Record(tx, a, role, models.AuditScreeningList, models.EntityScreening, row.ID, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// day parses a YYYY-MM-DD date; end gives the next day's start, so the day
+// is included.
+func day(s string, end bool) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return nil, errors.New("must be a date written YYYY-MM-DD")
+	}
+	if end {
+		d = d.AddDate(0, 0, 1)
+	}
+	return &d, nil
+}

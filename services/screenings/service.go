@@ -1,0 +1,54 @@
+// Package screenings holds the rules of the clinic's screening work: the
+// upload of a fundus photograph (validated by content, size-limited while
+// streaming, stored before its row and removed if the row cannot be
+// written), its analysis job, what each caller may read of it (the policy's
+// scope, every read by others audited), the analysis worker, the risk
+// rules, and the doctor's claim, release and review.
+//
+// AURA measures; it does not diagnose: results are screening indicators for
+// a doctor, who reviews every case.
+package screenings
+
+import (
+	"context"
+	"image"
+	"time"
+
+	"aura/analysis"
+	"aura/models"
+	"aura/storage"
+)
+
+// Analyzer measures one fundus image.
+type Analyzer interface {
+	// Name is the analyzer's name in results ("vessels", "oip").
+	Name() string
+	// Analyze measures img (decoded from src, of contentType).
+	Analyze(ctx context.Context, img image.Image, src []byte, contentType string) (*analysis.Result, error)
+}
+
+// Settings are the values of the configuration the rules need.
+type Settings struct {
+	MaxImageBytes int64
+	MaxAttempts   int
+	// AnalysisTimeout bounds one analysis; 0 leaves the job's own deadline.
+	AnalysisTimeout time.Duration
+	// TempDir holds uploads while they are checked ("" is the system's).
+	TempDir string
+}
+
+// Service applies the screening rules.
+type Service struct {
+	Clock    models.Clock
+	Settings Settings
+	Blobs    *storage.Store
+	Analyzer Analyzer
+	// decodes bounds the full decodes of uploads running at once: a 40 MP
+	// image takes up to 160 MiB while it is checked.
+	decodes chan struct{}
+}
+
+// New builds the service.
+func New(settings Settings, blobs *storage.Store, analyzer Analyzer, clock models.Clock) *Service {
+	return &Service{Clock: clock, Settings: settings, Blobs: blobs, Analyzer: analyzer, decodes: make(chan struct{}, 2)}
+}

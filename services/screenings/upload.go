@@ -1,0 +1,159 @@
+package screenings
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"aura/models"
+	"aura/repositories"
+	"aura/services/audit"
+	"aura/services/patients"
+	"aura/services/policy"
+	"aura/storage"
+)
+
+// IdempotencyWindow is how long an Idempotency-Key returns the first upload.
+const IdempotencyWindow = 24 * time.Hour
+
+// UploadInput is one upload as the patient sent it.
+type UploadInput struct {
+	Image          *Spooled
+	Eye            string
+	ClinicID       string
+	Note           *string
+	IdempotencyKey string
+	// Lang is the patient's language for notices and the report (vi, en).
+	Lang string
+}
+
+// Upload stores the patient's image and commits its screening and analysis
+// job in one transaction (PATIENT). The image is written to the store first
+// and removed again if the transaction fails, so a failed upload leaves
+// nothing behind. With an Idempotency-Key seen in the last 24 hours it
+// returns that first screening instead (replayed = true); a concurrent twin
+// may answer CONFLICT.
+func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.Actor, in UploadInput) (row *repositories.ScreeningRow, replayed bool, err error) {
+	if err := policy.Require(a, models.RolePatient); err != nil {
+		return nil, false, err
+	}
+	details := map[string]string{}
+	if in.Image == nil {
+		details["image"] = "is required"
+	}
+	if in.Eye != "left" && in.Eye != "right" {
+		details["eye"] = "must be left or right"
+	}
+	var note *string
+	if in.Note != nil {
+		n := strings.TrimSpace(*in.Note)
+		switch {
+		case !utf8.ValidString(n) || strings.ContainsFunc(n, func(r rune) bool { return r != '\n' && models.Invisible(r) }):
+			details["note"] = "must be text without control, bidi or invisible characters"
+		case utf8.RuneCountInString(n) > 1000:
+			details["note"] = "must be at most 1000 characters"
+		case n != "":
+			note = &n
+		}
+	}
+	key := in.IdempotencyKey
+	if len(key) > 100 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		details["Idempotency-Key"] = "must be at most 100 printable characters"
+	}
+	now := s.Clock.Now()
+	if key != "" && len(details) == 0 {
+		prev, err := st.Screenings.ByIdempotencyKey(a.UserID, key)
+		switch {
+		case err == nil && now.Sub(prev.CreatedAt) < IdempotencyWindow:
+			row, err := st.Screenings.Get(prev.ID, repositories.Scope{PatientID: a.UserID})
+			return row, true, err
+		case err == nil:
+			if err := st.Screenings.ForgetIdempotencyKey(prev.ID); err != nil {
+				return nil, false, err
+			}
+		case !errors.Is(err, models.ErrNotFound):
+			return nil, false, err
+		}
+	}
+	clinicID, err := s.clinicFor(st, in.ClinicID, details)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(details) > 0 {
+		return nil, false, models.Invalid(details)
+	}
+	if err := (&patients.Service{Clock: s.Clock}).Ensure(st, a.UserID); err != nil {
+		return nil, false, err
+	}
+
+	id := uuid.NewString()
+	objKey, err := storage.ScreeningImageKey(id, in.Image.Ext)
+	if err != nil {
+		return nil, false, err
+	}
+	rd, err := in.Image.Reader()
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := s.Blobs.Put(ctx, objKey, rd, in.Image.ContentType); err != nil {
+		return nil, false, errors.Join(models.ErrUnavailable, err)
+	}
+	sc := &models.Screening{ID: id, PatientID: a.UserID, ClinicID: clinicID, Status: models.StatusQueued, Eye: in.Eye,
+		Note: note, Lang: in.Lang, ImageKey: objKey, ImageType: in.Image.ContentType, ImageBytes: in.Image.Size,
+		ImageWidth: in.Image.Width, ImageHeight: in.Image.Height, ImageSHA256: in.Image.SHA256, CreatedAt: now, UpdatedAt: now}
+	if key != "" {
+		sc.IdempotencyKey, sc.IdemPatientID = &key, &a.UserID
+	}
+	err = st.Tx(func(tx *repositories.Store) error {
+		if err := tx.Screenings.Create(sc); err != nil {
+			return err
+		}
+		if err := tx.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: id, MaxAttempts: s.Settings.MaxAttempts, CreatedAt: now}); err != nil {
+			return err
+		}
+		return audit.Record(tx, a, models.RolePatient, models.AuditUpload, models.EntityScreening, id, now)
+	})
+	if err != nil {
+		// Nothing may stay behind: the object goes with the failed row.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = s.Blobs.Delete(dctx, objKey)
+		if errors.Is(err, models.ErrConflict) {
+			return nil, false, models.WithMessage(models.ErrConflict, "An upload with this Idempotency-Key is still being stored")
+		}
+		return nil, false, err
+	}
+	row, err = st.Screenings.Get(id, repositories.Scope{PatientID: a.UserID})
+	return row, false, err
+}
+
+// clinicFor resolves the clinic of an upload: the one named, or the only
+// one when none is named.
+func (s *Service) clinicFor(st *repositories.Store, clinicID string, details map[string]string) (string, error) {
+	if clinicID == "" {
+		list, err := st.Clinics.List()
+		if err != nil {
+			return "", err
+		}
+		if len(list) == 1 {
+			return list[0].ID, nil
+		}
+		details["clinicId"] = "is required: choose one of the clinics"
+		return "", nil
+	}
+	if _, err := uuid.Parse(clinicID); err != nil {
+		details["clinicId"] = "must be the id of a clinic"
+		return "", nil
+	}
+	if _, err := st.Clinics.ByID(clinicID); errors.Is(err, models.ErrNotFound) {
+		details["clinicId"] = "must be the id of a clinic"
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return clinicID, nil
+}
