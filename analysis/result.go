@@ -78,7 +78,7 @@ type Quality struct {
 	// Sharpness is the raw focus measure that Focus is scored from.
 	Sharpness float64 `json:"sharpness"`
 	// Noise is the standard deviation of the pixel noise over the mean
-	// brightness of the green channel (at the resolution focus is judged at).
+	// brightness of the green channel, at the working resolution.
 	Noise float64 `json:"noise"`
 	// FOVFraction is the fraction of the frame covered by the field of view.
 	FOVFraction float64 `json:"fovFraction"`

@@ -20,10 +20,11 @@ const (
 	// 1, log-linear between.
 	sharpLow  = 3e-5
 	sharpHigh = 3e-4
-	// noiseLow and noiseHigh bound the noise ramp: relative noise up to
-	// noiseLow costs nothing, at noiseHigh the exposure scores 0.
-	noiseLow  = 0.08
-	noiseHigh = 0.16
+	// noiseLow and noiseHigh bound the noise ramp: relative noise (at the
+	// working resolution, where the vessels are segmented) up to noiseLow
+	// costs nothing, at noiseHigh the exposure scores 0.
+	noiseLow  = 0.06
+	noiseHigh = 0.12
 	// minFOVFraction is the fraction of the frame the field of view must
 	// cover to score 1 (it scores 0 below a third of that).
 	minFOVFraction = 0.25
@@ -90,7 +91,8 @@ func assessQuality(wk *working, f fov) analysis.Quality {
 		q.Clipped = float64(clipped) / float64(n)
 	}
 	if f.surround && f.area > 0 {
-		q.Sharpness, q.Noise = sharpness(wk.g, f)
+		q.Sharpness = sharpness(wk.g, f)
+		q.Noise = pixelNoise(wk.g, f.analysed)
 	}
 	bright := math.Min(ramp(q.Brightness, 0.05, 0.15), 1-ramp(q.Brightness, 0.70, 0.90))
 	clip := 1 - ramp(q.Clipped, 0.05, 0.30)
@@ -132,7 +134,7 @@ const focusSigma = 1.5
 // absolute value of the plain Laplacian (a sharp image's detail is sparse;
 // noise is everywhere) and its share of the LoG's variance is computed from
 // the operator's gain.
-func sharpness(g *plane, f fov) (sharp, noise float64) {
+func sharpness(g *plane, f fov) float64 {
 	s := math.Min(1, focusDiameter/math.Max(f.diameter, 1))
 	w := max(3, int(float64(g.w)*s+0.5))
 	h := max(3, int(float64(g.h)*s+0.5))
@@ -152,7 +154,7 @@ func sharpness(g *plane, f fov) (sharp, noise float64) {
 	}
 	n := inside.count()
 	if n < 100 {
-		return 0, 0
+		return 0
 	}
 	lap0 := laplacian(gs)
 	_, mad := medianMAD(sampleIn(lap0, inside, 200000))
@@ -170,10 +172,34 @@ func sharpness(g *plane, f fov) (sharp, noise float64) {
 	mean := sum / float64(n)
 	mg := sumG / float64(n)
 	if mg <= 1e-3 {
-		return 0, 0
+		return 0
 	}
 	v := sum2/float64(n) - mean*mean - noiseVar*logGain()
-	return math.Max(0, v) * math.Pow(focusSigma, 4) / (mg * mg), math.Sqrt(noiseVar) / mg
+	return math.Max(0, v) * math.Pow(focusSigma, 4) / (mg * mg)
+}
+
+// pixelNoise is the standard deviation of the green channel's pixel noise
+// over its mean, in the region in of the working image: the MAD of the
+// 4-neighbour Laplacian (whose gain on white noise is 20), which detail,
+// being sparse, hardly moves.
+func pixelNoise(g *plane, in *mask) float64 {
+	inner := newMask(in.w, in.h)
+	var sumG float64
+	for y := 1; y < in.h-1; y++ {
+		for x := 1; x < in.w-1; x++ {
+			i := y*in.w + x
+			if in.m[i] {
+				inner.m[i] = true
+				sumG += float64(g.p[i])
+			}
+		}
+	}
+	n := inner.count()
+	if n < 100 || sumG/float64(n) <= 1e-3 {
+		return 0
+	}
+	_, mad := medianMAD(sampleIn(laplacian(g), inner, 200000))
+	return 1.4826 * mad / math.Sqrt(20) / (sumG / float64(n))
 }
 
 // laplacian is the 4-neighbour Laplacian of a (0 on the frame's edge).

@@ -220,14 +220,18 @@ func (s *synthScene) vessel(rng *rand.Rand, o SynthOptions, x, y, a, w float64, 
 	wave := 0.05*D + 0.07*D*rng.Float64()   // wiggle wavelength
 	phase := rng.Float64() * 2 * math.Pi
 	amp := o.Curviness * 1.5 // wiggle amplitude of the heading, radians
-	nextBranch := (0.04 + 0.08*rng.Float64()) * D
+	// A winding vessel covers more length for the same distance (by 1/J0 of
+	// the wiggle's amplitude): space branches and end vessels by distance
+	// covered, so that curviness changes the vessels' shape, not their number.
+	wind := 1 / math.Max(0.3, math.J0(amp))
+	nextBranch := (0.04 + 0.08*rng.Float64()) * D * wind
 	branchSide := 1.0
 	if rng.IntN(2) == 0 {
 		branchSide = -1
 	}
 	base := a
 	length := 0.0
-	for length < s.maxLen && w >= s.minW {
+	for length < s.maxLen*wind && w >= s.minW {
 		base += turn*step + rng.NormFloat64()*0.01
 		h := base + amp*math.Sin(2*math.Pi*length/wave+phase)
 		nx, ny := x+math.Cos(h)*step, y+math.Sin(h)*step
@@ -237,7 +241,7 @@ func (s *synthScene) vessel(rng *rand.Rand, o SynthOptions, x, y, a, w float64, 
 		s.capsule(x, y, nx, ny, w)
 		x, y = nx, ny
 		length += step
-		w *= 1 - 0.35*step/D // slow taper
+		w *= 1 - 0.35*step/(D*wind) // slow taper
 		if length >= nextBranch && depth < 7 {
 			cw := w * (0.55 + 0.25*rng.Float64())
 			if cw >= s.minW {
@@ -246,7 +250,7 @@ func (s *synthScene) vessel(rng *rand.Rand, o SynthOptions, x, y, a, w float64, 
 				w *= 0.92
 			}
 			branchSide = -branchSide
-			nextBranch = length + (0.04+0.1*rng.Float64())*D
+			nextBranch = length + (0.04+0.1*rng.Float64())*D*wind
 		}
 	}
 }
