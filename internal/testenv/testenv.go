@@ -135,6 +135,10 @@ func Config(t testing.TB, uri string, env map[string]string) *config.Config {
 		// Tests sign up many accounts from 127.0.0.1; the sign-up limit's own
 		// tests set theirs.
 		"AURA_LIMITS_REGISTER_MAX": "1000000",
+		// Images go to the test's own directory; tests drive the analysis
+		// queue themselves (App.Analysis.RunOne) unless they set workers.
+		"AURA_STORAGE_URI":      "file://" + t.TempDir(),
+		"AURA_ANALYSIS_WORKERS": "0",
 	}
 	for k, v := range env {
 		vals[k] = v

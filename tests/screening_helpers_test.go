@@ -1,0 +1,186 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"aura/analysis/vessels"
+	"aura/internal/testenv"
+)
+
+var (
+	fundusOnce  sync.Once
+	fundusJPEG  []byte
+	fundusPNG   []byte
+	fundusImage image.Image
+)
+
+// fundus is a generated 1024² fundus photograph, as JPEG and PNG.
+func fundus(t testing.TB) (jpg, pngBytes []byte) {
+	t.Helper()
+	fundusOnce.Do(func() {
+		syn := vessels.Synth(vessels.SynthOptions{Width: 1024, Height: 1024, Seed: 7})
+		fundusImage = syn.Image
+		var b bytes.Buffer
+		_ = jpeg.Encode(&b, syn.Image, &jpeg.Options{Quality: 90})
+		fundusJPEG = append([]byte(nil), b.Bytes()...)
+		b.Reset()
+		_ = png.Encode(&b, syn.Image)
+		fundusPNG = append([]byte(nil), b.Bytes()...)
+	})
+	return fundusJPEG, fundusPNG
+}
+
+// form is a multipart upload: the image part (nil: none) and text fields.
+type form struct {
+	image    []byte
+	filename string
+	partType string
+	fields   map[string]string
+}
+
+func (f form) body() (string, []byte) {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, v := range f.fields {
+		_ = w.WriteField(k, v)
+	}
+	if f.image != nil {
+		name := f.filename
+		if name == "" {
+			name = "fundus.jpg"
+		}
+		h := map[string][]string{"Content-Disposition": {fmt.Sprintf(`form-data; name="image"; filename="%s"`, name)}}
+		if f.partType != "" {
+			h["Content-Type"] = []string{f.partType}
+		}
+		pw, _ := w.CreatePart(h)
+		_, _ = pw.Write(f.image)
+	}
+	_ = w.Close()
+	return w.FormDataContentType(), b.Bytes()
+}
+
+// upload posts f as the patient with extra headers.
+func upload(t *testing.T, s *testenv.Server, token string, f form, headers map[string]string) *testenv.Response {
+	t.Helper()
+	ct, body := f.body()
+	h := map[string]string{"Authorization": "Bearer " + token, "Content-Type": ct}
+	for k, v := range headers {
+		h[k] = v
+	}
+	return s.DoHeaders(t, "POST", "/api/screenings", body, h)
+}
+
+// screening is the part of a Screening the tests read.
+type screening struct {
+	ID, Status, Eye string
+	Note            *string
+	Patient         struct{ UserID, PatientCode, FullName string }
+	Clinic          struct{ ID, Name string }
+	Image           struct {
+		ContentType   string
+		Bytes         int64
+		Width, Height int
+		SHA256        string
+	}
+	Analysis *struct {
+		Analyzer, Version string
+		ProfileVersion    int
+		Gradable          bool
+		Quality           float64
+		RiskLevel         *string
+		Confidence        *float64
+		Metrics           *struct{ VesselDensity, FractalDimension, Tortuosity, MeanVesselWidthPx float64 }
+		Findings          []struct{ Code, Severity, Message string }
+		DurationMs        int64
+	}
+	Review *struct {
+		Reviewer                         struct{ UserID, FullName string }
+		RiskLevel, Notes, Recommendation *string
+		ClaimedAt, ReviewedAt            *time.Time
+	}
+	Failure *struct {
+		Code, Message string
+		Attempts      int
+	}
+	Disclaimer string
+}
+
+func getScreening(t *testing.T, s *testenv.Server, token, id string) screening {
+	t.Helper()
+	var sc screening
+	s.Do(t, "GET", "/api/screenings/"+id, nil, token).Expect(t, http.StatusOK, "").Data(t, &sc)
+	return sc
+}
+
+// analyse runs the analysis queue until nothing is due.
+func analyse(t *testing.T, s *testenv.Server) int {
+	t.Helper()
+	n := 0
+	for {
+		ran, err := s.App.Analysis.RunOne(testenv.Ctx(t))
+		if err != nil {
+			t.Fatalf("run job: %v", err)
+		}
+		if !ran {
+			return n
+		}
+		n++
+	}
+}
+
+// rawGet fetches path with the token and headers, returning status, headers and body.
+func rawGet(t *testing.T, s *testenv.Server, path, token string, headers map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), "GET", s.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := s.Client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, b
+}
+
+// encodeJPEG is a generated fundus of w×h at quality q.
+func encodeJPEG(t *testing.T, w, h, q int) []byte {
+	t.Helper()
+	syn := vessels.Synth(vessels.SynthOptions{Width: w, Height: h, Seed: uint64(w*h + q)})
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, syn.Image, &jpeg.Options{Quality: q}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// pngBomb is a tiny PNG whose header claims w×h pixels.
+func pngBomb(w, h int) []byte {
+	var b bytes.Buffer
+	_ = png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
+	raw := b.Bytes()
+	// IHDR's width and height are bytes 16..24; its CRC follows the data.
+	put := func(off, v int) {
+		raw[off], raw[off+1], raw[off+2], raw[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	}
+	put(16, w)
+	put(20, h)
+	crc := crc32.ChecksumIEEE(raw[12:29])
+	put(29, int(crc))
+	return raw
+}
