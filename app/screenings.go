@@ -29,6 +29,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Blobs = blobs
 	a.Screenings = screenings.New(screenings.Settings{
 		MaxImageBytes: c.Screening.MaxImageBytes, MaxAttempts: c.Analysis.MaxAttempts, AnalysisTimeout: c.Analysis.Timeout,
+		FrontendURL: c.Mail.FrontendURL, ReportTimeout: reportTimeout,
 	}, blobs, analyzer, nil)
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
@@ -52,6 +53,9 @@ func newAnalyzer(c config.AnalysisConfig) (screenings.Analyzer, error) {
 	}
 	return nil, fmt.Errorf("analysis.analyzer (AURA_ANALYSIS_ANALYZER): unknown %q; accepted: vessels, oip", c.Analyzer)
 }
+
+// reportTimeout bounds the making of one PDF report.
+const reportTimeout = 30 * time.Second
 
 // Queue pacing of the analysis workers.
 const (

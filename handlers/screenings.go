@@ -392,3 +392,57 @@ func (d *Deps) PutAnalysisProfile(c *gin.Context) {
 	}
 	OK(c, http.StatusOK, p, "Risk rules saved as version "+strconv.Itoa(p.Version))
 }
+
+// ClaimScreening is POST /api/screenings/{id}/claim.
+func (d *Deps) ClaimScreening(c *gin.Context) {
+	row, err := d.Screenings.Claim(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, screeningView(row, lang(c)), "")
+}
+
+// ReleaseScreening is POST /api/screenings/{id}/release.
+func (d *Deps) ReleaseScreening(c *gin.Context) {
+	row, err := d.Screenings.Release(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, screeningView(row, lang(c)), "")
+}
+
+type reviewRequest struct {
+	RiskLevel      string  `json:"riskLevel"`
+	Notes          *string `json:"notes"`
+	Recommendation string  `json:"recommendation"`
+}
+
+// ReviewScreening is POST /api/screenings/{id}/review.
+func (d *Deps) ReviewScreening(c *gin.Context) {
+	var req reviewRequest
+	if !bind(c, &req, false) {
+		return
+	}
+	row, err := d.Screenings.Review(c.Request.Context(), store(c), actor(c), c.Param("id"),
+		screenings.ReviewInput{RiskLevel: req.RiskLevel, Notes: req.Notes, Recommendation: req.Recommendation})
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	OK(c, http.StatusOK, screeningView(row, lang(c)), "Review recorded; the patient has been told")
+}
+
+// ScreeningReport is GET /api/screenings/{id}/report: the PDF, in the
+// patient's language; 409 NOT_READY before the analysis.
+func (d *Deps) ScreeningReport(c *gin.Context) {
+	pdf, row, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "private, no-store")
+	c.Header("Content-Disposition", `inline; filename="aura-report-`+row.ID+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", pdf)
+}

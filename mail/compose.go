@@ -27,6 +27,9 @@ var subjects = map[string]string{
 	models.MailVerifyEmail:     "Confirm your email address for AURA",
 	models.MailResetPassword:   "Reset your AURA password",
 	models.MailPasswordChanged: "Your AURA password was changed",
+	// Kinds written in several languages have one subject per language.
+	models.MailScreeningReviewed + ".vi": "Bác sĩ đã xem xét kết quả sàng lọc của bạn",
+	models.MailScreeningReviewed + ".en": "A doctor has reviewed your screening",
 }
 
 // Data fills a message's templates.
@@ -41,6 +44,9 @@ type Data struct {
 	ValidFor time.Duration
 	// When is the time of the change a notice announces.
 	When time.Time
+	// Lang picks the language of kinds written in several (vi, en; vi by
+	// default); the others are in English.
+	Lang string
 }
 
 // view is what the templates see.
@@ -54,9 +60,17 @@ type view struct {
 // Compose renders the message of kind for recipient into an outbox row due
 // at now. It fails only on an unknown kind or an address unfit for a header.
 func Compose(kind, recipient string, d Data, now time.Time) (*models.OutboxMessage, error) {
+	tmpl := kind
 	subject, ok := subjects[kind]
 	if !ok {
-		return nil, fmt.Errorf("mail: unknown kind %q", kind)
+		lang := "vi"
+		if d.Lang == "en" {
+			lang = "en"
+		}
+		tmpl = kind + "." + lang
+		if subject, ok = subjects[tmpl]; !ok {
+			return nil, fmt.Errorf("mail: unknown kind %q", kind)
+		}
 	}
 	if err := headerSafe(recipient); err != nil {
 		return nil, err
@@ -66,10 +80,10 @@ func Compose(kind, recipient string, d Data, now time.Time) (*models.OutboxMessa
 		v.When = d.When.UTC().Format("2 January 2006 at 15:04 UTC")
 	}
 	var text, html bytes.Buffer
-	if err := textTemplates.ExecuteTemplate(&text, kind+".txt.tmpl", v); err != nil {
+	if err := textTemplates.ExecuteTemplate(&text, tmpl+".txt.tmpl", v); err != nil {
 		return nil, fmt.Errorf("mail: render %s text: %w", kind, err)
 	}
-	if err := htmlTemplates.ExecuteTemplate(&html, kind+".html.tmpl", v); err != nil {
+	if err := htmlTemplates.ExecuteTemplate(&html, tmpl+".html.tmpl", v); err != nil {
 		return nil, fmt.Errorf("mail: render %s html: %w", kind, err)
 	}
 	m := &models.OutboxMessage{

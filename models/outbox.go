@@ -7,6 +7,9 @@ const (
 	MailVerifyEmail     = "verify_email"
 	MailResetPassword   = "reset_password"
 	MailPasswordChanged = "password_changed"
+	// MailScreeningReviewed tells a patient a doctor reviewed their
+	// screening (no medical detail: the result is read in the app).
+	MailScreeningReviewed = "screening_reviewed"
 )
 
 // OutboxMessage is an email waiting to leave, written in the same transaction

@@ -211,3 +211,38 @@ func (r *Screenings) Fail(id, code, message string, attempts int, now time.Time)
 			"attempts": attempts, "updated_at": now})
 	return res.RowsAffected == 1, translate(res.Error)
 }
+
+// Claim gives the screening to doctorID for review if it awaits review and
+// the doctor belongs to its clinic now, in one conditional update: of any
+// number of concurrent claims, exactly one changes the row. It returns
+// whether this one did.
+func (r *Screenings) Claim(id, doctorID string, now time.Time) (bool, error) {
+	res := r.db.Model(&models.Screening{}).
+		Where("id = ? AND status = ? AND clinic_id IN (SELECT cd.clinic_id FROM clinic_doctors cd WHERE cd.user_id = ?)",
+			id, models.StatusAwaitingReview, doctorID).
+		Updates(map[string]any{"status": models.StatusInReview, "reviewer_id": doctorID, "claimed_at": now, "updated_at": now})
+	return res.RowsAffected == 1, translate(res.Error)
+}
+
+// Release gives the doctor's claim back; false when the doctor did not hold it.
+func (r *Screenings) Release(id, doctorID string, now time.Time) (bool, error) {
+	res := r.db.Model(&models.Screening{}).Where("id = ? AND status = ? AND reviewer_id = ?", id, models.StatusInReview, doctorID).
+		Updates(map[string]any{"status": models.StatusAwaitingReview, "reviewer_id": nil, "claimed_at": nil, "updated_at": now})
+	return res.RowsAffected == 1, translate(res.Error)
+}
+
+// Verdict is a doctor's review of a screening.
+type Verdict struct {
+	RiskLevel      string
+	Notes          *string
+	Recommendation string
+}
+
+// Review records the verdict of the doctor holding the claim and makes the
+// screening reviewed (final); false when the doctor did not hold it.
+func (r *Screenings) Review(id, doctorID string, v Verdict, now time.Time) (bool, error) {
+	res := r.db.Model(&models.Screening{}).Where("id = ? AND status = ? AND reviewer_id = ?", id, models.StatusInReview, doctorID).
+		Updates(map[string]any{"status": models.StatusReviewed, "review_risk_level": v.RiskLevel, "review_notes": v.Notes,
+			"recommendation": v.Recommendation, "reviewed_at": now, "updated_at": now})
+	return res.RowsAffected == 1, translate(res.Error)
+}

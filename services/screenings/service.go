@@ -35,6 +35,10 @@ type Settings struct {
 	AnalysisTimeout time.Duration
 	// TempDir holds uploads while they are checked ("" is the system's).
 	TempDir string
+	// FrontendURL is where mail links the patient to.
+	FrontendURL string
+	// ReportTimeout bounds the making of one PDF report.
+	ReportTimeout time.Duration
 }
 
 // Service applies the screening rules.
