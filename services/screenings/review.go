@@ -157,7 +157,9 @@ func (s *Service) Review(ctx context.Context, st *repositories.Store, a models.A
 		return nil, err
 	}
 	return s.step(st, a, id, models.AuditReview,
-		func(tx *repositories.Store) (bool, error) { return tx.Screenings.Review(id, a.UserID, v, s.Clock.Now()) },
+		func(tx *repositories.Store) (bool, error) {
+			return tx.Screenings.Review(id, a.UserID, v, s.Clock.Now())
+		},
 		func(row *repositories.ScreeningRow) error {
 			if row.Status == models.StatusReviewed {
 				return models.ErrInvalidState
