@@ -56,6 +56,9 @@ func (d *Deps) ListNotifications(c *gin.Context) {
 
 // ReadNotification is POST /api/notifications/{id}/read.
 func (d *Deps) ReadNotification(c *gin.Context) {
+	if !bind(c, &struct{}{}, true) {
+		return
+	}
 	id, ok := idParam(c, "id")
 	if !ok {
 		return
@@ -70,6 +73,9 @@ func (d *Deps) ReadNotification(c *gin.Context) {
 
 // ReadAllNotifications is POST /api/notifications/read-all.
 func (d *Deps) ReadAllNotifications(c *gin.Context) {
+	if !bind(c, &struct{}{}, true) {
+		return
+	}
 	n, err := d.Notifications.ReadAll(c.Request.Context(), store(c), actor(c))
 	if err != nil {
 		Fail(c, err)

@@ -395,6 +395,9 @@ func (d *Deps) PutAnalysisProfile(c *gin.Context) {
 
 // ClaimScreening is POST /api/screenings/{id}/claim.
 func (d *Deps) ClaimScreening(c *gin.Context) {
+	if !bind(c, &struct{}{}, true) {
+		return
+	}
 	row, err := d.Screenings.Claim(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
 		Fail(c, err)
@@ -405,6 +408,9 @@ func (d *Deps) ClaimScreening(c *gin.Context) {
 
 // ReleaseScreening is POST /api/screenings/{id}/release.
 func (d *Deps) ReleaseScreening(c *gin.Context) {
+	if !bind(c, &struct{}{}, true) {
+		return
+	}
 	row, err := d.Screenings.Release(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
 		Fail(c, err)

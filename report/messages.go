@@ -376,13 +376,6 @@ func (m *messages) percent(v float64) int {
 	return int(v*100 + 0.5)
 }
 
-func (m *messages) date(t time.Time, loc *time.Location) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(loc).Format(m.dateLayout)
-}
-
 func (m *messages) dateTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""

@@ -111,7 +111,7 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	case s3blob.Scheme:
 		return openS3(ctx, u)
 	case "":
-		return nil, errors.New("storage.uri has no scheme: use file:///DIR, file://DIR or s3://BUCKET?...")
+		return nil, errors.New("storage.uri has no scheme: use file:///DIR, file://DIR or s3://BUCKET")
 	default:
 		return nil, fmt.Errorf("storage.uri: scheme %q is not supported: use file:// or s3://", u.Scheme)
 	}

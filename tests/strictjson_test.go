@@ -28,6 +28,12 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/admin/clinics/:id":              {"name", `"Twin"`, ""},
 	"/api/admin/clinics/:id/doctors/:id":  {"licenseNo", `"L-1"`, ""},
 	"/api/patients/me":                    {"sex", `"male"`, ""},
+	"/api/screenings/:id/claim":           {"x", "1", ""},
+	"/api/screenings/:id/release":         {"x", "1", ""},
+	"/api/screenings/:id/review":          {"riskLevel", `"low"`, `"recommendation":"r",`},
+	"/api/notifications/read-all":         {"x", "1", ""},
+	"/api/notifications/:id/read":         {"x", "1", ""},
+	"/api/admin/analysis-profile":         {"rules", "[]", ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ

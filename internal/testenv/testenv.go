@@ -137,7 +137,7 @@ func Config(t testing.TB, uri string, env map[string]string) *config.Config {
 		"AURA_LIMITS_REGISTER_MAX": "1000000",
 		// Images go to the test's own directory; tests drive the analysis
 		// queue themselves (App.Analysis.RunOne) unless they set workers.
-		"AURA_STORAGE_URI":      "file://" + t.TempDir(),
+		"AURA_STORAGE_URI":      "file://" + storeDir(t),
 		"AURA_ANALYSIS_WORKERS": "0",
 	}
 	for k, v := range env {
@@ -207,4 +207,16 @@ func Race(n int, fn func(i int) error) []error {
 	close(start)
 	done.Wait()
 	return errs
+}
+
+// storeDir is a fresh image-store directory for t, named without t's name
+// (subtest names may hold '#', which a file:// URI cannot).
+func storeDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "aura-store-")
+	if err != nil {
+		t.Fatalf("store dir: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
