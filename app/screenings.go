@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"aura/analysis/oip"
 	"aura/config"
 	"aura/models"
 	"aura/queue"
@@ -29,7 +30,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Blobs = blobs
 	a.Screenings = screenings.New(screenings.Settings{
 		MaxImageBytes: c.Screening.MaxImageBytes, MaxAttempts: c.Analysis.MaxAttempts, AnalysisTimeout: c.Analysis.Timeout,
-		FrontendURL: c.Mail.FrontendURL, ReportTimeout: reportTimeout,
+		FrontendURL: c.Mail.FrontendURL, ReportTimeout: reportTimeout, DefaultLang: c.I18n.DefaultLanguage,
 	}, blobs, analyzer, nil)
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
@@ -49,7 +50,7 @@ func newAnalyzer(c config.AnalysisConfig) (screenings.Analyzer, error) {
 	case "vessels":
 		return screenings.VesselsAnalyzer{}, nil
 	case "oip":
-		return screenings.NewOIP(c.OIP.URL, c.OIP.Model, c.OIP.Timeout)
+		return oip.New(c.OIP.URL, c.OIP.Model, c.OIP.Timeout)
 	}
 	return nil, fmt.Errorf("analysis.analyzer (AURA_ANALYSIS_ANALYZER): unknown %q; accepted: vessels, oip", c.Analyzer)
 }

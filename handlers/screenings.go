@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/text/language"
 
 	"aura/analysis/risk"
+	"aura/i18n"
 	"aura/models"
 	"aura/repositories"
 	"aura/services/notifications"
@@ -188,20 +188,13 @@ func deref(s *string) string {
 	return *s
 }
 
-// languages AURA speaks; the first is the default.
-var languages = language.NewMatcher([]language.Tag{language.Vietnamese, language.English})
-
-// lang is the request's language by Accept-Language: vi (default) or en.
+// lang is the request's language (vi or en), as the language middleware
+// chose it from Accept-Language and i18n.default_language.
 func lang(c *gin.Context) string {
-	tags, _, err := language.ParseAcceptLanguage(c.GetHeader("Accept-Language"))
-	if err != nil || len(tags) == 0 {
-		return "vi"
+	if l := c.GetString(LangKey); l != "" {
+		return l
 	}
-	_, i, conf := languages.Match(tags...)
-	if i == 1 && conf != language.No {
-		return "en"
-	}
-	return "vi"
+	return i18n.VI
 }
 
 // maxFieldBytes bounds each text field of an upload.
@@ -250,7 +243,7 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 				details["image"] = "must be sent once"
 				continue
 			}
-			in.Image, err = d.Screenings.Spool(c.Request.Context(), part)
+			in.Image, err = d.Screenings.Spool(c.Request.Context(), limited{part})
 			if err != nil {
 				Fail(c, err)
 				return
@@ -451,4 +444,17 @@ func (d *Deps) ScreeningReport(c *gin.Context) {
 	c.Header("Cache-Control", "private, no-store")
 	c.Header("Content-Disposition", `inline; filename="aura-report-`+row.ID+`.pdf"`)
 	c.Data(http.StatusOK, "application/pdf", pdf)
+}
+
+// limited turns the body limit's error into the domain's ErrTooLarge, so the
+// rules read the image without knowing HTTP.
+type limited struct{ r io.Reader }
+
+func (l limited) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		err = models.ErrTooLarge
+	}
+	return n, err
 }

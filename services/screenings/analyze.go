@@ -70,7 +70,11 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 	res, err := s.Analyzer.Analyze(actx, img, src, row.ImageType)
 	img, src = nil, nil // let the pixels go before the map is encoded
 	if err != nil {
-		return fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
+		err = fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
+		if errors.Is(err, analysis.ErrPermanent) {
+			return queue.Permanent(err)
+		}
+		return err
 	}
 	var vesselKey *string
 	if res.VesselMap != nil {
@@ -107,12 +111,12 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 			return err
 		}
 		notices := []*models.Notification{notifications.New(models.NoticeAnalyzed, row.PatientID, id, row.ClinicName, row.Lang, s.Clock)}
-		doctors, err := tx.Doctors.MembersOf(row.ClinicID)
+		doctors, err := tx.Clinics.MembersOf(row.ClinicID)
 		if err != nil {
 			return err
 		}
 		for _, d := range doctors {
-			notices = append(notices, notifications.New(models.NoticeWaiting, d, id, row.ClinicName, "vi", s.Clock))
+			notices = append(notices, notifications.New(models.NoticeWaiting, d.UserID, id, row.ClinicName, orDefault(d.Lang, s.Settings.DefaultLang), s.Clock))
 		}
 		if err := tx.Notifications.Add(notices...); err != nil {
 			return err
@@ -191,4 +195,12 @@ func (VesselsAnalyzer) Name() string { return vessels.Name }
 // Analyze measures img's vessels.
 func (VesselsAnalyzer) Analyze(ctx context.Context, img image.Image, _ []byte, _ string) (*analysis.Result, error) {
 	return vessels.Analyze(ctx, img)
+}
+
+// orDefault is *lang, or def when it is unset.
+func orDefault(lang *string, def string) string {
+	if lang != nil && *lang != "" {
+		return *lang
+	}
+	return def
 }

@@ -2,6 +2,7 @@ package screenings
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +11,6 @@ import (
 	_ "image/jpeg" // decoders of the accepted formats
 	_ "image/png"
 	"io"
-	"net/http"
 	"os"
 
 	"aura/models"
@@ -75,9 +75,8 @@ func (s *Service) Spool(ctx context.Context, r io.Reader) (sp *Spooled, err erro
 	}()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, s.Settings.MaxImageBytes+1))
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig) || n > s.Settings.MaxImageBytes:
+	case errors.Is(err, models.ErrTooLarge) || n > s.Settings.MaxImageBytes:
 		return nil, models.ErrTooLarge
 	case err != nil && ctx.Err() != nil:
 		return nil, errors.Join(models.ErrUnavailable, err)
@@ -94,7 +93,7 @@ func (s *Service) Spool(ctx context.Context, r io.Reader) (sp *Spooled, err erro
 	}
 	head := make([]byte, 512)
 	k, _ := io.ReadFull(rd, head)
-	switch http.DetectContentType(head[:k]) {
+	switch sniff(head[:k]) {
 	case "image/jpeg":
 		sp.ContentType, sp.Ext = "image/jpeg", "jpg"
 	case "image/png":
@@ -137,4 +136,16 @@ func (s *Service) checkWhole(ctx context.Context, sp *Spooled) error {
 		return invalidImage("is truncated or damaged")
 	}
 	return nil
+}
+
+// sniff names the image type by its signature: JPEG (FF D8 FF) and PNG
+// (the 8-byte PNG signature) are the only ones AURA takes.
+func sniff(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		return "image/jpeg"
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	}
+	return ""
 }

@@ -1,4 +1,6 @@
-package screenings
+// Package oip is the analyzer that delegates to a model server speaking the
+// Open Inference Protocol.
+package oip
 
 import (
 	"bytes"
@@ -15,10 +17,9 @@ import (
 	"time"
 
 	"aura/analysis"
-	"aura/queue"
 )
 
-// OIP is the analyzer that asks a model server speaking the Open Inference
+// Analyzer is the analyzer that asks a model server speaking the Open Inference
 // Protocol (v2 REST: KServe, Triton) at URL for model Model.
 //
 // Request: POST {URL}/v2/models/{Model}/infer with one BYTES input "image"
@@ -29,13 +30,13 @@ import (
 // "gradable" (BOOL), "confidence" (0..1), and "vessel_map" (BYTES, a PNG,
 // base64). A 4xx answer is a permanent failure; a 5xx, a timeout or a
 // refused connection is retried by the queue.
-type OIP struct {
+type Analyzer struct {
 	URL, Model string
 	Client     *http.Client
 }
 
-// NewOIP checks the settings and builds the client.
-func NewOIP(rawURL, model string, timeout time.Duration) (*OIP, error) {
+// New checks the settings and builds the client.
+func New(rawURL, model string, timeout time.Duration) (*Analyzer, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("analysis.oip.url (AURA_ANALYSIS_OIP_URL): must be an http(s) URL")
@@ -43,11 +44,11 @@ func NewOIP(rawURL, model string, timeout time.Duration) (*OIP, error) {
 	if model == "" || strings.ContainsAny(model, "/?#") {
 		return nil, errors.New("analysis.oip.model (AURA_ANALYSIS_OIP_MODEL): must be a model name")
 	}
-	return &OIP{URL: strings.TrimRight(rawURL, "/"), Model: model, Client: &http.Client{Timeout: timeout}}, nil
+	return &Analyzer{URL: strings.TrimRight(rawURL, "/"), Model: model, Client: &http.Client{Timeout: timeout}}, nil
 }
 
 // Name is "oip".
-func (o *OIP) Name() string { return "oip" }
+func (o *Analyzer) Name() string { return "oip" }
 
 type oipTensor struct {
 	Name     string `json:"name"`
@@ -57,14 +58,14 @@ type oipTensor struct {
 }
 
 // Analyze sends the image and reads the model's outputs.
-func (o *OIP) Analyze(ctx context.Context, _ image.Image, src []byte, contentType string) (*analysis.Result, error) {
+func (o *Analyzer) Analyze(ctx context.Context, _ image.Image, src []byte, contentType string) (*analysis.Result, error) {
 	body, _ := json.Marshal(map[string]any{
 		"inputs":     []oipTensor{{Name: "image", Shape: []int{1}, Datatype: "BYTES", Data: []any{base64.StdEncoding.EncodeToString(src)}}},
 		"parameters": map[string]any{"content_type": contentType},
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+"/v2/models/"+url.PathEscape(o.Model)+"/infer", bytes.NewReader(body))
 	if err != nil {
-		return nil, queue.Permanent(err)
+		return nil, analysis.Permanent(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := o.Client.Do(req)
@@ -80,14 +81,14 @@ func (o *OIP) Analyze(ctx context.Context, _ image.Image, src []byte, contentTyp
 	case res.StatusCode >= 500:
 		return nil, fmt.Errorf("model server: %s", res.Status)
 	case res.StatusCode >= 400:
-		return nil, queue.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
+		return nil, analysis.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
 	}
 	var out struct {
 		ModelVersion string      `json:"model_version"`
 		Outputs      []oipTensor `json:"outputs"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, queue.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
+		return nil, analysis.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
 	}
 	return decodeOIP(o.Model, out.ModelVersion, out.Outputs)
 }
@@ -116,7 +117,7 @@ func decodeOIP(model, version string, outs []oipTensor) (*analysis.Result, error
 		"tortuosity": &m.Tortuosity, "mean_vessel_width_px": &m.MeanVesselWidthPx} {
 		v, ok := num[name]
 		if !ok {
-			return nil, queue.Permanent(fmt.Errorf("model server answer lacks output %q", name))
+			return nil, analysis.Permanent(fmt.Errorf("model server answer lacks output %q", name))
 		}
 		*dst = v
 	}
@@ -138,11 +139,11 @@ func decodeOIP(model, version string, outs []oipTensor) (*analysis.Result, error
 	if mapPNG != "" {
 		b, err := base64.StdEncoding.DecodeString(mapPNG)
 		if err != nil {
-			return nil, queue.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
+			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
 		}
 		img, _, err := image.Decode(bytes.NewReader(b))
 		if err != nil {
-			return nil, queue.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
+			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
 		}
 		gray := image.NewGray(img.Bounds())
 		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
