@@ -1,6 +1,7 @@
 package app
 
 import (
+	"aura/i18n"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -192,4 +193,14 @@ func trimAll(list []string) []string {
 		}
 	}
 	return out
+}
+
+// language chooses the request's language from Accept-Language (vi or en),
+// def when it names neither; handlers answer in it.
+func language(def string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(handlers.LangKey, i18n.FromHeader(c.GetHeader("Accept-Language"), def))
+		c.Header("Content-Language", c.GetString(handlers.LangKey))
+		c.Next()
+	}
 }

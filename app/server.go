@@ -116,6 +116,7 @@ func newAccounts(c *config.Config) *accounts.Service {
 			RegisterWindow:    c.Limits.Register.Window,
 			EmailInterval:     c.Limits.Email.Interval,
 			FrontendURL:       c.Mail.FrontendURL,
+			DefaultLang:       c.I18n.DefaultLanguage,
 			ByAddressFloor:    byAddressFloor,
 		},
 		Hasher: security.NewHasher(security.Argon2Params{
@@ -143,7 +144,7 @@ func (a *App) router() *gin.Engine {
 		a.Log.Warn("server.trusted_proxies ignored", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID, accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
+	r.Use(requestID, language(a.Cfg.I18n.DefaultLanguage), accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
 		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead))
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusNotFound, handlers.CodeNotFound, "No such endpoint"))

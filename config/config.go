@@ -39,10 +39,17 @@ type Config struct {
 	Storage      StorageConfig      `mapstructure:"storage"`
 	Screening    ScreeningConfig    `mapstructure:"screening"`
 	Analysis     AnalysisConfig     `mapstructure:"analysis"`
+	I18n         I18nConfig         `mapstructure:"i18n"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
 	GeneratedSecret bool `mapstructure:"-"`
+}
+
+// I18nConfig sets the language of answers to requests that name none AURA
+// speaks (Accept-Language).
+type I18nConfig struct {
+	DefaultLanguage string `mapstructure:"default_language"`
 }
 
 // StorageConfig chooses where images and vessel maps are kept.
@@ -272,6 +279,7 @@ var defaults = map[string]any{
 	"cors.allowed_origins":             []string{},
 	"log.level":                        "info",
 	"storage.uri":                      "file://aura-data",
+	"i18n.default_language":            "vi",
 	"screening.max_image_bytes":        20 << 20,
 	"analysis.analyzer":                "vessels",
 	"analysis.workers":                 max(1, runtime.NumCPU()/2),

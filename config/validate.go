@@ -79,6 +79,7 @@ func (c *Config) validate() error {
 		{c.Mail.PollInterval > 0, "mail.poll_interval: must be positive"},
 		{c.Mail.Lease > 0, "mail.lease: must be positive"},
 		{c.Mail.SMTP.Port > 0 && c.Mail.SMTP.Port < 65536, "mail.smtp.port (SMTP_PORT): must be 1-65535"},
+		{c.I18n.DefaultLanguage == "vi" || c.I18n.DefaultLanguage == "en", "i18n.default_language (AURA_I18N_DEFAULT_LANGUAGE): accepted: vi, en"},
 		{c.Storage.URI != "", "storage.uri (AURA_STORAGE_URI): must not be empty"},
 		{c.Screening.MaxImageBytes >= 1<<10 && c.Screening.MaxImageBytes <= 1<<30, "screening.max_image_bytes (AURA_SCREENING_MAX_IMAGE_BYTES): must be 1 KiB to 1 GiB"},
 		{c.Analysis.Analyzer == "vessels" || c.Analysis.Analyzer == "oip", "analysis.analyzer (AURA_ANALYSIS_ANALYZER): accepted: vessels, oip"},

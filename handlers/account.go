@@ -18,6 +18,7 @@ type updateMeRequest struct {
 	FullName models.Opt[string] `json:"fullName"`
 	Phone    models.Opt[string] `json:"phone"`
 	Avatar   models.Opt[string] `json:"avatar"`
+	Language models.Opt[string] `json:"language"`
 }
 
 // UpdateMe is PATCH /api/auth/me: the caller's fullName, phone, avatar.
@@ -27,7 +28,7 @@ func (d *Deps) UpdateMe(c *gin.Context) {
 		return
 	}
 	u, err := d.Accounts.UpdateProfile(c.Request.Context(), store(c), currentUser(c),
-		accounts.ProfileChange{FullName: req.FullName, Phone: req.Phone, Avatar: req.Avatar})
+		accounts.ProfileChange{FullName: req.FullName, Phone: req.Phone, Avatar: req.Avatar, Language: req.Language})
 	if err != nil {
 		Fail(c, err)
 		return

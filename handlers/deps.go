@@ -52,5 +52,5 @@ func store(c *gin.Context) *repositories.Store {
 
 // client is the caller as the rules see it.
 func client(c *gin.Context) accounts.Client {
-	return accounts.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
+	return accounts.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Lang: lang(c)}
 }

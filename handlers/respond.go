@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"aura/i18n"
 	"errors"
 	"log/slog"
 	"math"
@@ -105,9 +106,26 @@ func bind(c *gin.Context, dst any, optional bool) bool {
 	return true
 }
 
-// OK writes a success envelope.
+// LangKey is where the language middleware keeps the request's language.
+const LangKey = "aura.lang"
+
+// OK writes a success envelope, its message in the request's language.
 func OK(c *gin.Context, status int, data any, message string) {
-	c.JSON(status, Envelope{Success: true, Data: data, Message: message})
+	c.JSON(status, Envelope{Success: true, Data: data, Message: i18n.T(lang(c), message)})
+}
+
+// translated is api's human texts in the request's language; codes and
+// field names stay as they are.
+func translated(c *gin.Context, api *APIError) Envelope {
+	l := lang(c)
+	env := Envelope{Error: i18n.T(l, api.Message), Code: api.Code}
+	if len(api.Details) > 0 {
+		env.Details = make(map[string]string, len(api.Details))
+		for k, v := range api.Details {
+			env.Details[k] = i18n.T(l, v)
+		}
+	}
+	return env
 }
 
 // Fail maps err to the envelope: APIErrors (the transport's own: bad JSON,
@@ -142,7 +160,7 @@ func Fail(c *gin.Context, err error) {
 		api = errInternal
 	}
 	_ = c.Error(err)
-	c.AbortWithStatusJSON(api.Status, Envelope{Error: api.Message, Code: api.Code, Details: api.Details})
+	c.AbortWithStatusJSON(api.Status, translated(c, api))
 }
 
 // RequestIDKey is where the request-ID middleware keeps the request's id.

@@ -10,15 +10,18 @@ import (
 
 // UserView is the User object of the contract.
 type UserView struct {
-	ID            string     `json:"id"`
-	Email         string     `json:"email"`
-	FullName      string     `json:"fullName"`
-	Phone         *string    `json:"phone"`
-	Avatar        string     `json:"avatar"`
-	EmailVerified bool       `json:"emailVerified"`
-	IsActive      bool       `json:"isActive"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	Roles         []RoleView `json:"roles,omitempty"`
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	FullName      string    `json:"fullName"`
+	Phone         *string   `json:"phone"`
+	Avatar        string    `json:"avatar"`
+	EmailVerified bool      `json:"emailVerified"`
+	IsActive      bool      `json:"isActive"`
+	CreatedAt     time.Time `json:"createdAt"`
+	// Language is the language of the account's mail and notices ("" when
+	// the account has none: the default applies).
+	Language string     `json:"language"`
+	Roles    []RoleView `json:"roles,omitempty"`
 }
 
 // RoleView is the Role object of the contract.
@@ -55,6 +58,9 @@ func userView(u *models.User, withRoles bool) UserView {
 	v := UserView{
 		ID: u.ID, Email: u.Email, FullName: accounts.DisplayName(u), Phone: u.Phone,
 		EmailVerified: u.EmailVerified, IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC(),
+	}
+	if u.Lang != nil {
+		v.Language = *u.Lang
 	}
 	if u.AvatarURL != nil && *u.AvatarURL != "" {
 		v.Avatar = *u.AvatarURL

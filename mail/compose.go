@@ -30,6 +30,9 @@ var subjects = map[string]string{
 	// Kinds written in several languages have one subject per language.
 	models.MailScreeningReviewed + ".vi": "Bác sĩ đã xem xét kết quả sàng lọc của bạn",
 	models.MailScreeningReviewed + ".en": "A doctor has reviewed your screening",
+	models.MailVerifyEmail + ".vi":       "Xác minh địa chỉ email của bạn cho AURA",
+	models.MailResetPassword + ".vi":     "Đặt lại mật khẩu AURA của bạn",
+	models.MailPasswordChanged + ".vi":   "Mật khẩu AURA của bạn đã được thay đổi",
 }
 
 // Data fills a message's templates.
@@ -44,8 +47,8 @@ type Data struct {
 	ValidFor time.Duration
 	// When is the time of the change a notice announces.
 	When time.Time
-	// Lang picks the language of kinds written in several (vi, en; vi by
-	// default); the others are in English.
+	// Lang is the recipient's language: "vi" picks the Vietnamese subject
+	// and templates; "en" or "" the English ones.
 	Lang string
 }
 
@@ -60,15 +63,13 @@ type view struct {
 // Compose renders the message of kind for recipient into an outbox row due
 // at now. It fails only on an unknown kind or an address unfit for a header.
 func Compose(kind, recipient string, d Data, now time.Time) (*models.OutboxMessage, error) {
-	tmpl := kind
-	subject, ok := subjects[kind]
+	// A kind written in the recipient's language has its own subject and
+	// templates (kind.vi); the others are in English.
+	tmpl := kind + "." + d.Lang
+	subject, ok := subjects[tmpl]
 	if !ok {
-		lang := "vi"
-		if d.Lang == "en" {
-			lang = "en"
-		}
-		tmpl = kind + "." + lang
-		if subject, ok = subjects[tmpl]; !ok {
+		tmpl = kind
+		if subject, ok = subjects[kind]; !ok {
 			return nil, fmt.Errorf("mail: unknown kind %q", kind)
 		}
 	}
@@ -78,6 +79,12 @@ func Compose(kind, recipient string, d Data, now time.Time) (*models.OutboxMessa
 	v := view{Data: d, Email: recipient, ValidFor: humanDuration(d.ValidFor)}
 	if !d.When.IsZero() {
 		v.When = d.When.UTC().Format("2 January 2006 at 15:04 UTC")
+	}
+	if tmpl == kind+".vi" {
+		v.ValidFor = humanDurationVI(d.ValidFor)
+		if !d.When.IsZero() {
+			v.When = d.When.UTC().Format("02/01/2006 lúc 15:04 UTC")
+		}
 	}
 	var text, html bytes.Buffer
 	if err := textTemplates.ExecuteTemplate(&text, tmpl+".txt.tmpl", v); err != nil {
@@ -132,5 +139,21 @@ func humanDuration(d time.Duration) string {
 		return plural(int64(d/time.Minute), "minute")
 	default:
 		return plural(int64((d+time.Second-1)/time.Second), "second")
+	}
+}
+
+// humanDurationVI is humanDuration in Vietnamese: "24 giờ", "30 phút".
+func humanDurationVI(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
+		return fmt.Sprintf("%d ngày", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d giờ", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d phút", d/time.Minute)
+	default:
+		return fmt.Sprintf("%d giây", (d+time.Second-1)/time.Second)
 	}
 }

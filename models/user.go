@@ -25,6 +25,9 @@ type User struct {
 	IsActive        bool `gorm:"type:boolean"`
 	CreatedAt       time.Time
 	UpdatedAt       *time.Time
+	// Lang is the language of the account's mail and notices (vi, en);
+	// nil (accounts of the first backend) means the default.
+	Lang *string `gorm:"type:varchar(5)"`
 
 	// Roles is filled by repositories that load it; it is not a GORM association.
 	Roles []Role `gorm:"-"`

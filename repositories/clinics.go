@@ -109,13 +109,18 @@ func (r *Doctors) IsMember(clinicID, userID string) (bool, error) {
 	return n > 0, translate(err)
 }
 
-// MembersOf lists the user ids of the clinic's doctors who are active and
-// still hold DOCTOR.
-func (r *Doctors) MembersOf(clinicID string) ([]string, error) {
-	var ids []string
-	err := r.db.Raw(`SELECT cd.user_id FROM clinic_doctors cd JOIN users u ON u.id = cd.user_id
+// Member is a doctor of a clinic and the language of their notices.
+type Member struct {
+	UserID string
+	Lang   *string
+}
+
+// MembersOf lists the clinic's doctors who are active and still hold DOCTOR.
+func (r *Clinics) MembersOf(clinicID string) ([]Member, error) {
+	var out []Member
+	err := r.db.Raw(`SELECT cd.user_id, u.lang FROM clinic_doctors cd JOIN users u ON u.id = cd.user_id
 		JOIN user_roles ur ON ur.user_id = u.id JOIN roles ro ON ro.id = ur.role_id
 		WHERE cd.clinic_id = ? AND u.is_active = ? AND ro.name = ? ORDER BY cd.user_id`, clinicID, true, models.RoleDoctor).
-		Scan(&ids).Error
-	return ids, translate(err)
+		Scan(&out).Error
+	return out, translate(err)
 }

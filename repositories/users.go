@@ -54,7 +54,7 @@ func (r *Users) SetRoles(u *models.User, roleNames []string, now time.Time) erro
 }
 
 const userColumns = "u.id, u.email, u.password_hash, u.full_name, u.phone, u.avatar_url, u.email_verified, " +
-	"u.email_verified_at, u.is_active, u.created_at, u.updated_at"
+	"u.email_verified_at, u.is_active, u.created_at, u.updated_at, u.lang"
 
 // scanUserRows reads rows of userColumns followed by role id and name (both
 // nullable) into users in order, grouping roles by user.
@@ -72,7 +72,7 @@ func scanUserRows(rows interface {
 		var roleID *uint
 		var roleName *string
 		if err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.FullName, &u.Phone, &u.AvatarURL,
-			&emailVerified, &u.EmailVerifiedAt, &isActive, &createdAt, &u.UpdatedAt, &roleID, &roleName); err != nil {
+			&emailVerified, &u.EmailVerifiedAt, &isActive, &createdAt, &u.UpdatedAt, &u.Lang, &roleID, &roleName); err != nil {
 			return nil, err
 		}
 		if last == nil || last.ID != u.ID {
@@ -194,6 +194,7 @@ type Changes struct {
 	AvatarURL    models.Opt[string]
 	PasswordHash *string
 	IsActive     *bool
+	Lang         *string
 	// EmailVerifiedAt marks the email verified at that time.
 	EmailVerifiedAt *time.Time
 }
@@ -210,6 +211,9 @@ func (c Changes) columns() map[string]any {
 	}
 	if c.IsActive != nil {
 		cols["is_active"] = *c.IsActive
+	}
+	if c.Lang != nil {
+		cols["lang"] = *c.Lang
 	}
 	if c.EmailVerifiedAt != nil {
 		cols["email_verified"] = true

@@ -139,6 +139,9 @@ func Config(t testing.TB, uri string, env map[string]string) *config.Config {
 		// queue themselves (App.Analysis.RunOne) unless they set workers.
 		"AURA_STORAGE_URI":      "file://" + storeDir(t),
 		"AURA_ANALYSIS_WORKERS": "0",
+		// Tests read English messages unless they ask for another
+		// language; the shipped default (vi) has its own tests.
+		"AURA_I18N_DEFAULT_LANGUAGE": "en",
 	}
 	for k, v := range env {
 		vals[k] = v

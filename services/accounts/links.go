@@ -45,7 +45,7 @@ func (s *Service) queueToken(tx *repositories.Store, u *models.User, purpose str
 		return err
 	}
 	msg, err := mail.Compose(purpose, u.Email, mail.Data{
-		Name: DisplayName(u), Link: mail.Link(s.Settings.FrontendURL, path, raw), ValidFor: ttl,
+		Name: DisplayName(u), Link: mail.Link(s.Settings.FrontendURL, path, raw), ValidFor: ttl, Lang: s.langOf(u),
 	}, now)
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (s *Service) queueVerification(tx *repositories.Store, u *models.User, now 
 // mail limit never suppresses it.
 func (s *Service) queuePasswordChanged(tx *repositories.Store, u *models.User, now time.Time) error {
 	msg, err := mail.Compose(models.MailPasswordChanged, u.Email, mail.Data{
-		Name: DisplayName(u), Link: s.Settings.FrontendURL, When: now,
+		Name: DisplayName(u), Link: s.Settings.FrontendURL, When: now, Lang: s.langOf(u),
 	}, now)
 	if err != nil {
 		return err

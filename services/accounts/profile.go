@@ -14,6 +14,8 @@ type ProfileChange struct {
 	FullName models.Opt[string]
 	Phone    models.Opt[string]
 	Avatar   models.Opt[string]
+	// Language is the language of the account's mail and notices (vi, en).
+	Language models.Opt[string]
 }
 
 // UpdateProfile validates ch and applies it to u, returning u as changed.
@@ -35,6 +37,13 @@ func (s *Service) UpdateProfile(ctx context.Context, st *repositories.Store, u *
 		"must be a phone number: digits, spaces, +, -, ( and ), at most 32 characters", details)
 	upd.AvatarURL = optText(ch.Avatar, "avatar", validURL,
 		"must be an http or https URL of at most 255 characters", details)
+	if ch.Language.Set {
+		if ch.Language.Null || (ch.Language.Value != "vi" && ch.Language.Value != "en") {
+			details["language"] = "must be vi or en"
+		} else {
+			upd.Lang = &ch.Language.Value
+		}
+	}
 	if len(details) > 0 {
 		return nil, models.Invalid(details)
 	}
@@ -47,6 +56,9 @@ func (s *Service) UpdateProfile(ctx context.Context, st *repositories.Store, u *
 	}
 	out.Phone = applyOpt(out.Phone, upd.Phone)
 	out.AvatarURL = applyOpt(out.AvatarURL, upd.AvatarURL)
+	if upd.Lang != nil {
+		out.Lang = upd.Lang
+	}
 	return &out, nil
 }
 

@@ -36,6 +36,10 @@ func (s *Service) Register(ctx context.Context, st *repositories.Store, in Regis
 	if err != nil {
 		return nil, err
 	}
+	if cl.Lang != "" {
+		lang := cl.Lang
+		u.Lang = &lang
+	}
 	wait, err := st.Limits.Claim(registerAddressKey(cl.IP), s.Settings.RegisterMax, s.Settings.RegisterWindow, s.Now())
 	if err != nil {
 		return nil, err

@@ -27,6 +27,8 @@ type Settings struct {
 	RegisterWindow    time.Duration
 	EmailInterval     time.Duration
 	FrontendURL       string
+	// DefaultLang is the language of accounts that have none (i18n.default_language).
+	DefaultLang string
 	// ByAddressFloor is the least time forgot-password and
 	// resend-verification take, so known and unknown addresses answer alike.
 	ByAddressFloor time.Duration
@@ -56,6 +58,20 @@ func (s *Service) Now() time.Time {
 type Client struct {
 	IP        string
 	UserAgent string
+	// Lang is the language the caller asked for (Accept-Language); a new
+	// account keeps it for its mail.
+	Lang string
+}
+
+// langOf is the language of u's mail: its own, else the default.
+func (s *Service) langOf(u *models.User) string {
+	if u.Lang != nil && *u.Lang != "" {
+		return *u.Lang
+	}
+	if s.Settings.DefaultLang != "" {
+		return s.Settings.DefaultLang
+	}
+	return "vi"
 }
 
 // Session is a signed-in session: its user (with roles) and its tokens.

@@ -35,6 +35,8 @@ type Settings struct {
 	AnalysisTimeout time.Duration
 	// TempDir holds uploads while they are checked ("" is the system's).
 	TempDir string
+	// DefaultLang is the language of doctors' notices when their account has none.
+	DefaultLang string
 	// FrontendURL is where mail links the patient to.
 	FrontendURL string
 	// ReportTimeout bounds the making of one PDF report.

@@ -64,6 +64,9 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	if len(key) > 100 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		details["Idempotency-Key"] = "must be at most 100 printable characters"
 	}
+	if in.Lang == "" {
+		in.Lang = orDefault(nil, s.Settings.DefaultLang)
+	}
 	now := s.Clock.Now()
 	if key != "" && len(details) == 0 {
 		prev, err := st.Screenings.ByIdempotencyKey(a.UserID, key)
