@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEveryMessageIsTranslated reads the code that answers clients
@@ -137,5 +138,36 @@ func TestTranslations(t *testing.T) {
 	}
 	if got := FromHeader("fr", "en"); got != "en" {
 		t.Errorf("default en: %q", got)
+	}
+}
+
+// TestCatalog: messages come out of the x/text catalog in both languages,
+// a literal % survives, patterns keep their arguments in place, and
+// durations follow each language's plural rules.
+func TestCatalog(t *testing.T) {
+	for _, c := range []struct{ lang, in, want string }{
+		{VI, "Not found", "Không tìm thấy"},
+		{VI, "unknown metric \"x%y\"; one of a, b", "chỉ số \"x%y\" không xác định; phải là một trong: a, b"},
+		{VI, "must be a whole number from 1 to 10", "phải là số nguyên từ 1 đến 10"},
+		{VI, "a message nobody wrote", "a message nobody wrote"},
+		{EN, "must be a whole number from 1 to 10", "must be a whole number from 1 to 10"},
+	} {
+		if got := T(c.lang, c.in); got != c.want {
+			t.Errorf("T(%s, %q) = %q, want %q", c.lang, c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		lang string
+		d    time.Duration
+		want string
+	}{
+		{EN, time.Hour, "1 hour"}, {EN, 24 * time.Hour, "24 hours"}, {EN, 48 * time.Hour, "2 days"},
+		{EN, 30 * time.Minute, "30 minutes"}, {EN, 90 * time.Second, "90 seconds"}, {EN, time.Second, "1 second"},
+		{VI, time.Hour, "1 giờ"}, {VI, 24 * time.Hour, "24 giờ"}, {VI, 72 * time.Hour, "3 ngày"}, {VI, 30 * time.Minute, "30 phút"},
+		{EN, 0, ""},
+	} {
+		if got := Duration(c.lang, c.d); got != c.want {
+			t.Errorf("Duration(%s, %v) = %q, want %q", c.lang, c.d, got, c.want)
+		}
 	}
 }

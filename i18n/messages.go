@@ -119,15 +119,15 @@ var vi = map[string]string{
 
 // patterns translate the messages built with numbers, names or a cause.
 var patterns = []pattern{
-	pat(`must be at least (\d+) characters`, "phải có ít nhất $1 ký tự"),
-	pat(`must be at most (\d+) characters`, "tối đa $1 ký tự"),
-	pat(`must be a whole number from (\d+) to (\d+)`, "phải là số nguyên từ $1 đến $2"),
-	pat(`Risk rules saved as version (\d+)`, "Đã lưu quy tắc nguy cơ, phiên bản $1"),
-	pat(`each must be one of (.+)`, "mỗi giá trị phải là một trong: $1"),
-	pat(`must be one of (.+)`, "phải là một trong: $1"),
-	pat(`is not a readable (\w+) image`, "không phải ảnh $1 đọc được"),
-	pat(`unknown metric "(.*)"; one of (.+)`, `chỉ số "$1" không xác định; phải là một trong: $2`),
-	pat(`unknown risk level "(.*)"; one of (.+)`, `mức nguy cơ "$1" không xác định; phải là một trong: $2`),
-	pat(`Request body must be one JSON object: (.+)`, "Nội dung yêu cầu phải là một đối tượng JSON: $1"),
-	pat(`(.+) is not a known field`, "$1 không phải trường hợp lệ"),
+	pat(`must be at least (\d+) characters`, `must be at least %[1]s characters`, `phải có ít nhất %[1]s ký tự`),
+	pat(`must be at most (\d+) characters`, `must be at most %[1]s characters`, `tối đa %[1]s ký tự`),
+	pat(`must be a whole number from (\d+) to (\d+)`, `must be a whole number from %[1]s to %[2]s`, `phải là số nguyên từ %[1]s đến %[2]s`),
+	pat(`Risk rules saved as version (\d+)`, `Risk rules saved as version %[1]s`, `Đã lưu quy tắc nguy cơ, phiên bản %[1]s`),
+	pat(`each must be one of (.+)`, `each must be one of %[1]s`, `mỗi giá trị phải là một trong: %[1]s`),
+	pat(`must be one of (.+)`, `must be one of %[1]s`, `phải là một trong: %[1]s`),
+	pat(`is not a readable (\w+) image`, `is not a readable %[1]s image`, `không phải ảnh %[1]s đọc được`),
+	pat(`unknown metric "(.*)"; one of (.+)`, `unknown metric "%[1]s"; one of %[2]s`, `chỉ số "%[1]s" không xác định; phải là một trong: %[2]s`),
+	pat(`unknown risk level "(.*)"; one of (.+)`, `unknown risk level "%[1]s"; one of %[2]s`, `mức nguy cơ "%[1]s" không xác định; phải là một trong: %[2]s`),
+	pat(`Request body must be one JSON object: (.+)`, `Request body must be one JSON object: %[1]s`, `Nội dung yêu cầu phải là một đối tượng JSON: %[1]s`),
+	pat(`(.+) is not a known field`, `%[1]s is not a known field`, `%[1]s không phải trường hợp lệ`),
 }

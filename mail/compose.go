@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"aura/i18n"
 	"bytes"
 	"embed"
 	"fmt"
@@ -76,12 +77,12 @@ func Compose(kind, recipient string, d Data, now time.Time) (*models.OutboxMessa
 	if err := headerSafe(recipient); err != nil {
 		return nil, err
 	}
-	v := view{Data: d, Email: recipient, ValidFor: humanDuration(d.ValidFor)}
+	v := view{Data: d, Email: recipient, ValidFor: i18n.Duration(i18n.EN, d.ValidFor)}
 	if !d.When.IsZero() {
 		v.When = d.When.UTC().Format("2 January 2006 at 15:04 UTC")
 	}
 	if tmpl == kind+".vi" {
-		v.ValidFor = humanDurationVI(d.ValidFor)
+		v.ValidFor = i18n.Duration(i18n.VI, d.ValidFor)
 		if !d.When.IsZero() {
 			v.When = d.When.UTC().Format("02/01/2006 lúc 15:04 UTC")
 		}
@@ -117,43 +118,4 @@ func headerSafe(v string) error {
 		return fmt.Errorf("mail: header value contains a line break or NUL")
 	}
 	return nil
-}
-
-// humanDuration writes a link lifetime as people say it: "24 hours",
-// "1 hour", "30 minutes".
-func humanDuration(d time.Duration) string {
-	plural := func(n int64, unit string) string {
-		if n == 1 {
-			return "1 " + unit
-		}
-		return fmt.Sprintf("%d %ss", n, unit)
-	}
-	switch {
-	case d <= 0:
-		return ""
-	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
-		return plural(int64(d/(24*time.Hour)), "day")
-	case d%time.Hour == 0:
-		return plural(int64(d/time.Hour), "hour")
-	case d%time.Minute == 0:
-		return plural(int64(d/time.Minute), "minute")
-	default:
-		return plural(int64((d+time.Second-1)/time.Second), "second")
-	}
-}
-
-// humanDurationVI is humanDuration in Vietnamese: "24 giờ", "30 phút".
-func humanDurationVI(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return ""
-	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
-		return fmt.Sprintf("%d ngày", d/(24*time.Hour))
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%d giờ", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%d phút", d/time.Minute)
-	default:
-		return fmt.Sprintf("%d giây", (d+time.Second-1)/time.Second)
-	}
 }

@@ -57,7 +57,8 @@ func TestLanguages(t *testing.T) {
 		if r := s.DoHeaders(t, "GET", "/api/nowhere", nil, hdr("vi")); r.Env.Error != "Không có địa chỉ này" || r.Env.Code != "NOT_FOUND" {
 			t.Errorf("vi 404 %s", r.Body)
 		}
-		// Notices follow the patient's language at upload.
+		// Notices follow the patient's account language (set here after
+		// sign-up), not the upload's Accept-Language.
 		adm := makeAdmin(t, s, "admin@clinic.example")
 		createClinic(t, s, adm, "Clinic")
 		for _, c := range []struct{ email, lang, title string }{
@@ -65,7 +66,9 @@ func TestLanguages(t *testing.T) {
 			{"bao@patient.example", "vi", "Ảnh võng mạc đã được phân tích"},
 		} {
 			p := signUp(t, s, c.email)
-			upload(t, s, p.Token, form{image: encodeJPEG(t, 512, 512, 80), fields: map[string]string{"eye": "left"}}, hdr(c.lang)).
+			s.Do(t, "PATCH", "/api/auth/me", map[string]any{"language": c.lang}, p.Token).Expect(t, http.StatusOK, "")
+			other := map[string]string{"en": "vi", "vi": "en"}[c.lang]
+			upload(t, s, p.Token, form{image: encodeJPEG(t, 512, 512, 80), fields: map[string]string{"eye": "left"}}, hdr(other)).
 				Expect(t, http.StatusAccepted, "")
 			analyse(t, s)
 			var inbox struct{ Items []struct{ Title string } }

@@ -38,7 +38,7 @@ func newReviewWorld(t *testing.T, uri string) *reviewWorld {
 	attach(t, s, w.adm, w.clinic, w.d1.ID, "0012345/HCM-CCHN").Expect(t, http.StatusOK, "")
 	attach(t, s, w.adm, w.clinic, w.d2.ID, "0067890/HCM-CCHN").Expect(t, http.StatusOK, "")
 	w.p = signUp(t, s, "lan.nguyen@patient.example")
-	s.Do(t, "PATCH", "/api/auth/me", map[string]any{"fullName": "Nguyễn Thị Lan"}, w.p.Token).Expect(t, http.StatusOK, "")
+	s.Do(t, "PATCH", "/api/auth/me", map[string]any{"fullName": "Nguyễn Thị Lan", "language": "vi"}, w.p.Token).Expect(t, http.StatusOK, "")
 	s.Do(t, "PATCH", "/api/patients/me", map[string]any{"dateOfBirth": "1962-07-09", "sex": "female"}, w.p.Token).Expect(t, http.StatusOK, "")
 	jpg, _ := fundus(t)
 	var sc screening

@@ -26,6 +26,7 @@ func TestScreeningFlow(t *testing.T) {
 		other := makeDoctor(t, s, adm, "bs.other@clinic.example")
 		attach(t, s, adm, clinic, doc.ID, "BS-100").Expect(t, http.StatusOK, "")
 		pat := signUp(t, s, "thu@patient.example")
+		s.Do(t, "PATCH", "/api/auth/me", map[string]any{"language": "vi"}, pat.Token).Expect(t, http.StatusOK, "")
 		stranger := signUp(t, s, "khanh@patient.example")
 		jpg, _ := fundus(t)
 

@@ -27,7 +27,8 @@ type UploadInput struct {
 	ClinicID       string
 	Note           *string
 	IdempotencyKey string
-	// Lang is the patient's language for notices and the report (vi, en).
+	// Lang is the upload request's language (vi, en): the screening's
+	// notices and report use it only when the account has none.
 	Lang string
 }
 
@@ -64,9 +65,6 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	if len(key) > 100 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		details["Idempotency-Key"] = "must be at most 100 printable characters"
 	}
-	if in.Lang == "" {
-		in.Lang = orDefault(nil, s.Settings.DefaultLang)
-	}
 	now := s.Clock.Now()
 	if key != "" && len(details) == 0 {
 		prev, err := st.Screenings.ByIdempotencyKey(a.UserID, key)
@@ -92,6 +90,13 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	if err := (&patients.Service{Clock: s.Clock}).Ensure(st, a.UserID); err != nil {
 		return nil, false, err
 	}
+	// The screening speaks the patient's language: the account's, else the
+	// upload's, else the default.
+	u, err := st.Users.ByID(a.UserID)
+	if err != nil {
+		return nil, false, err
+	}
+	in.Lang = orDefault(u.Lang, orDefault(&in.Lang, s.Settings.DefaultLang))
 
 	id := uuid.NewString()
 	objKey, err := storage.ScreeningImageKey(id, in.Image.Ext)
