@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +79,8 @@ func TestCLIRefusesBadSettings(t *testing.T) {
 			}
 		})
 	}
-	out, code := run(t, t.TempDir(), []string{"DATABASE_URI=postgresql://aura:hunter2@127.0.0.1:1/aura?sslmode=disable"}, "migrate")
+	out, code := run(t, t.TempDir(), []string{"DATABASE_URI=postgresql://aura:hunter2@127.0.0.1:1/aura?sslmode=disable",
+		"AURA_DATABASE_CONNECT_TIMEOUT=0s"}, "migrate")
 	if code == 0 || strings.Contains(out, "hunter2") || !strings.Contains(out, "xxxxx") {
 		t.Fatalf("unreachable database: exit %d, %q", code, out)
 	}
@@ -124,12 +127,13 @@ func TestCLIRefusesUnknownSettings(t *testing.T) {
 
 // TestCLIDatabaseOpenFailure: a database that cannot be opened ends the
 // start with exactly one line and exit status 1, in text and in JSON
-// logging, with the password hidden and no line of GORM's own.
+// logging, with the password hidden and no line of GORM's own (one try:
+// database.connect_timeout 0).
 func TestCLIDatabaseOpenFailure(t *testing.T) {
 	uri := "DATABASE_URI=postgresql://u:secretpw@127.0.0.1:1/x"
 	modes := map[string][]string{
-		"text": {uri},
-		"json": {uri, "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp"},
+		"text": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s"},
+		"json": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s", "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp"},
 	}
 	for mode, env := range modes {
 		for _, cmd := range []string{"serve", "migrate"} {
@@ -293,5 +297,145 @@ func TestCLIUsersCreate(t *testing.T) {
 	}
 	if out, code := create("", "--email", "empty@clinic.example"); code == 0 || !strings.Contains(out, "no password") {
 		t.Fatalf("no password: %d %s", code, out)
+	}
+}
+
+// forwardLater listens on addr after delay and forwards every connection to
+// target; it stops when t ends.
+func forwardLater(t *testing.T, addr, target string, delay time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	var lnMu sync.Mutex
+	var ln net.Listener
+	t.Cleanup(func() {
+		close(done)
+		lnMu.Lock()
+		if ln != nil {
+			ln.Close()
+		}
+		lnMu.Unlock()
+	})
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-time.After(delay):
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("forwarder listen: %v", err)
+			return
+		}
+		lnMu.Lock()
+		ln = l
+		lnMu.Unlock()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+// freeAddr is a loopback address where nothing listens.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestCLIServeWaitsForDatabase: `aura serve` started before its PostgreSQL
+// accepts connections waits for it (one log line per failed attempt, with
+// the attempt, the error and the next wait) and serves once it does; a
+// database that answers "does not exist" fails the start at once instead.
+func TestCLIServeWaitsForDatabase(t *testing.T) {
+	base := os.Getenv("AURA_TEST_POSTGRES_URI")
+	if base == "" {
+		t.Skip("set AURA_TEST_POSTGRES_URI to run PostgreSQL tests")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := u.Host
+	dbAddr, apiAddr := freeAddr(t), freeAddr(t)
+	u.Host = dbAddr
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URI=" + u.String(), "AURA_SERVER_ADDR=" + apiAddr,
+		"AURA_DATABASE_AUTO_MIGRATE=false", "AURA_DATABASE_CONNECT_TIMEOUT=20s", "AURA_ANALYSIS_WORKERS=0"}
+	stderr, _ := cmd.StderrPipe()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var mu sync.Mutex
+	var logs []string
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			mu.Lock()
+			logs = append(logs, sc.Text())
+			mu.Unlock()
+		}
+	}()
+	forwardLater(t, dbAddr, target, time.Second)
+	for {
+		res, err := http.Get("http://" + apiAddr + "/api/health")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Fatalf("health %d", res.StatusCode)
+			}
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			mu.Lock()
+			t.Fatalf("server never answered: %v\n%s", err, strings.Join(logs, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	up := time.Since(start)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	mu.Lock()
+	var retries []string
+	for _, l := range logs {
+		if strings.Contains(l, "database not reachable yet") {
+			retries = append(retries, l)
+		}
+	}
+	mu.Unlock()
+	if len(retries) == 0 {
+		t.Fatalf("no retry line:\n%s", strings.Join(logs, "\n"))
+	}
+	for i, l := range retries {
+		if !strings.Contains(l, fmt.Sprintf("attempt=%d ", i+1)) || !strings.Contains(l, "connection refused") || !strings.Contains(l, "retry_in=") {
+			t.Fatalf("retry line %d lacks attempt, error or next wait: %s", i+1, l)
+		}
+	}
+	t.Logf("up after %s, %d failed attempts; first: %s", up.Round(time.Millisecond), len(retries), retries[0])
+
+	// A database that does not exist is not waited for.
+	u.Host = target
+	u.Path = "/aura_no_such_database"
+	start = time.Now()
+	out, code := run(t, t.TempDir(), []string{"DATABASE_URI=" + u.String(), "AURA_DATABASE_CONNECT_TIMEOUT=30s"}, "migrate")
+	if code != 1 || !strings.Contains(out, "does not exist") || strings.Contains(out, "not reachable yet") || time.Since(start) > 10*time.Second {
+		t.Fatalf("missing database: exit %d after %s: %s", code, time.Since(start), out)
 	}
 }

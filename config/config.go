@@ -40,6 +40,7 @@ type Config struct {
 	Screening    ScreeningConfig    `mapstructure:"screening"`
 	Analysis     AnalysisConfig     `mapstructure:"analysis"`
 	I18n         I18nConfig         `mapstructure:"i18n"`
+	Metrics      MetricsConfig      `mapstructure:"metrics"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
@@ -50,6 +51,13 @@ type Config struct {
 // speaks (Accept-Language).
 type I18nConfig struct {
 	DefaultLanguage string `mapstructure:"default_language"`
+}
+
+// MetricsConfig places the operators' listener: Prometheus metrics at
+// /metrics and the operator health view at /health.
+type MetricsConfig struct {
+	// Addr is its listen address (e.g. 127.0.0.1:9464); empty: no listener.
+	Addr string `mapstructure:"addr"`
 }
 
 // StorageConfig chooses where images and vessel maps are kept.
@@ -105,7 +113,10 @@ type DatabaseConfig struct {
 	SSLMode      string        `mapstructure:"sslmode"`
 	AutoMigrate  bool          `mapstructure:"auto_migrate"`
 	QueryTimeout time.Duration `mapstructure:"query_timeout"`
-	Pool         PoolConfig    `mapstructure:"pool"`
+	// ConnectTimeout is how long a start waits for the database to accept
+	// connections (0: one try).
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	Pool           PoolConfig    `mapstructure:"pool"`
 
 	// DSN is the parsed, normalised form of URI or the fields.
 	DSN DSN `mapstructure:"-"`
@@ -244,6 +255,8 @@ var defaults = map[string]any{
 	"database.sslmode":                 "",
 	"database.auto_migrate":            true,
 	"database.query_timeout":           "5s",
+	"database.connect_timeout":         "30s",
+	"metrics.addr":                     "",
 	"database.pool.max_open_conns":     nil,
 	"database.pool.max_idle_conns":     nil,
 	"database.pool.conn_max_lifetime":  nil,

@@ -34,7 +34,7 @@ func TestUnknownFileKeys(t *testing.T) {
 		{"mail:\n  smtp:\n    hots: relay\n", `config.yaml: unknown key "mail.smtp.hots"; did you mean "mail.smtp.host"?`},
 		{"colour: blue\n", `config.yaml: unknown key "colour"`},
 		{"server:\n  addr: ':1'\n  tls:\n    cert: x\n", `config.yaml: unknown key "server.tls"`},
-		{"database: sqlite\n", `config.yaml: "database" holds keys (auto_migrate, engine, host, name, password, pool, port, query_timeout, sslmode, uri, user), not a value`},
+		{"database: sqlite\n", `config.yaml: "database" holds keys (auto_migrate, connect_timeout, engine, host, name, password, pool, port, query_timeout, sslmode, uri, user), not a value`},
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {

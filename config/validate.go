@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -58,6 +59,7 @@ func (c *Config) validate() error {
 		{c.Server.MaxBodyBytes > 0, "server.max_body_bytes (AURA_SERVER_MAX_BODY_BYTES): must be positive"},
 		{c.Server.ShutdownGrace > 0, "server.shutdown_grace: must be positive"},
 		{c.Database.QueryTimeout > 0, "database.query_timeout: must be positive"},
+		{c.Database.ConnectTimeout >= 0, "database.connect_timeout (AURA_DATABASE_CONNECT_TIMEOUT): must not be negative (0 means one try)"},
 		{c.Auth.AccessTTL > 0, "auth.access_ttl (AURA_AUTH_ACCESS_TTL): must be positive"},
 		{c.Auth.RefreshTTL > 0, "auth.refresh_ttl (AURA_AUTH_REFRESH_TTL): must be positive"},
 		{c.Auth.VerificationTTL > 0, "auth.verification_ttl (AURA_AUTH_VERIFICATION_TTL): must be positive"},
@@ -94,6 +96,11 @@ func (c *Config) validate() error {
 	for _, ck := range checks {
 		if !ck.ok {
 			return fmt.Errorf("%s", ck.what)
+		}
+	}
+	if c.Metrics.Addr != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics.Addr); err != nil || port == "" {
+			return fmt.Errorf("metrics.addr (AURA_METRICS_ADDR): %q is not a listen address; use host:port such as 127.0.0.1:9464, or leave it empty for none", c.Metrics.Addr)
 		}
 	}
 	if u, err := url.Parse(c.Mail.FrontendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

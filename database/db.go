@@ -90,7 +90,8 @@ func Dialector(dsn config.DSN, pool Pool) (gorm.Dialector, error) {
 }
 
 // OpenDB opens the configured database, applies its pool and checks that it
-// answers. Errors never contain the DSN's password.
+// answers, waiting up to database.connect_timeout for one that is not up
+// yet. Errors never contain the DSN's password.
 func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB, error) {
 	dsn := cfg.Database.DSN
 	pool := PoolFor(dsn, cfg.Database.Pool)
@@ -105,12 +106,13 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*gorm.DB
 	if err != nil {
 		return nil, fmt.Errorf("database.uri (DATABASE_URI) %s: %s", dsn.Redacted(), Describe(err, dsn))
 	}
-	return open(ctx, dialector, dsn, pool, log)
+	return open(ctx, dialector, dsn, pool, cfg.Database.ConnectTimeout, log)
 }
 
-// open opens dialector with AURA's GORM settings, applies pool and pings.
-// A failure is returned, never logged: the caller reports it once.
-func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Pool, log *slog.Logger) (*gorm.DB, error) {
+// open opens dialector with AURA's GORM settings, applies pool and pings,
+// waiting up to wait for a database that is not up yet (see connect). The
+// failure that ends it is returned, not logged: the caller reports it once.
+func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Pool, wait time.Duration, log *slog.Logger) (*gorm.DB, error) {
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
@@ -138,9 +140,7 @@ func open(ctx context.Context, dialector gorm.Dialector, dsn config.DSN, pool Po
 	sqlDB.SetConnMaxLifetime(pool.ConnMaxLifetime)
 	sqlDB.SetConnMaxIdleTime(pool.ConnMaxIdleTime)
 
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := sqlDB.PingContext(pctx); err != nil {
+	if err := connect(ctx, sqlDB, dsn, wait, log); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect %s: %s", dsn.Redacted(), Describe(err, dsn))
 	}

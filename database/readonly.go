@@ -32,5 +32,5 @@ func OpenReadOnly(ctx context.Context, dsn config.DSN, log *slog.Logger) (*gorm.
 	q.Set("_foreign_keys", "on")
 	q.Set("_busy_timeout", "30000")
 	pool := Pool{MaxOpenConns: 4, MaxIdleConns: 4, BusyTimeout: 30 * time.Second}
-	return open(ctx, sqlite.Open(fileURI(dsn.Path, q)), dsn, pool, log)
+	return open(ctx, sqlite.Open(fileURI(dsn.Path, q)), dsn, pool, 0, log)
 }

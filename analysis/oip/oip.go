@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/url"
@@ -27,8 +28,8 @@ import (
 // Response outputs, by name (any may be missing except the metrics):
 // "vessel_density", "fractal_dimension", "tortuosity",
 // "mean_vessel_width_px" (FP32/FP64, one value each), "quality" (0..1),
-// "gradable" (BOOL), "confidence" (0..1), and "vessel_map" (BYTES, a PNG,
-// base64). A 4xx answer is a permanent failure; a 5xx, a timeout or a
+// "gradable" (BOOL), "confidence" (0..1), and "vessel_map" (BYTES, a PNG
+// of the image's size, base64). A 4xx answer is a permanent failure; a 5xx, a timeout or a
 // refused connection is retried by the queue.
 type Analyzer struct {
 	URL, Model string
@@ -58,7 +59,7 @@ type oipTensor struct {
 }
 
 // Analyze sends the image and reads the model's outputs.
-func (o *Analyzer) Analyze(ctx context.Context, _ image.Image, src []byte, contentType string) (*analysis.Result, error) {
+func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, contentType string) (*analysis.Result, error) {
 	body, _ := json.Marshal(map[string]any{
 		"inputs":     []oipTensor{{Name: "image", Shape: []int{1}, Datatype: "BYTES", Data: []any{base64.StdEncoding.EncodeToString(src)}}},
 		"parameters": map[string]any{"content_type": contentType},
@@ -90,10 +91,18 @@ func (o *Analyzer) Analyze(ctx context.Context, _ image.Image, src []byte, conte
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, analysis.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
 	}
-	return decodeOIP(o.Model, out.ModelVersion, out.Outputs)
+	return decodeOIP(o.Model, out.ModelVersion, out.Outputs, img)
 }
 
-func decodeOIP(model, version string, outs []oipTensor) (*analysis.Result, error) {
+// maxMapPixels bounds a vessel map when there is no image to compare it with
+// (an upload's own limit).
+const maxMapPixels = 40_000_000
+
+// decodeOIP reads the outputs. A vessel_map must be a PNG of the size of img
+// (or at most maxMapPixels when img is nil), checked from its header before
+// any pixel is decoded: a tiny answer claiming 60000×60000 pixels would
+// otherwise allocate gigabytes.
+func decodeOIP(model, version string, outs []oipTensor, photo image.Image) (*analysis.Result, error) {
 	num := map[string]float64{}
 	var gradable *bool
 	var mapPNG string
@@ -141,7 +150,17 @@ func decodeOIP(model, version string, outs []oipTensor) (*analysis.Result, error
 		if err != nil {
 			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
 		}
-		img, _, err := image.Decode(bytes.NewReader(b))
+		cfg, err := png.DecodeConfig(bytes.NewReader(b))
+		if err != nil {
+			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not a PNG: %w", err))
+		}
+		switch {
+		case photo != nil && (cfg.Width != photo.Bounds().Dx() || cfg.Height != photo.Bounds().Dy()):
+			return nil, analysis.Permanent(fmt.Errorf("vessel_map is %d×%d, the image %d×%d", cfg.Width, cfg.Height, photo.Bounds().Dx(), photo.Bounds().Dy()))
+		case int64(cfg.Width)*int64(cfg.Height) > maxMapPixels:
+			return nil, analysis.Permanent(fmt.Errorf("vessel_map is %d×%d, over %d pixels", cfg.Width, cfg.Height, maxMapPixels))
+		}
+		img, err := png.Decode(bytes.NewReader(b))
 		if err != nil {
 			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
 		}

@@ -69,9 +69,7 @@ func findFOV(r *plane) fov {
 			lit.m[i] = true
 		}
 	}
-	f := fov{lit: lit, area: lit.count()}
-	f.fraction = float64(f.area) / float64(w*h)
-	f.diameter = 2 * math.Sqrt(float64(f.area)/math.Pi)
+	f := fovOf(lit)
 	var in, out float64
 	var nin, nout int
 	for i, v := range lit.m {
@@ -88,11 +86,21 @@ func findFOV(r *plane) fov {
 		out /= float64(nout)
 		f.surround = f.fraction < 0.97 && out < 0.5*in
 	}
-	// Erode by 2% of the diameter (at least 2 pixels) so that the rim, where
-	// the lit region ends, is not taken for a vessel.
+	return f
+}
+
+// fovOf returns the field of view whose lit region is lit (surround unset):
+// its area, diameter and the analysed region, lit eroded by 2% of the
+// diameter (at least 2 pixels) so that the rim, where the lit region ends,
+// is not taken for a vessel. The accuracy tests measure the ground truth in
+// the true field of view through it.
+func fovOf(lit *mask) fov {
+	f := fov{lit: lit, area: lit.count()}
+	f.fraction = float64(f.area) / float64(lit.w*lit.h)
+	f.diameter = 2 * math.Sqrt(float64(f.area)/math.Pi)
 	f.margin = math.Max(2, 0.02*f.diameter)
 	dist := distanceInside(lit)
-	f.analysed = newMask(w, h)
+	f.analysed = newMask(lit.w, lit.h)
 	for i, d := range dist.p {
 		f.analysed.m[i] = float64(d) > f.margin
 	}
