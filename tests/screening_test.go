@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"image/png"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"aura/analysis/vessels"
 	"aura/internal/testenv"
 )
 
@@ -140,10 +142,16 @@ func TestUploadRefusals(t *testing.T) {
 		store := t.TempDir()
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{
 			"AURA_STORAGE_URI": "file://" + store, "AURA_SCREENING_MAX_IMAGE_BYTES": "400000"}))
+		// Uploads wait in a directory of the test's, to see none stays.
+		spool := t.TempDir()
+		s.App.Screenings.Settings.TempDir = spool
 		adm := makeAdmin(t, s, "admin@clinic.example")
 		createClinic(t, s, adm, "Only Clinic")
 		pat := signUp(t, s, "ha@patient.example")
 		small := encodeJPEG(t, 512, 512, 80)
+		var pngBuf bytes.Buffer
+		testenv.Must(t, png.Encode(&pngBuf, vessels.Synth(vessels.SynthOptions{Width: 320, Height: 320, Seed: 3}).Image), "png")
+		fundusPNG := pngBuf.Bytes()
 		tiny := encodeJPEG(t, 100, 100, 80)
 		big := encodeJPEG(t, 1024, 1024, 100)
 		if len(big) <= 400000 {
@@ -169,6 +177,20 @@ func TestUploadRefusals(t *testing.T) {
 			{"malformed clinic", form{image: small, fields: map[string]string{"eye": "left", "clinicId": "nope"}}, 400, "VALIDATION_FAILED", "clinicId"},
 			{"long note", form{image: small, fields: map[string]string{"eye": "left", "note": strings.Repeat("n", 1001)}}, 400, "VALIDATION_FAILED", "note"},
 			{"unknown field", form{image: small, fields: map[string]string{"eye": "left", "patientId": "x"}}, 400, "VALIDATION_FAILED", "patientId"},
+			{"svg named png", form{image: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512"/>`), filename: "eye.png", partType: "image/png", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+			{"pdf named jpg", form{image: []byte("%PDF-1.7\n1 0 obj <<>> endobj\n"), filename: "eye.jpg", partType: "image/jpeg", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+			{"webp", form{image: append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 64)...), filename: "eye.webp", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+			{"png signature, jpeg inside", form{image: append([]byte("\x89PNG\r\n\x1a\n"), small...), filename: "eye.png", fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"jpeg signature, garbage inside", form{image: append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("x"), 4096)...), fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"truncated png", form{image: fundusPNG[:len(fundusPNG)*2/3], filename: "eye.png", fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"png cut inside its header", form{image: fundusPNG[:20], filename: "eye.png", fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"empty file", form{image: []byte{}, fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"65000x65000 jpeg header", form{image: jpegBomb(t, small, 65000, 65000), fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"8000x8000 png header (64 MP)", form{image: pngBomb(8000, 8000), fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"eye in capitals", form{image: small, fields: map[string]string{"eye": "LEFT"}}, 400, "VALIDATION_FAILED", "eye"},
+			{"empty eye", form{image: small, fields: map[string]string{"eye": ""}}, 400, "VALIDATION_FAILED", "eye"},
+			{"eye of 100 kB", form{image: small, fields: map[string]string{"eye": strings.Repeat("l", 100<<10)}}, 400, "VALIDATION_FAILED", "eye"},
+			{"nothing at all", form{}, 400, "VALIDATION_FAILED", "image"},
 		}
 		for _, c := range cases {
 			r := upload(t, s, pat.Token, c.f, nil)
@@ -182,6 +204,28 @@ func TestUploadRefusals(t *testing.T) {
 			Expect(t, http.StatusAccepted, "").Data(t, &sc)
 		if sc.Image.ContentType != "image/jpeg" {
 			t.Fatalf("content type %q", sc.Image.ContentType)
+		}
+		// Two images in one upload.
+		{
+			var b bytes.Buffer
+			w := multipart.NewWriter(&b)
+			_ = w.WriteField("eye", "left")
+			for range 2 {
+				pw, _ := w.CreateFormFile("image", "eye.jpg")
+				_, _ = pw.Write(small)
+			}
+			_ = w.Close()
+			r := s.DoHeaders(t, "POST", "/api/screenings", b.Bytes(), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": w.FormDataContentType()})
+			if r.Status != 400 || r.Env.Details["image"] == "" {
+				t.Errorf("two images: %d %s", r.Status, r.Body)
+			}
+		}
+		// A multipart type without its boundary, and a body that is not the multipart it claims.
+		for _, c := range []struct{ ct, body string }{{"multipart/form-data", "--x\r\n"}, {"multipart/form-data; boundary=zzz", "not multipart at all"}} {
+			r := s.DoHeaders(t, "POST", "/api/screenings", c.body, map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": c.ct})
+			if r.Status != 400 {
+				t.Errorf("%q: %d %s", c.ct, r.Status, r.Body)
+			}
 		}
 		// Not multipart; and a doctor may not upload.
 		s.DoHeaders(t, "POST", "/api/screenings", `{"eye":"left"}`, map[string]string{"Authorization": "Bearer " + pat.Token}).
@@ -203,6 +247,13 @@ func TestUploadRefusals(t *testing.T) {
 		})
 		if files != 1 {
 			t.Fatalf("%d files stored", files)
+		}
+		testenv.Must(t, s.App.DB.Table("jobs").Count(&n).Error, "count jobs")
+		if n != 1 {
+			t.Fatalf("%d jobs stored", n)
+		}
+		if left, _ := os.ReadDir(spool); len(left) != 0 {
+			t.Fatalf("%d uploads left in the spool directory", len(left))
 		}
 		// Two clinics: the clinic must be named.
 		createClinic(t, s, adm, "Second Clinic")
