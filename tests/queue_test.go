@@ -415,3 +415,80 @@ func TestBackoffCapped(t *testing.T) {
 		t.Fatalf("capped at 100 ms: %v", got)
 	}
 }
+
+// gatedAnalyzer runs the built-in analyzer once the test opens its gate.
+type gatedAnalyzer struct {
+	started, gate chan struct{}
+}
+
+func (g gatedAnalyzer) Name() string { return "vessels" }
+
+func (g gatedAnalyzer) Analyze(ctx context.Context, img image.Image, src []byte, ct string) (*analysis.Result, error) {
+	g.started <- struct{}{}
+	<-g.gate
+	return screenings.VesselsAnalyzer{}.Analyze(ctx, img, src, ct)
+}
+
+// TestAnalysisDatabaseDown: PostgreSQL dies while an analysis runs, so its
+// result cannot be recorded and its job cannot even be released; claims
+// fail while the database is gone. When it is back the job, still leased
+// by the worker that lost it, is taken over after analysis.lease and
+// analysed once.
+func TestAnalysisDatabaseDown(t *testing.T) {
+	uri, proxy := proxiedPostgres(t)
+	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{"AURA_DATABASE_QUERY_TIMEOUT": "3s"}))
+	adm := makeAdmin(t, s, "admin@clinic.example")
+	createClinic(t, s, adm, "Only Clinic")
+	pat := signUp(t, s, "dung@patient.example")
+	var sc screening
+	upload(t, s, pat.Token, form{image: encodeJPEG(t, 320, 320, 66), fields: map[string]string{"eye": "left"}}, nil).
+		Expect(t, http.StatusAccepted, "").Data(t, &sc)
+
+	g := gatedAnalyzer{started: make(chan struct{}, 1), gate: make(chan struct{})}
+	s.App.Screenings.Analyzer = g
+	type outcome struct {
+		ran bool
+		err error
+	}
+	res := make(chan outcome, 1)
+	go func() {
+		ran, err := s.App.Analysis.RunOne(context.Background())
+		res <- outcome{ran, err}
+	}()
+	<-g.started
+	proxy.Cut(0)
+	proxy.Refuse()
+	close(g.gate)
+	out := <-res
+	if !out.ran || out.err != nil {
+		t.Fatalf("the interrupted run: %+v", out)
+	}
+	if ran, err := s.App.Analysis.RunOne(context.Background()); ran || err == nil {
+		t.Fatalf("a claim with the database gone: %v %v", ran, err)
+	}
+	proxy.Accept()
+
+	waitFor(t, 10*time.Second, "the database is not back", func() bool {
+		return s.App.DB.Exec("SELECT 1").Error == nil
+	})
+	j := analysisJob(t, s, sc.ID)
+	if j.Attempts != 1 || j.FinishedAt != nil || j.LockedUntil == nil {
+		t.Fatalf("job after the crash: %+v", j)
+	}
+	if got := getScreening(t, s, pat.Token, sc.ID); got.Status != "processing" {
+		t.Fatalf("screening after the crash: %+v", got)
+	}
+	if n := analyse(t, s); n != 0 {
+		t.Fatalf("the leased job ran again at once (%d)", n)
+	}
+	skipBackoff(s, s.App.Cfg.Analysis.Lease+time.Second)
+	if n := analyse(t, s); n != 1 {
+		t.Fatalf("the lost job was not taken over (%d)", n)
+	}
+	if got := getScreening(t, s, pat.Token, sc.ID); got.Status != "awaiting_review" || got.Analysis == nil {
+		t.Fatalf("after the database came back: %+v", got)
+	}
+	if j := analysisJob(t, s, sc.ID); j.Attempts != 2 || j.FinishedAt == nil || j.Failed {
+		t.Fatalf("job %+v", j)
+	}
+}
