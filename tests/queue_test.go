@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"net/http"
@@ -491,4 +492,54 @@ func TestAnalysisDatabaseDown(t *testing.T) {
 	if j := analysisJob(t, s, sc.ID); j.Attempts != 2 || j.FinishedAt == nil || j.Failed {
 		t.Fatalf("job %+v", j)
 	}
+}
+
+// TestQueueLeaseOverrun: a task that would run past its lease is stopped
+// (its context ends at nine tenths of the lease), so the instance that takes
+// the job over after the lease never runs it beside the first.
+func TestQueueLeaseOverrun(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		sharedDatabase(t, e)
+		uri := e.URI(t)
+		apps := []*testenv.Server{testenv.Start(t, testenv.Config(t, uri, nil)), testenv.Start(t, testenv.Config(t, uri, nil))}
+		const kind = "test-overrun"
+		testenv.Must(t, repositories.New(apps[0].App.DB).Jobs.Enqueue(&models.Job{Kind: kind, Ref: "slow", MaxAttempts: 3, CreatedAt: time.Now().UTC()}), "enqueue")
+		log := newRunLog()
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for k, s := range apps {
+			instance := fmt.Sprintf("instance-%d", k+1)
+			r := queue.New(queue.Config{Kind: kind, Workers: 2, MaxAttempts: 3, Lease: time.Second, PollInterval: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+				func(ctx context.Context) *repositories.Jobs { return repositories.New(s.App.DB.WithContext(ctx)).Jobs },
+				func(ctx context.Context, tk queue.Task) error {
+					defer log.begin(tk.Job.Ref, instance, tk.Job.Attempts)()
+					if tk.Job.Attempts == 1 {
+						<-ctx.Done() // would run for ever
+						return ctx.Err()
+					}
+					return nil
+				},
+				func(ctx context.Context, tk queue.Task, cause error) error { return errors.New("not expected") }, testenv.Logger(t))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.Run(ctx)
+			}()
+		}
+		waitFor(t, 30*time.Second, "the job is not done", func() bool {
+			d, err := repositories.New(apps[0].App.DB).Jobs.Depth(kind)
+			return err == nil && d == 0
+		})
+		cancel()
+		wg.Wait()
+		runs := log.runs["slow"]
+		if len(runs) != 2 || len(log.overlap) != 0 {
+			t.Fatalf("runs %+v; overlaps %v", runs, log.overlap)
+		}
+		if took := runs[0].end.Sub(runs[0].start); took < 800*time.Millisecond || took > time.Second {
+			t.Fatalf("the overrunning attempt was stopped after %v (lease 1 s)", took)
+		}
+		t.Logf("attempt 1 on %s stopped after %v; attempt 2 on %s began %v later", runs[0].instance,
+			runs[0].end.Sub(runs[0].start).Round(time.Millisecond), runs[1].instance, runs[1].start.Sub(runs[0].end).Round(time.Millisecond))
+	})
 }
