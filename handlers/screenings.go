@@ -200,6 +200,9 @@ func lang(c *gin.Context) string {
 // maxFieldBytes bounds each text field of an upload.
 const maxFieldBytes = 8 << 10
 
+// maxUploadDetails bounds the fields an upload's refusal names.
+const maxUploadDetails = 10
+
 // UploadScreening is POST /api/screenings (multipart/form-data: image, eye,
 // clinicId, note). The image is streamed to a temporary file and checked as
 // it arrives; only then is a database session started.
@@ -265,6 +268,12 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 			}
 		default:
 			details[truncateName(name)] = "is not a known field"
+			if len(details) >= maxUploadDetails {
+				// Enough to say what is wrong; thousands of parts would
+				// otherwise each add a line to the answer.
+				Fail(c, models.Invalid(details))
+				return
+			}
 		}
 		_ = part.Close()
 	}

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"net/http"
@@ -414,4 +415,131 @@ func TestBackoffCapped(t *testing.T) {
 	if got := queue.Backoff(3, 100*time.Millisecond); got > 100*time.Millisecond || got < 80*time.Millisecond {
 		t.Fatalf("capped at 100 ms: %v", got)
 	}
+}
+
+// gatedAnalyzer runs the built-in analyzer once the test opens its gate.
+type gatedAnalyzer struct {
+	started, gate chan struct{}
+}
+
+func (g gatedAnalyzer) Name() string { return "vessels" }
+
+func (g gatedAnalyzer) Analyze(ctx context.Context, img image.Image, src []byte, ct string) (*analysis.Result, error) {
+	g.started <- struct{}{}
+	<-g.gate
+	return screenings.VesselsAnalyzer{}.Analyze(ctx, img, src, ct)
+}
+
+// TestAnalysisDatabaseDown: PostgreSQL dies while an analysis runs, so its
+// result cannot be recorded and its job cannot even be released; claims
+// fail while the database is gone. When it is back the job, still leased
+// by the worker that lost it, is taken over after analysis.lease and
+// analysed once.
+func TestAnalysisDatabaseDown(t *testing.T) {
+	uri, proxy := proxiedPostgres(t)
+	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{"AURA_DATABASE_QUERY_TIMEOUT": "3s"}))
+	adm := makeAdmin(t, s, "admin@clinic.example")
+	createClinic(t, s, adm, "Only Clinic")
+	pat := signUp(t, s, "dung@patient.example")
+	var sc screening
+	upload(t, s, pat.Token, form{image: encodeJPEG(t, 320, 320, 66), fields: map[string]string{"eye": "left"}}, nil).
+		Expect(t, http.StatusAccepted, "").Data(t, &sc)
+
+	g := gatedAnalyzer{started: make(chan struct{}, 1), gate: make(chan struct{})}
+	s.App.Screenings.Analyzer = g
+	type outcome struct {
+		ran bool
+		err error
+	}
+	res := make(chan outcome, 1)
+	go func() {
+		ran, err := s.App.Analysis.RunOne(context.Background())
+		res <- outcome{ran, err}
+	}()
+	<-g.started
+	proxy.Cut(0)
+	proxy.Refuse()
+	close(g.gate)
+	out := <-res
+	if !out.ran || out.err != nil {
+		t.Fatalf("the interrupted run: %+v", out)
+	}
+	if ran, err := s.App.Analysis.RunOne(context.Background()); ran || err == nil {
+		t.Fatalf("a claim with the database gone: %v %v", ran, err)
+	}
+	proxy.Accept()
+
+	waitFor(t, 10*time.Second, "the database is not back", func() bool {
+		return s.App.DB.Exec("SELECT 1").Error == nil
+	})
+	j := analysisJob(t, s, sc.ID)
+	if j.Attempts != 1 || j.FinishedAt != nil || j.LockedUntil == nil {
+		t.Fatalf("job after the crash: %+v", j)
+	}
+	if got := getScreening(t, s, pat.Token, sc.ID); got.Status != "processing" {
+		t.Fatalf("screening after the crash: %+v", got)
+	}
+	if n := analyse(t, s); n != 0 {
+		t.Fatalf("the leased job ran again at once (%d)", n)
+	}
+	skipBackoff(s, s.App.Cfg.Analysis.Lease+time.Second)
+	if n := analyse(t, s); n != 1 {
+		t.Fatalf("the lost job was not taken over (%d)", n)
+	}
+	if got := getScreening(t, s, pat.Token, sc.ID); got.Status != "awaiting_review" || got.Analysis == nil {
+		t.Fatalf("after the database came back: %+v", got)
+	}
+	if j := analysisJob(t, s, sc.ID); j.Attempts != 2 || j.FinishedAt == nil || j.Failed {
+		t.Fatalf("job %+v", j)
+	}
+}
+
+// TestQueueLeaseOverrun: a task that would run past its lease is stopped
+// (its context ends at nine tenths of the lease), so the instance that takes
+// the job over after the lease never runs it beside the first.
+func TestQueueLeaseOverrun(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		sharedDatabase(t, e)
+		uri := e.URI(t)
+		apps := []*testenv.Server{testenv.Start(t, testenv.Config(t, uri, nil)), testenv.Start(t, testenv.Config(t, uri, nil))}
+		const kind = "test-overrun"
+		testenv.Must(t, repositories.New(apps[0].App.DB).Jobs.Enqueue(&models.Job{Kind: kind, Ref: "slow", MaxAttempts: 3, CreatedAt: time.Now().UTC()}), "enqueue")
+		log := newRunLog()
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for k, s := range apps {
+			instance := fmt.Sprintf("instance-%d", k+1)
+			r := queue.New(queue.Config{Kind: kind, Workers: 2, MaxAttempts: 3, Lease: time.Second, PollInterval: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+				func(ctx context.Context) *repositories.Jobs { return repositories.New(s.App.DB.WithContext(ctx)).Jobs },
+				func(ctx context.Context, tk queue.Task) error {
+					defer log.begin(tk.Job.Ref, instance, tk.Job.Attempts)()
+					if tk.Job.Attempts == 1 {
+						<-ctx.Done() // would run for ever
+						return ctx.Err()
+					}
+					return nil
+				},
+				func(ctx context.Context, tk queue.Task, cause error) error { return errors.New("not expected") }, testenv.Logger(t))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.Run(ctx)
+			}()
+		}
+		waitFor(t, 30*time.Second, "the job is not done", func() bool {
+			d, err := repositories.New(apps[0].App.DB).Jobs.Depth(kind)
+			return err == nil && d == 0
+		})
+		cancel()
+		wg.Wait()
+		runs := log.runs["slow"]
+		if len(runs) != 2 || len(log.overlap) != 0 {
+			t.Fatalf("runs %+v; overlaps %v", runs, log.overlap)
+		}
+		if took := runs[0].end.Sub(runs[0].start); took < 800*time.Millisecond || took > time.Second {
+			t.Fatalf("the overrunning attempt was stopped after %v (lease 1 s)", took)
+		}
+		t.Logf("attempt 1 on %s stopped after %v; attempt 2 on %s began %v later", runs[0].instance,
+			runs[0].end.Sub(runs[0].start).Round(time.Millisecond), runs[1].instance, runs[1].start.Sub(runs[0].end).Round(time.Millisecond))
+	})
 }

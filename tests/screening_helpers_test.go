@@ -184,3 +184,17 @@ func pngBomb(w, h int) []byte {
 	put(29, int(crc))
 	return raw
 }
+
+// jpegBomb is jpg with its frame header (SOF0) claiming w×h pixels.
+func jpegBomb(t *testing.T, jpg []byte, w, h int) []byte {
+	t.Helper()
+	out := append([]byte(nil), jpg...)
+	i := bytes.Index(out, []byte{0xFF, 0xC0})
+	if i < 0 {
+		t.Fatal("no SOF0 in the JPEG")
+	}
+	// FF C0, length (2), precision (1), height (2), width (2).
+	out[i+5], out[i+6] = byte(h>>8), byte(h)
+	out[i+7], out[i+8] = byte(w>>8), byte(w)
+	return out
+}

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"image/png"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"aura/analysis/vessels"
 	"aura/internal/testenv"
 )
 
@@ -141,10 +147,16 @@ func TestUploadRefusals(t *testing.T) {
 		store := t.TempDir()
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{
 			"AURA_STORAGE_URI": "file://" + store, "AURA_SCREENING_MAX_IMAGE_BYTES": "400000"}))
+		// Uploads wait in a directory of the test's, to see none stays.
+		spool := t.TempDir()
+		s.App.Screenings.Settings.TempDir = spool
 		adm := makeAdmin(t, s, "admin@clinic.example")
 		createClinic(t, s, adm, "Only Clinic")
 		pat := signUp(t, s, "ha@patient.example")
 		small := encodeJPEG(t, 512, 512, 80)
+		var pngBuf bytes.Buffer
+		testenv.Must(t, png.Encode(&pngBuf, vessels.Synth(vessels.SynthOptions{Width: 320, Height: 320, Seed: 3}).Image), "png")
+		fundusPNG := pngBuf.Bytes()
 		tiny := encodeJPEG(t, 100, 100, 80)
 		big := encodeJPEG(t, 1024, 1024, 100)
 		if len(big) <= 400000 {
@@ -170,6 +182,20 @@ func TestUploadRefusals(t *testing.T) {
 			{"malformed clinic", form{image: small, fields: map[string]string{"eye": "left", "clinicId": "nope"}}, 400, "VALIDATION_FAILED", "clinicId"},
 			{"long note", form{image: small, fields: map[string]string{"eye": "left", "note": strings.Repeat("n", 1001)}}, 400, "VALIDATION_FAILED", "note"},
 			{"unknown field", form{image: small, fields: map[string]string{"eye": "left", "patientId": "x"}}, 400, "VALIDATION_FAILED", "patientId"},
+			{"svg named png", form{image: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512"/>`), filename: "eye.png", partType: "image/png", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+			{"pdf named jpg", form{image: []byte("%PDF-1.7\n1 0 obj <<>> endobj\n"), filename: "eye.jpg", partType: "image/jpeg", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+			{"webp", form{image: append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 64)...), filename: "eye.webp", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
+			{"png signature, jpeg inside", form{image: append([]byte("\x89PNG\r\n\x1a\n"), small...), filename: "eye.png", fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"jpeg signature, garbage inside", form{image: append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("x"), 4096)...), fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"truncated png", form{image: fundusPNG[:len(fundusPNG)*2/3], filename: "eye.png", fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"png cut inside its header", form{image: fundusPNG[:20], filename: "eye.png", fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"empty file", form{image: []byte{}, fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"65000x65000 jpeg header", form{image: jpegBomb(t, small, 65000, 65000), fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"8000x8000 png header (64 MP)", form{image: pngBomb(8000, 8000), fields: map[string]string{"eye": "left"}}, 400, "VALIDATION_FAILED", "image"},
+			{"eye in capitals", form{image: small, fields: map[string]string{"eye": "LEFT"}}, 400, "VALIDATION_FAILED", "eye"},
+			{"empty eye", form{image: small, fields: map[string]string{"eye": ""}}, 400, "VALIDATION_FAILED", "eye"},
+			{"eye of 100 kB", form{image: small, fields: map[string]string{"eye": strings.Repeat("l", 100<<10)}}, 400, "VALIDATION_FAILED", "eye"},
+			{"nothing at all", form{}, 400, "VALIDATION_FAILED", "image"},
 		}
 		for _, c := range cases {
 			r := upload(t, s, pat.Token, c.f, nil)
@@ -183,6 +209,28 @@ func TestUploadRefusals(t *testing.T) {
 			Expect(t, http.StatusAccepted, "").Data(t, &sc)
 		if sc.Image.ContentType != "image/jpeg" {
 			t.Fatalf("content type %q", sc.Image.ContentType)
+		}
+		// Two images in one upload.
+		{
+			var b bytes.Buffer
+			w := multipart.NewWriter(&b)
+			_ = w.WriteField("eye", "left")
+			for range 2 {
+				pw, _ := w.CreateFormFile("image", "eye.jpg")
+				_, _ = pw.Write(small)
+			}
+			_ = w.Close()
+			r := s.DoHeaders(t, "POST", "/api/screenings", b.Bytes(), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": w.FormDataContentType()})
+			if r.Status != 400 || r.Env.Details["image"] == "" {
+				t.Errorf("two images: %d %s", r.Status, r.Body)
+			}
+		}
+		// A multipart type without its boundary, and a body that is not the multipart it claims.
+		for _, c := range []struct{ ct, body string }{{"multipart/form-data", "--x\r\n"}, {"multipart/form-data; boundary=zzz", "not multipart at all"}} {
+			r := s.DoHeaders(t, "POST", "/api/screenings", c.body, map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": c.ct})
+			if r.Status != 400 {
+				t.Errorf("%q: %d %s", c.ct, r.Status, r.Body)
+			}
 		}
 		// Not multipart; and a doctor may not upload.
 		s.DoHeaders(t, "POST", "/api/screenings", `{"eye":"left"}`, map[string]string{"Authorization": "Bearer " + pat.Token}).
@@ -204,6 +252,13 @@ func TestUploadRefusals(t *testing.T) {
 		})
 		if files != 1 {
 			t.Fatalf("%d files stored", files)
+		}
+		testenv.Must(t, s.App.DB.Table("jobs").Count(&n).Error, "count jobs")
+		if n != 1 {
+			t.Fatalf("%d jobs stored", n)
+		}
+		if left, _ := os.ReadDir(spool); len(left) != 0 {
+			t.Fatalf("%d uploads left in the spool directory", len(left))
 		}
 		// Two clinics: the clinic must be named.
 		createClinic(t, s, adm, "Second Clinic")
@@ -235,5 +290,122 @@ func TestUploadIdempotencyKey(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("%d screenings", n)
 		}
+	})
+}
+
+// endless is an upload body made on the fly: a multipart head, then fill
+// bytes up to n in total, then the closing boundary; sent counts what was
+// read of it.
+type endless struct {
+	head, tail []byte
+	n, off     int64
+	sent       *atomic.Int64
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.off >= e.n+int64(len(e.head)+len(e.tail)) {
+		return 0, io.EOF
+	}
+	k := 0
+	for k < len(p) && e.off < e.n+int64(len(e.head)+len(e.tail)) {
+		switch {
+		case e.off < int64(len(e.head)):
+			p[k] = e.head[e.off]
+		case e.off < int64(len(e.head))+e.n:
+			p[k] = 'A'
+		default:
+			p[k] = e.tail[e.off-int64(len(e.head))-e.n]
+		}
+		k++
+		e.off++
+	}
+	e.sent.Add(int64(k))
+	return k, nil
+}
+
+// TestUploadHugeBodies: bodies far over the limit are refused (413) while
+// they arrive, whether they declare their length or not and whatever part
+// carries the bulk, without the server reading or keeping them whole; a
+// body of thousands of unknown fields gets a short 400. Nothing is stored.
+func TestUploadHugeBodies(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		store := t.TempDir()
+		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{
+			"AURA_STORAGE_URI": "file://" + store, "AURA_SCREENING_MAX_IMAGE_BYTES": "1048576"}))
+		spool := t.TempDir()
+		s.App.Screenings.Settings.TempDir = spool
+		adm := makeAdmin(t, s, "admin@clinic.example")
+		createClinic(t, s, adm, "Only Clinic")
+		pat := signUp(t, s, "huge@patient.example")
+		jpg := encodeJPEG(t, 512, 512, 80)
+
+		const huge = 64 << 20
+		send := func(name string, declared bool, partHead string, fill int64) {
+			t.Helper()
+			boundary := "hugeboundary"
+			head := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"eye\"\r\n\r\nleft\r\n--" + boundary + "\r\n" + partHead + "\r\n\r\n"
+			var sent atomic.Int64
+			body := &endless{head: []byte(head), tail: []byte("\r\n--" + boundary + "--\r\n"), n: fill, sent: &sent}
+			if strings.Contains(partHead, `name="image"`) {
+				body.head = append(body.head, jpg...)
+			}
+			req, _ := http.NewRequest("POST", s.URL+"/api/screenings", body)
+			req.Header.Set("Authorization", "Bearer "+pat.Token)
+			req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+			if declared {
+				req.ContentLength = int64(len(body.head)+len(body.tail)) + fill
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			res, err := s.Client.Do(req)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatalf("%s: %v (after sending %d bytes)", name, err, sent.Load())
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			grew := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%s: %d after %d MiB sent of %d; %d MiB allocated", name, res.StatusCode, sent.Load()>>20, huge>>20, grew>>20)
+			if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "PAYLOAD_TOO_LARGE") {
+				t.Fatalf("%s: %d %s", name, res.StatusCode, b)
+			}
+			if sent.Load() > 16<<20 || grew > 48<<20 {
+				t.Fatalf("%s: the server read %d bytes and allocated %d for a body over a 1 MiB limit", name, sent.Load(), grew)
+			}
+		}
+		send("declared length", true, `Content-Disposition: form-data; name="image"; filename="eye.jpg"`, huge)
+		send("chunked image", false, `Content-Disposition: form-data; name="image"; filename="eye.jpg"`, huge)
+		send("chunked unknown field", false, `Content-Disposition: form-data; name="junk"`, huge)
+		send("chunked note", false, `Content-Disposition: form-data; name="note"`, huge)
+
+		// Thousands of unknown fields: one short answer.
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		_ = w.WriteField("eye", "left")
+		for i := range 5000 {
+			_ = w.WriteField(fmt.Sprintf("field%d", i), "x")
+		}
+		pw, _ := w.CreateFormFile("image", "eye.jpg")
+		_, _ = pw.Write(jpg)
+		_ = w.Close()
+		r := s.DoHeaders(t, "POST", "/api/screenings", b.Bytes(), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": w.FormDataContentType()})
+		t.Logf("5000 unknown fields (%d kB): %d, %d bytes of answer", b.Len()>>10, r.Status, len(r.Body))
+		if r.Status != 400 || r.Env.Code != "VALIDATION_FAILED" || len(r.Body) > 4096 {
+			t.Fatalf("5000 unknown fields: %d, %d bytes: %.300s", r.Status, len(r.Body), r.Body)
+		}
+
+		var n int64
+		testenv.Must(t, s.App.DB.Table("screenings").Count(&n).Error, "count")
+		if n != 0 {
+			t.Fatalf("%d screenings stored", n)
+		}
+		if files, _ := os.ReadDir(store); len(files) != 0 {
+			t.Fatalf("%d entries in the store", len(files))
+		}
+		if left, _ := os.ReadDir(spool); len(left) != 0 {
+			t.Fatalf("%d uploads left in the spool directory", len(left))
+		}
+		// The server still serves.
+		upload(t, s, pat.Token, form{image: jpg, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusAccepted, "")
 	})
 }

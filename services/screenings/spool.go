@@ -66,10 +66,13 @@ func (s *Service) Spool(ctx context.Context, r io.Reader) (sp *Spooled, err erro
 	if err != nil {
 		return nil, err
 	}
-	sp = &Spooled{f: f}
+	// held, not sp: a failing return has set sp to nil before this runs,
+	// and the refused upload's temporary file must still go.
+	held := &Spooled{f: f}
+	sp = held
 	defer func() {
 		if err != nil {
-			sp.Close()
+			held.Close()
 			sp = nil
 		}
 	}()
