@@ -13,7 +13,7 @@ const (
 	// its contrast falls to half the peak, and smoothing widens a thin
 	// vessel's profile (at D/900 thin vessels came out about a pixel too
 	// wide, the mean width 8-12% too large on the accuracy test's images; at
-	// D/1400, 3-4%).
+	// D/1400, 2-4%).
 	presmooth = 1.0 / 1400
 	// closeRadius is the half side of the square of the closing: twice the
 	// widest vessel expected (about D/55) fits comfortably inside its side.
