@@ -57,12 +57,30 @@ func TestAccuracyAgainstBaseline(t *testing.T) {
 	var table strings.Builder
 	table.WriteString("\n| image | seed | Dice: vessels / baseline | sensitivity: vessels / baseline | density: truth / vessels / baseline | fractal dim.: truth / vessels / baseline | tortuosity: truth / vessels / baseline | width px: truth / vessels / baseline |\n")
 	table.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	// The photographs are analysed in parallel subtests (as many at once as
+	// -parallel allows, GOMAXPROCS by default), the figures gathered after.
+	all := make(map[int][]accuracyRow)
+	for _, size := range sizes {
+		all[size] = make([]accuracyRow, seeds)
+	}
+	t.Run("images", func(t *testing.T) {
+		for _, size := range sizes {
+			for k := 0; k < seeds; k++ {
+				o := accuracyCase(size, k)
+				t.Run(fmt.Sprintf("%d/seed%d", size, o.Seed), func(t *testing.T) {
+					t.Parallel()
+					all[size][k] = accuracyOne(t, o)
+				})
+			}
+		}
+	})
+	if t.Failed() {
+		return
+	}
 	var summary strings.Builder
 	for _, size := range sizes {
-		var rows []accuracyRow
-		for k := 0; k < seeds; k++ {
-			r := accuracyOne(t, accuracyCase(size, k))
-			rows = append(rows, r)
+		rows := all[size]
+		for _, r := range rows {
 			fmt.Fprintf(&table, "| %d² | %d | %.3f / %.3f | %.3f / %.3f | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | %.2f / %.2f / %.2f |\n",
 				size, r.opts.Seed, r.dice, r.baseDice, r.sens, r.baseSens,
 				r.truth.VesselDensity, r.got.VesselDensity, r.base.VesselDensity,

@@ -16,7 +16,7 @@ const Name = "vessels"
 // Version is recorded in every result; it changes whenever the method or a
 // threshold changes, so that a result can be traced to the method that made
 // it.
-const Version = "vessels-1.0.0"
+const Version = "vessels-1.1.0"
 
 // WorkingMaxSide is the longest side, in pixels, of the working copy that the
 // segmentation and the metrics run on: a larger image is shrunk (by area
