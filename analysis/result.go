@@ -92,7 +92,7 @@ type Quality struct {
 type Result struct {
 	// Analyzer names the analyzer ("vessels").
 	Analyzer string `json:"analyzer"`
-	// Version is the analyzer's version (e.g. "vessels-1.0.0"); a result
+	// Version is the analyzer's version (e.g. "vessels-1.1.0"); a result
 	// records it so that a change of method can be traced.
 	Version string `json:"version"`
 	// Gradable is false when the image is too poor to be measured reliably;
