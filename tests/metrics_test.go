@@ -200,6 +200,9 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		atLeast("aura_build_info", nil, 1)
 		atLeast("go_goroutines", nil, 1)
 		atLeast("process_resident_memory_bytes", nil, 1)
+		start := time.Now()
+		n := len(scrape(t, s))
+		t.Logf("one scrape: %d samples in %s", n, time.Since(start).Round(time.Microsecond))
 	})
 }
 
