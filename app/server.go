@@ -186,6 +186,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopMetrics, err := a.serveMetrics()
 	if err != nil {
+		_ = ln.Close()
 		a.closeDB()
 		return err
 	}
