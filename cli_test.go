@@ -493,3 +493,21 @@ func TestCLIWorkerServesMetrics(t *testing.T) {
 		t.Fatal("metrics listener still open after the worker stopped")
 	}
 }
+
+// TestCLIMetricsAddressBusy: a metrics.addr that cannot be listened on
+// stops the start with a last line naming the setting, exit status 1.
+func TestCLIMetricsAddressBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, cmd := range []string{"serve", "worker"} {
+		out, code := run(t, t.TempDir(), []string{"DATABASE_URI=sqlite://", "AURA_SERVER_ADDR=" + freeAddr(t),
+			"AURA_METRICS_ADDR=" + ln.Addr().String()}, cmd)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != 1 || !strings.HasPrefix(lines[len(lines)-1], "aura: metrics.addr (AURA_METRICS_ADDR)") {
+			t.Fatalf("%s: exit %d, output %q", cmd, code, out)
+		}
+	}
+}
