@@ -189,7 +189,7 @@ func TestCLIMigrateVersionHelp(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "aura.db")); err != nil {
 		t.Fatalf("no database file: %v", err)
 	}
-	if out, code := run(t, dir, nil, "version"); code != 0 || !strings.HasPrefix(out, "aura ") {
+	if out, code := run(t, dir, nil, "version"); code != 0 || !strings.HasPrefix(out, "aura ") || !strings.Contains(out, "\ngo: go1.") {
 		t.Fatalf("version: %d %s", code, out)
 	}
 	for _, cmd := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"users", "create", "--help"}, {"version", "--help"}} {
@@ -437,5 +437,77 @@ func TestCLIServeWaitsForDatabase(t *testing.T) {
 	out, code := run(t, t.TempDir(), []string{"DATABASE_URI=" + u.String(), "AURA_DATABASE_CONNECT_TIMEOUT=30s"}, "migrate")
 	if code != 1 || !strings.Contains(out, "does not exist") || strings.Contains(out, "not reachable yet") || time.Since(start) > 10*time.Second {
 		t.Fatalf("missing database: exit %d after %s: %s", code, time.Since(start), out)
+	}
+}
+
+// TestCLIWorkerServesMetrics: `aura worker`, which has no API, serves the
+// operators' listener on metrics.addr (metrics and the operator health
+// view) and closes it when stopped.
+func TestCLIWorkerServesMetrics(t *testing.T) {
+	addr := freeAddr(t)
+	cmd := exec.Command(binary(t), "worker")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "DATABASE_URI=sqlite:///aura.db", "AURA_METRICS_ADDR=" + addr}
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(20 * time.Second)
+	var body []byte
+	for {
+		res, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Fatalf("metrics %d: %s", res.StatusCode, body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker never served metrics: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{`aura_queue_depth{kind="analyze",state="ready"} 0`, `go_sql_open_connections{db_name="sqlite"}`, "aura_build_info{"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("worker metrics lack %s", want)
+		}
+	}
+	res, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(h), `"queues":[`) || !strings.Contains(string(h), `"pool":{`) {
+		t.Fatalf("worker /health: %d %s", res.StatusCode, h)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("worker exit: %v\n%s", err, logs.String())
+	}
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Fatal("metrics listener still open after the worker stopped")
+	}
+}
+
+// TestCLIMetricsAddressBusy: a metrics.addr that cannot be listened on
+// stops the start with a last line naming the setting, exit status 1.
+func TestCLIMetricsAddressBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, cmd := range []string{"serve", "worker"} {
+		out, code := run(t, t.TempDir(), []string{"DATABASE_URI=sqlite://", "AURA_SERVER_ADDR=" + freeAddr(t),
+			"AURA_METRICS_ADDR=" + ln.Addr().String()}, cmd)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != 1 || !strings.HasPrefix(lines[len(lines)-1], "aura: metrics.addr (AURA_METRICS_ADDR)") {
+			t.Fatalf("%s: exit %d, output %q", cmd, code, out)
+		}
 	}
 }

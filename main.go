@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,11 +17,14 @@ import (
 	"aura/database"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, when set at build time with -ldflags "-X main.version=...",
+// replaces the module version the toolchain records.
+var version string
 
 func main() {
-	app.Version = version
+	if version != "" {
+		app.Version = version
+	}
 	if err := rootCmd().Execute(); err != nil {
 		app.Fatal(err)
 	}
@@ -40,9 +44,8 @@ func rootCmd() *cobra.Command {
 		&cobra.Command{Use: "serve", Short: "Run the HTTP server (the default)", Args: cobra.NoArgs, RunE: runServe},
 		&cobra.Command{Use: "worker", Short: "Run the analysis and mail workers with no HTTP server", Args: cobra.NoArgs, RunE: runWorker},
 		&cobra.Command{Use: "migrate", Short: "Bring the database schema up to date and exit", Args: cobra.NoArgs, RunE: runMigrate},
-		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "aura "+version)
-		}},
+		&cobra.Command{Use: "version", Short: "Print the version, VCS revision, build time and Go version", Args: cobra.NoArgs,
+			Run: func(cmd *cobra.Command, _ []string) { printVersion(cmd.OutOrStdout()) }},
 		usersCmd(),
 		dbCmd(),
 	)
@@ -93,4 +96,23 @@ func runMigrate(cmd *cobra.Command, _ []string) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), "schema is up to date ("+cfg.Database.DSN.Redacted()+")")
 	return nil
+}
+
+// printVersion writes what the binary was built from: the module version,
+// then the VCS revision, its time, whether the tree had changes, and the Go
+// version, one "key: value" line each (unknown ones are left out: `go run`
+// records no revision).
+func printVersion(w io.Writer) {
+	b := app.ReadBuild()
+	fmt.Fprintln(w, "aura "+app.Version)
+	if b.Revision != "" {
+		fmt.Fprintln(w, "revision: "+b.Revision)
+	}
+	if b.Time != "" {
+		fmt.Fprintln(w, "build time: "+b.Time)
+	}
+	if b.Revision != "" {
+		fmt.Fprintf(w, "dirty: %t\n", b.Dirty)
+	}
+	fmt.Fprintln(w, "go: "+b.Go)
 }

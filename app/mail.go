@@ -43,6 +43,7 @@ func (a *App) addMailSender() error {
 	if err != nil {
 		return err
 	}
+	a.mail = s
 	a.workers = append(a.workers, s.Run)
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"aura/config"
 	"aura/database"
 	"aura/handlers"
+	"aura/mail"
+	"aura/metrics"
 	"aura/queue"
 	"aura/repositories"
 	"aura/security"
@@ -28,10 +30,6 @@ import (
 	"aura/services/screenings"
 	"aura/storage"
 )
-
-// Version is AURA's version (the binary sets it from its build), shown to
-// operators by GET /api/health.
-var Version = "dev"
 
 // App is one wired AURA process: database, handlers and background workers.
 type App struct {
@@ -48,9 +46,15 @@ type App struct {
 	Screenings *screenings.Service
 	Analysis   *queue.Runner
 	// Blobs is the image store.
-	Blobs   *storage.Store
+	Blobs *storage.Store
+	// Metrics are the Prometheus families; nil when metrics.addr is empty.
+	Metrics *metrics.Metrics
 	workers []func(ctx context.Context)
 	probe   *repositories.Probe
+	deps    *handlers.Deps
+	mail    *mail.Sender
+	// metricsLn is the operators' listener (metrics.addr), once opened.
+	metricsLn net.Listener
 }
 
 // NewLogger makes the process logger: JSON in production (or log.format
@@ -97,6 +101,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if cfg.GeneratedSecret {
 		log.Warn("no auth.jwt_secret (SECRET_KEY) set: using a random one; tokens will not survive a restart or work across instances")
 	}
+	a.newMetrics()
 	a.Router = a.router()
 	a.Handler = securityHeaders(a.Router)
 	return a, nil
@@ -144,6 +149,9 @@ func (a *App) router() *gin.Engine {
 		a.Log.Warn("server.trusted_proxies ignored", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
+	if a.Metrics != nil {
+		r.Use(observe(a.Metrics))
+	}
 	r.Use(requestID, language(a.Cfg.I18n.DefaultLanguage), accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
 		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead))
 	r.NoRoute(func(c *gin.Context) {
@@ -152,9 +160,12 @@ func (a *App) router() *gin.Engine {
 	r.NoMethod(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
 	})
-	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: Version, Accounts: a.Accounts, Probe: a.probe,
+	build := ReadBuild()
+	build.Version = Version
+	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,
 		Clinics: &clinics.Service{}, Patients: &patients.Service{}, Audit: &audit.Service{},
 		Screenings: a.Screenings, Notifications: &notifications.Service{}}
+	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r
 }
@@ -172,6 +183,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       s.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		_ = ln.Close()
+		a.closeDB()
+		return err
 	}
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -202,6 +219,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	for range a.workers {
 		<-done
 	}
+	stopMetrics()
 	a.closeDB()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
@@ -210,6 +228,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (a *App) closeDB() {
+	if a.metricsLn != nil {
+		_ = a.metricsLn.Close()
+		a.metricsLn = nil
+	}
 	if a.Blobs != nil {
 		_ = a.Blobs.Close()
 	}
@@ -244,6 +266,11 @@ func RunWorkers(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		a.closeDB()
+		return err
+	}
 	a.Log.Info("working", "engine", cfg.Database.DSN.Engine, "database", cfg.Database.DSN.Redacted(),
 		"analysis_workers", cfg.Analysis.Workers, "storage", a.Blobs.String())
 	done := make(chan struct{})
@@ -256,6 +283,7 @@ func RunWorkers(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	for range a.workers {
 		<-done
 	}
+	stopMetrics()
 	a.closeDB()
 	return nil
 }

@@ -106,6 +106,8 @@ func TestBadConfigurations(t *testing.T) {
 		{"production with the log driver", map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32)}, "set AURA_MAIL_DRIVER=smtp"},
 		{"production with the log driver named", map[string]string{"FLASK_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32), "AURA_MAIL_DRIVER": "log"}, "mail.driver (AURA_MAIL_DRIVER)"},
 		{"bad body limit", map[string]string{"AURA_SERVER_MAX_BODY_BYTES": "-1"}, "server.max_body_bytes"},
+		{"negative connect timeout", map[string]string{"AURA_DATABASE_CONNECT_TIMEOUT": "-1s"}, "database.connect_timeout (AURA_DATABASE_CONNECT_TIMEOUT)"},
+		{"metrics address without port", map[string]string{"AURA_METRICS_ADDR": "localhost"}, "metrics.addr (AURA_METRICS_ADDR)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

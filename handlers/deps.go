@@ -17,8 +17,8 @@ import (
 type Deps struct {
 	// Engine names the database engine, as health reports it.
 	Engine string
-	// Version is AURA's version, shown to operators by GET /api/health.
-	Version       string
+	// Version is what runs, shown to operators by GET /api/health.
+	Version       VersionView
 	Accounts      *accounts.Service
 	Clinics       *clinics.Service
 	Patients      *patients.Service

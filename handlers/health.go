@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"runtime"
 	"time"
@@ -38,10 +39,25 @@ type DatabaseHealth struct {
 	Pool          *PoolStats `json:"pool,omitempty"`
 }
 
-// VersionView is what runs, for operators.
+// VersionView is what runs, for operators: AURA's module version, the VCS
+// revision and time it was built from (and whether the tree had changes),
+// and the Go version.
 type VersionView struct {
-	AURA string `json:"aura"`
-	Go   string `json:"go"`
+	AURA      string `json:"aura"`
+	Revision  string `json:"revision,omitempty"`
+	BuildTime string `json:"build_time,omitempty"`
+	Dirty     bool   `json:"dirty,omitempty"`
+	Go        string `json:"go"`
+}
+
+// QueueView is what waits in one queue (analyze: the analysis jobs, mail:
+// the outbox), for operators.
+type QueueView struct {
+	Kind               string  `json:"kind"`
+	Ready              int64   `json:"ready"`
+	Delayed            int64   `json:"delayed"`
+	Running            int64   `json:"running"`
+	OldestReadySeconds float64 `json:"oldest_ready_seconds"`
 }
 
 // HealthView is the data of GET /api/health.
@@ -51,20 +67,56 @@ type HealthView struct {
 	DBError  *string        `json:"db_error"`
 	Database DatabaseHealth `json:"database"`
 	Version  *VersionView   `json:"version,omitempty"`
+	Queues   []QueueView    `json:"queues,omitempty"`
 }
 
 // Health is GET /api/health: pings the database (with its own 2 s deadline)
 // and answers 200, or 503 when the database does not answer. Anonymous
 // callers (load balancers) get the status and the engine only; operators
-// (see Operator) also get the ping time, the pool's figures, the database
-// server's version and AURA's. The failure text is generic.
+// (see Operator) get the operator view (see health). The failure text is
+// generic.
 func (d *Deps) Health(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	h, err := d.health(c.Request.Context(), isOperator(c))
+	if err != nil {
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, Envelope{Error: *h.DBError, Code: CodeUnavailable, Data: h})
+		return
+	}
+	OK(c, http.StatusOK, h, "")
+}
+
+// OperatorHealth serves the operator view of health outside the API (the
+// metrics listener's GET /health): the envelope of GET /api/health as an
+// admin gets it, 503 when the database does not answer.
+func (d *Deps) OperatorHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		h, err := d.health(r.Context(), true)
+		status, env := http.StatusOK, Envelope{Success: true, Data: h}
+		if err != nil {
+			status, env = http.StatusServiceUnavailable, Envelope{Error: *h.DBError, Code: CodeUnavailable, Data: h}
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(env)
+	})
+}
+
+// health pings the database (2 s deadline) and builds the view: status and
+// engine for everyone; for operators also the ping time, the pool's
+// figures, the database server's version, AURA's version and the queues.
+// The error is the ping's.
+func (d *Deps) health(ctx context.Context, operator bool) (HealthView, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	start := time.Now()
 	err := d.Probe.Ping(ctx)
 	h := HealthView{Status: "ok", DBStatus: true, Database: DatabaseHealth{Engine: d.Engine}}
-	if isOperator(c) {
+	if operator {
 		ping := float64(time.Since(start).Microseconds()) / 1000
 		h.Database.PingMs = &ping
 		s := d.Probe.Stats()
@@ -72,14 +124,36 @@ func (d *Deps) Health(c *gin.Context) {
 			Idle: s.Idle, WaitCount: s.WaitCount, WaitMs: s.WaitDuration.Milliseconds()}
 		if err == nil {
 			h.Database.ServerVersion, _ = d.Probe.ServerVersion(ctx)
+			h.Queues = d.queues(ctx)
 		}
-		h.Version = &VersionView{AURA: d.Version, Go: runtime.Version()}
+		v := d.Version
+		if v.Go == "" {
+			v.Go = runtime.Version()
+		}
+		h.Version = &v
 	}
 	if err != nil {
 		msg := "database unavailable"
 		h.Status, h.DBStatus, h.DBError = "unavailable", false, &msg
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, Envelope{Error: msg, Code: CodeUnavailable, Data: h})
-		return
 	}
-	OK(c, http.StatusOK, h, "")
+	return h, err
+}
+
+// queues reads the queues for the operator view; nil when they cannot be
+// read in time (the view is still served).
+func (d *Deps) queues(ctx context.Context) []QueueView {
+	now := time.Now().UTC()
+	qs, err := d.Probe.QueueStats(ctx, now)
+	if err != nil {
+		return nil
+	}
+	out := make([]QueueView, 0, len(qs))
+	for _, q := range qs {
+		v := QueueView{Kind: q.Kind, Ready: q.Ready, Delayed: q.Delayed, Running: q.Running}
+		if q.OldestReady != nil && now.After(*q.OldestReady) {
+			v.OldestReadySeconds = now.Sub(*q.OldestReady).Seconds()
+		}
+		out = append(out, v)
+	}
+	return out
 }

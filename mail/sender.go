@@ -49,6 +49,19 @@ type Sender struct {
 	logOnly bool
 	// Now is the clock (UTC); tests may move it.
 	Now func() time.Time
+	// Observer hears what became of each message (metrics); nil: no one.
+	Observer Observer
+}
+
+// Observer hears what became of each message the sender tried, with the
+// time the try took: sent (or written to the log by the log driver), failed
+// and to be retried, or dropped (refused for good); and how many unsent
+// messages were dropped because their link expired. It must be quick and
+// safe for concurrent use.
+type Observer interface {
+	MailSent(kind string, took time.Duration)
+	MailFailed(kind string, dropped bool, took time.Duration)
+	MailExpired(n int64)
 }
 
 // NewSender builds a sender. outbox returns the repository bound to a
@@ -118,6 +131,9 @@ func (s *Sender) Flush(ctx context.Context) (int, error) {
 		return 0, err
 	} else if n > 0 {
 		s.log.Warn("mail dropped: its link expired before it could be sent", "count", n)
+		if s.Observer != nil {
+			s.Observer.MailExpired(n)
+		}
 	}
 	sent := 0
 	for ctx.Err() == nil {
@@ -154,6 +170,7 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 			}
 		}
 	}
+	opened := time.Now()
 	conn, err := s.driver.Open(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -161,7 +178,7 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 			return 0
 		}
 		for i := range rows {
-			s.failed(record, owner, &rows[i], err)
+			s.failed(record, owner, &rows[i], err, time.Since(opened))
 		}
 		return 0
 	}
@@ -177,10 +194,15 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 			release(rows[i:])
 			return sent
 		}
+		start := time.Now()
 		err := conn.Send(messageFor(row, s.from, s.now()))
+		took := time.Since(start)
 		if err != nil {
-			s.failed(record, owner, row, err)
+			s.failed(record, owner, row, err, took)
 			continue
+		}
+		if s.Observer != nil {
+			s.Observer.MailSent(row.Kind, took)
 		}
 		rctx, cancel := record()
 		ok, err := s.outbox(rctx).MarkSent(row.ID, owner, s.now())
@@ -205,10 +227,13 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 
 // failed schedules the next attempt of row after an exponential backoff, or
 // gives it up when no retry can help.
-func (s *Sender) failed(record func() (context.Context, context.CancelFunc), owner string, row *models.OutboxMessage, cause error) {
+func (s *Sender) failed(record func() (context.Context, context.CancelFunc), owner string, row *models.OutboxMessage, cause error, took time.Duration) {
 	rctx, cancel := record()
 	defer cancel()
 	now := s.now()
+	if s.Observer != nil {
+		s.Observer.MailFailed(row.Kind, errors.Is(cause, errPermanent), took)
+	}
 	if errors.Is(cause, errPermanent) {
 		s.log.Error("mail refused for good; dropped", "id", row.ID, "kind", row.Kind, "to", row.Recipient, "err", cause)
 		if err := s.outbox(rctx).Drop(row.ID, owner, now, cause.Error()); err != nil {

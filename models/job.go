@@ -57,3 +57,18 @@ type AnalysisProfile struct {
 	CreatedAt time.Time `gorm:"not null"`
 	CreatedBy *string   `gorm:"type:varchar(36)"`
 }
+
+// QueueMail is the name of the mail outbox among the queues (the jobs
+// table's queues are named by their job kind).
+const QueueMail = "mail"
+
+// QueueStats is what waits in one queue at a moment: items due and not
+// claimed (Ready), items waiting for a later attempt (Delayed), items under a
+// live lease (Running), and when the oldest ready item became due.
+type QueueStats struct {
+	Kind        string
+	Ready       int64
+	Delayed     int64
+	Running     int64
+	OldestReady *time.Time
+}

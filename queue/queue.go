@@ -95,7 +95,24 @@ type Runner struct {
 	Now func() time.Time
 	// Running counts the tasks being run now (for metrics and tests).
 	Running atomic.Int64
+	// Observer hears each attempt's outcome (metrics); nil: no one.
+	Observer Observer
 }
+
+// Observer hears how each attempt of a job ended and how long it ran:
+// outcome is OutcomeDone, OutcomeRetry, OutcomeGivenUp or OutcomeReleased.
+// It must be quick and safe for concurrent use.
+type Observer interface {
+	JobFinished(kind, outcome string, took time.Duration)
+}
+
+// Outcomes of an attempt.
+const (
+	OutcomeDone     = "done"     // succeeded
+	OutcomeRetry    = "retry"    // failed; another attempt is scheduled
+	OutcomeGivenUp  = "given_up" // failed for good (last attempt, or a permanent error)
+	OutcomeReleased = "released" // interrupted by a shutdown; not counted as an attempt
+)
 
 // New builds a runner; jobs returns the repository bound to a context.
 func New(cfg Config, jobs func(ctx context.Context) *repositories.Jobs, handle Handler, giveUp GiveUp, log *slog.Logger) *Runner {
@@ -199,6 +216,19 @@ func (r *Runner) safeHandle(ctx context.Context, t Task) (err error) {
 	return r.handle(ctx, t)
 }
 
+// outcome names how an attempt ended, the way record treats it.
+func outcome(t Task, cause error, stopping bool) string {
+	switch {
+	case cause == nil:
+		return OutcomeDone
+	case stopping && errors.Is(cause, context.Canceled):
+		return OutcomeReleased
+	case t.Final || errors.As(cause, new(permanent)):
+		return OutcomeGivenUp
+	}
+	return OutcomeRetry
+}
+
 // record writes the outcome even while shutting down (within 10 s), so a
 // finished job is never run again for want of its mark.
 func (r *Runner) record(ctx context.Context, t Task, cause error, took time.Duration) {
@@ -206,6 +236,9 @@ func (r *Runner) record(ctx context.Context, t Task, cause error, took time.Dura
 	defer cancel()
 	j := t.Job
 	log := r.log.With("kind", r.cfg.Kind, "job", j.ID, "ref", j.Ref, "attempt", j.Attempts, "ms", took.Milliseconds())
+	if r.Observer != nil {
+		r.Observer.JobFinished(r.cfg.Kind, outcome(t, cause, ctx.Err() != nil), took)
+	}
 	switch {
 	case cause == nil:
 		if _, err := r.jobs(rctx).Finish(j.ID, t.Owner, r.now()); err != nil {

@@ -3,14 +3,18 @@ package repositories
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"gorm.io/gorm"
+
+	"aura/models"
 )
 
 // Probe answers health checks from the connection pool itself, without a
 // request session: a ping, the pool's figures, the server's version.
 type Probe struct {
 	db      *sql.DB
+	gdb     *gorm.DB
 	dialect string
 }
 
@@ -20,7 +24,7 @@ func NewProbe(db *gorm.DB) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Probe{db: sqlDB, dialect: db.Dialector.Name()}, nil
+	return &Probe{db: sqlDB, gdb: db, dialect: db.Dialector.Name()}, nil
 }
 
 // Ping checks that the database answers within ctx.
@@ -39,3 +43,12 @@ func (p *Probe) ServerVersion(ctx context.Context) (string, error) {
 
 // Stats reports the connection pool's figures.
 func (p *Probe) Stats() sql.DBStats { return p.db.Stats() }
+
+// DB is the connection pool itself (for the metrics' pool collector).
+func (p *Probe) DB() *sql.DB { return p.db }
+
+// QueueStats counts what waits in every queue at now (Store.QueueStats),
+// within ctx.
+func (p *Probe) QueueStats(ctx context.Context, now time.Time) ([]models.QueueStats, error) {
+	return New(p.gdb.WithContext(ctx)).QueueStats(now)
+}

@@ -42,6 +42,8 @@ type Hasher struct {
 	sem     chan struct{}
 	dummy   string
 	waiting atomic.Int64
+	// busy counts the callers refused with ErrBusy.
+	busy atomic.Uint64
 	// maxWaiting is how many callers may wait for a hash slot.
 	maxWaiting int64
 }
@@ -75,6 +77,7 @@ func (h *Hasher) acquire(ctx context.Context, queueShare float64) error {
 	}
 	if n := h.waiting.Add(1); float64(n) > queueShare*float64(h.maxWaiting) {
 		h.waiting.Add(-1)
+		h.busy.Add(1)
 		return ErrBusy
 	}
 	defer h.waiting.Add(-1)
@@ -87,6 +90,18 @@ func (h *Hasher) acquire(ctx context.Context, queueShare float64) error {
 }
 
 func (h *Hasher) release() { <-h.sem }
+
+// Running is how many hashes run now.
+func (h *Hasher) Running() int { return len(h.sem) }
+
+// Limit is how many hashes may run at once.
+func (h *Hasher) Limit() int { return cap(h.sem) }
+
+// Waiting is how many callers wait for a hash slot now.
+func (h *Hasher) Waiting() int64 { return h.waiting.Load() }
+
+// Refused is how many callers were refused with ErrBusy since the start.
+func (h *Hasher) Refused() uint64 { return h.busy.Load() }
 
 // Hash returns the argon2id PHC string of password.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {

@@ -16,11 +16,13 @@ import (
 
 // Server is a real AURA server listening on a loopback port.
 type Server struct {
-	App    *app.App
-	URL    string
-	Client *http.Client
-	stop   context.CancelFunc
-	done   chan error
+	App *app.App
+	URL string
+	// MetricsURL is the operators' listener (metrics.addr), "" when off.
+	MetricsURL string
+	Client     *http.Client
+	stop       context.CancelFunc
+	done       chan error
 }
 
 // Start builds and serves an App for cfg until t ends (or Stop).
@@ -37,8 +39,18 @@ func Start(t testing.TB, cfg *config.Config) *Server {
 		cancel()
 		t.Fatalf("listen: %v", err)
 	}
+	maddr, err := a.ListenMetrics()
+	if err != nil {
+		cancel()
+		ln.Close()
+		a.Close()
+		t.Fatalf("listen metrics: %v", err)
+	}
 	s := &Server{App: a, URL: "http://" + ln.Addr().String(), stop: cancel, done: make(chan error, 1),
 		Client: &http.Client{Timeout: 30 * time.Second}}
+	if maddr != "" {
+		s.MetricsURL = "http://" + maddr
+	}
 	go func() { s.done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() { s.Stop(t) })
 	return s

@@ -12,6 +12,10 @@ func loginAddressKey(ip string) string       { return "login:ip:" + ip }
 func registerAddressKey(ip string) string    { return "register:ip:" + ip }
 func mailKey(emailKey string) string         { return "mail:" + emailKey }
 
+// loginLimits name the keys claimLogin is given, in order: the account's,
+// then the address's.
+var loginLimits = []string{LimitLoginAccount, LimitLoginAddress}
+
 // claims are the limit slots one attempt holds while its password is checked.
 type claims struct {
 	st   *repositories.Store
@@ -21,13 +25,14 @@ type claims struct {
 // claimLogin takes one slot of each key before a password is checked, so a
 // burst of parallel guesses gets no more checks than the limit. If any key
 // has none left, the slots already taken are given back and the answer is
-// RATE_LIMITED with the wait.
+// RATE_LIMITED with the wait. keys are the account's key, then the address's.
 func (s *Service) claimLogin(st *repositories.Store, keys ...string) (*claims, error) {
 	c := &claims{st: st}
 	now := s.Now()
-	for _, k := range keys {
+	for i, k := range keys {
 		wait, err := st.Limits.Claim(k, s.Settings.LoginMaxFailures, s.Settings.LoginWindow, now)
 		if err == nil && wait > 0 {
+			s.rateLimited(loginLimits[min(i, len(loginLimits)-1)])
 			err = models.RateLimited(wait)
 		}
 		if err != nil {

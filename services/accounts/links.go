@@ -88,6 +88,7 @@ func (s *Service) mailLimited(st *repositories.Store, key string) error {
 	if err != nil || wait <= 0 {
 		wait = s.Settings.EmailInterval
 	}
+	s.rateLimited(LimitEmail)
 	return models.RateLimited(wait)
 }
 

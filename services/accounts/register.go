@@ -45,6 +45,7 @@ func (s *Service) Register(ctx context.Context, st *repositories.Store, in Regis
 		return nil, err
 	}
 	if wait > 0 {
+		s.rateLimited(LimitRegisterAddress)
 		return nil, models.RateLimited(wait)
 	}
 	if err := s.hash(ctx, u, in.Password); err != nil {

@@ -43,6 +43,41 @@ type Service struct {
 	JWT      *security.JWT
 	// Clock is the time source (UTC); nil means time.Now. Tests move it.
 	Clock func() time.Time
+	// Observer is told of failed logins and refused attempts (metrics);
+	// nil tells no one.
+	Observer Observer
+}
+
+// Observer hears what operators count: failed logins by reason, and
+// attempts refused by a limit (answered RATE_LIMITED), by limit. Its methods
+// must be quick and safe for concurrent use.
+type Observer interface {
+	LoginFailed(reason string)
+	RateLimited(limit string)
+}
+
+// Reasons of LoginFailed and limits of RateLimited.
+const (
+	FailBadCredentials = "bad_credentials" // unknown account or wrong password
+	FailDisabled       = "disabled"        // right password, account disabled
+	FailMalformedHash  = "malformed_hash"  // stored hash in no known format
+
+	LimitLoginAccount    = "login_account"    // failed logins per account
+	LimitLoginAddress    = "login_address"    // failed logins per client address
+	LimitRegisterAddress = "register_address" // sign-ups per client address
+	LimitEmail           = "email"            // mail to one address
+)
+
+func (s *Service) loginFailed(reason string) {
+	if s.Observer != nil {
+		s.Observer.LoginFailed(reason)
+	}
+}
+
+func (s *Service) rateLimited(limit string) {
+	if s.Observer != nil {
+		s.Observer.RateLimited(limit)
+	}
 }
 
 // Now is the service's current time, in UTC: the one clock of the rules.

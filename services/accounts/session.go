@@ -54,6 +54,7 @@ func (s *Service) Login(ctx context.Context, st *repositories.Store, in LoginInp
 	u, err := st.Users.ByEmailKey(key)
 	if emailErr != nil || errors.Is(err, models.ErrNotFound) || len(in.Password) > 4*security.MaxPasswordLength {
 		s.Hasher.VerifyDummy(ctx, in.Password)
+		s.loginFailed(FailBadCredentials)
 		return nil, models.ErrBadCredentials // the slots stay taken: a failure
 	}
 	if err != nil {
@@ -66,10 +67,16 @@ func (s *Service) Login(ctx context.Context, st *repositories.Store, in LoginInp
 		return nil, unavailableOr(err)
 	}
 	if !ok {
+		if errors.Is(err, security.ErrMalformedHash) {
+			s.loginFailed(FailMalformedHash)
+		} else {
+			s.loginFailed(FailBadCredentials)
+		}
 		return nil, models.ErrBadCredentials
 	}
 	held.release()
 	if !u.IsActive {
+		s.loginFailed(FailDisabled)
 		return nil, models.ErrDisabled
 	}
 	if rehash {
