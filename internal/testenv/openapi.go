@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,7 +168,11 @@ func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
 		return res, nil // the connection broke mid-body: nothing to check
 	}
 	if err := checkExchange(req, reqBody, skip, res, resBody); err != nil {
-		c.t.Errorf("OpenAPI: %s %s answered %d: %v", req.Method, req.URL.RequestURI(), res.StatusCode, err)
+		msg := err.Error()
+		if len(msg) > 1500 {
+			msg = msg[:1500] + " ..."
+		}
+		c.t.Errorf("OpenAPI: %s %s answered %d (%s): %s", req.Method, req.URL.RequestURI(), res.StatusCode, caller(), msg)
 	}
 	return res, nil
 }
@@ -179,6 +186,26 @@ var authFunc = func(_ context.Context, in *openapi3filter.AuthenticationInput) e
 		return errors.New("no bearer token")
 	}
 	return nil
+}
+
+// caller is the chain of test lines that made the request, innermost first.
+func caller() string {
+	pc := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pc[:runtime.Callers(3, pc)])
+	var lines []string
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.File, "_test.go") {
+			lines = append(lines, filepath.Base(f.File)+":"+strconv.Itoa(f.Line))
+		}
+		if !more {
+			break
+		}
+	}
+	if len(lines) == 0 {
+		return "?"
+	}
+	return strings.Join(lines, " < ")
 }
 
 // checkExchange checks one request and its response against the document.
@@ -233,12 +260,12 @@ func checkUnrouted(req *http.Request, routeErr error, res *http.Response, resBod
 		return nil
 	}
 	want, code := http.StatusNotFound, "NOT_FOUND"
-	if errors.Is(routeErr, routers.ErrMethodNotAllowed) {
+	if routeErr.Error() == routers.ErrMethodNotAllowed.Error() {
 		want, code = http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"
 		if res.Header.Get("Allow") == "" {
 			return errors.New("405 without Allow")
 		}
-	} else if !errors.Is(routeErr, routers.ErrPathNotFound) {
+	} else if routeErr.Error() != routers.ErrPathNotFound.Error() {
 		return routeErr
 	}
 	if res.StatusCode != want {
