@@ -177,6 +177,16 @@ func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
+// CheckAnswer checks, against the document, the answer res (its body
+// already read into body) to a deliberately hostile request that a test
+// served in process (httptest): the request is not checked, the answer is.
+func CheckAnswer(t testing.TB, req *http.Request, res *http.Response, body []byte) {
+	t.Helper()
+	if err := checkExchange(req, nil, true, res, body); err != nil {
+		t.Errorf("OpenAPI: %s %s answered %d: %v", req.Method, req.URL.RequestURI(), res.StatusCode, err)
+	}
+}
+
 var authFunc = func(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	if in.SecuritySchemeName != "bearerAuth" {
 		return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
@@ -219,6 +229,10 @@ func checkExchange(req *http.Request, reqBody []byte, skip bool, res *http.Respo
 	route, params, err := specRouter.FindRoute(vreq)
 	if err != nil {
 		return checkUnrouted(req, err, res, resBody)
+	}
+	if (res.StatusCode == http.StatusMovedPermanently || res.StatusCode == http.StatusTemporaryRedirect) &&
+		req.URL.Path != route.Path && strings.TrimSuffix(req.URL.Path, "/") == route.Path {
+		return checkUnrouted(req, routers.ErrPathNotFound, res, resBody) // gin's trailing-slash redirect
 	}
 	record(req.Method+" "+route.Path, res.StatusCode)
 	if route.Operation.Responses.Status(res.StatusCode) == nil {
