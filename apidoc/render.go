@@ -18,7 +18,7 @@ nav ul{columns:3;padding-left:1.2rem}code,.path{font-family:ui-monospace,monospa
 .m{display:inline-block;min-width:4.2rem;font-weight:700;font-family:ui-monospace,monospace}
 .get{color:#0969da}.post{color:#1a7f37}.put{color:#9a6700}.patch{color:#8250df}.delete{color:#cf222e}
 table{border-collapse:collapse;width:100%;margin:.4rem 0}th,td{border:1px solid #d0d7de;padding:.2rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}.req{color:#cf222e}.auth{color:#57606a;font-size:.9em}.desc p{margin:.3rem 0}`
+th{background:#f6f8fa}td ul{margin:0;padding-left:1rem}.req{color:#cf222e}.auth{color:#57606a;font-size:.9em}.desc p{margin:.3rem 0}`
 
 const pageTemplate = `<!DOCTYPE html>
 <html lang="en">
@@ -53,7 +53,7 @@ const pageTemplate = `<!DOCTYPE html>
 {{end}}</table>{{else}}<p>{{.Type}}</p>{{end}}
 {{end}}<h4>Responses</h4>
 <table><tr><th>status</th><th>body</th><th>headers</th><th>description</th></tr>
-{{range .Responses}}<tr><td>{{.Status}}</td><td>{{range .Bodies}}<code>{{.ContentType}}</code> {{.Type}}<br>{{end}}</td><td>{{range .Headers}}<code>{{.}}</code> {{end}}</td><td>{{.Description}}</td></tr>
+{{range .Responses}}<tr><td>{{.Status}}</td><td>{{range .Bodies}}<code>{{.ContentType}}</code> {{if .Fields}}<ul>{{range .Fields}}<li><code>{{.Name}}</code>: {{.Type}}</li>{{end}}</ul>{{else}}{{.Type}}{{end}}{{end}}</td><td>{{range .Headers}}<code>{{.}}</code> {{end}}</td><td>{{.Description}}</td></tr>
 {{end}}</table>
 </article>
 {{end}}</section>
@@ -211,7 +211,12 @@ func (r resolver) operation(path, method string, op, doc map[string]any) opView 
 		rv := responseView{Status: status, Description: prose(str(resp["description"]))}
 		content := obj(resp["content"])
 		for _, ct := range sortedKeys(content) {
-			rv.Bodies = append(rv.Bodies, bodyView{ContentType: ct, Type: r.typeOf(obj(obj(content[ct])["schema"]))})
+			schema := obj(obj(content[ct])["schema"])
+			bv := bodyView{ContentType: ct, Type: r.typeOf(schema)}
+			if strings.HasSuffix(ct, "json") {
+				bv.Fields = r.fields(schema, "")
+			}
+			rv.Bodies = append(rv.Bodies, bv)
 		}
 		rv.Headers = sortedKeys(obj(resp["headers"]))
 		ov.Responses = append(ov.Responses, rv)
