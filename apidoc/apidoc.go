@@ -31,7 +31,7 @@ func YAML() []byte { return source }
 // Asset is one rendering of the document with its validator.
 type Asset struct {
 	Body []byte
-	// ETag is the quoted SHA-256 of Body (a strong validator).
+	// ETag is a strong validator of Body: its SHA-256 (first 128 bits, hex), quoted.
 	ETag string
 }
 
