@@ -36,6 +36,7 @@ var importRules = []struct {
 	{"aura/storage", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/report", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/i18n", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
+	{"aura/apidoc", []string{"aura/", "gorm.io/", "github.com/gin-gonic/", "github.com/getkin/"}},
 }
 
 // TestImportRule fails when a package imports across the layers against

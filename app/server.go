@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
+	"aura/apidoc"
 	"aura/config"
 	"aura/database"
 	"aura/handlers"
@@ -74,6 +75,11 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // New opens the database, migrates it when database.auto_migrate is set, and
 // wires the HTTP handler.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	// The API reference is converted from its YAML once, before anything
+	// opens: a broken document stops the start instead of a request.
+	if err := apidoc.Load(); err != nil {
+		return nil, err
+	}
 	db, err := database.OpenDB(ctx, cfg, log)
 	if err != nil {
 		return nil, err

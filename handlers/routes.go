@@ -12,6 +12,8 @@ import (
 // the token of a caller who sends one).
 func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	api.GET("/", d.Index)
+	api.GET("/openapi.json", d.OpenAPI)
+	api.GET("/docs", d.Docs)
 	api.GET("/health", WithToken(session), d.Operator, d.Health)
 	api.GET("/health/live", d.Live)
 

@@ -146,7 +146,7 @@ func TestTokens(t *testing.T) {
 		for _, bad := range []string{"x", strings.Repeat("A", 43), "../../etc/passwd"} {
 			s.Do(t, "POST", "/api/auth/refresh", map[string]string{"refreshToken": bad}, "").Expect(t, 401, "UNAUTHORIZED")
 		}
-		s.Do(t, "POST", "/api/auth/refresh", map[string]string{}, "").Expect(t, 400, "VALIDATION_FAILED")
+		s.Do(t, "POST", "/api/auth/refresh", testenv.Invalid(map[string]string{}), "").Expect(t, 400, "VALIDATION_FAILED")
 
 		// logout revokes the session server-side: access and refresh stop working
 		s.Do(t, "POST", "/api/auth/logout", nil, b.AccessToken).Expect(t, 200, "")
@@ -183,7 +183,7 @@ func TestChangePassword(t *testing.T) {
 		if r := cp(goodPassword, "password1234", "password1234").Expect(t, 400, "VALIDATION_FAILED"); r.Env.Details["newPassword"] == "" {
 			t.Fatalf("details: %s", r.Body)
 		}
-		s.Do(t, "POST", "/api/auth/change-password", map[string]string{"currentPassword": goodPassword}, a.AccessToken).Expect(t, 400, "VALIDATION_FAILED")
+		s.Do(t, "POST", "/api/auth/change-password", testenv.Invalid(map[string]string{"currentPassword": goodPassword}), a.AccessToken).Expect(t, 400, "VALIDATION_FAILED")
 		cp(goodPassword, next, next).Expect(t, 200, "")
 		// this session lives on; the other is revoked
 		s.Do(t, "GET", "/api/auth/me", nil, a.AccessToken).Expect(t, 200, "")
@@ -219,7 +219,7 @@ func TestUpdateMe(t *testing.T) {
 		}
 		// unknown fields never grant anything
 		for _, body := range []string{`{"roles":["ADMIN"]}`, `{"isActive":true,"emailVerified":true}`, `{"email":"x@example.com"}`} {
-			s.Do(t, "PATCH", "/api/auth/me", body, a.AccessToken).Expect(t, 400, "INVALID_JSON")
+			s.Do(t, "PATCH", "/api/auth/me", testenv.Invalid(body), a.AccessToken).Expect(t, 400, "INVALID_JSON")
 		}
 		var me struct {
 			Email         string `json:"email"`
@@ -269,7 +269,7 @@ func TestAdmin(t *testing.T) {
 			t.Fatalf("%% should be literal: %+v", page)
 		}
 		for _, q := range []string{"page=0", "pageSize=1000", "page=abc"} {
-			s.Do(t, "GET", "/api/admin/users?"+q, nil, admin).Expect(t, 400, "VALIDATION_FAILED")
+			s.Do(t, "GET", "/api/admin/users?"+q, testenv.Invalid(nil), admin).Expect(t, 400, "VALIDATION_FAILED")
 		}
 
 		// roles
@@ -287,8 +287,8 @@ func TestAdmin(t *testing.T) {
 		if len(claims.Roles) != 2 {
 			t.Fatalf("new token roles: %v", claims.Roles)
 		}
-		s.Do(t, "PATCH", "/api/admin/users/"+p.User.ID, map[string]any{"roles": []string{"SUPERUSER"}}, admin).Expect(t, 400, "VALIDATION_FAILED")
-		s.Do(t, "PATCH", "/api/admin/users/"+p.User.ID, map[string]any{"roles": []string{}}, admin).Expect(t, 400, "VALIDATION_FAILED")
+		s.Do(t, "PATCH", "/api/admin/users/"+p.User.ID, testenv.Invalid(map[string]any{"roles": []string{"SUPERUSER"}}), admin).Expect(t, 400, "VALIDATION_FAILED")
+		s.Do(t, "PATCH", "/api/admin/users/"+p.User.ID, testenv.Invalid(map[string]any{"roles": []string{}}), admin).Expect(t, 400, "VALIDATION_FAILED")
 		s.Do(t, "PATCH", "/api/admin/users/00000000-0000-0000-0000-000000000000", map[string]any{"isActive": false}, admin).Expect(t, 404, "NOT_FOUND")
 		s.Do(t, "PATCH", "/api/admin/users/not-a-uuid", map[string]any{"isActive": false}, admin).Expect(t, 404, "NOT_FOUND")
 

@@ -57,6 +57,12 @@ func attach(t *testing.T, s *testenv.Server, adminTok, clinicID, userID, license
 	return s.Do(t, "PUT", "/api/admin/clinics/"+clinicID+"/doctors/"+userID, map[string]any{"licenseNo": license}, adminTok)
 }
 
+// attachInvalid is attach with a license the document refuses.
+func attachInvalid(t *testing.T, s *testenv.Server, adminTok, clinicID, userID, license string) *testenv.Response {
+	t.Helper()
+	return s.Do(t, "PUT", "/api/admin/clinics/"+clinicID+"/doctors/"+userID, testenv.Invalid(map[string]any{"licenseNo": license}), adminTok)
+}
+
 // seedScreening writes a screening of patient in clinic straight into the
 // database, as an upload would have left it (the image bytes do not matter
 // to the rules tested here).

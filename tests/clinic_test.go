@@ -53,7 +53,7 @@ func TestClinicsAndDoctors(t *testing.T) {
 			t.Fatalf("details %v", r.Env.Details)
 		}
 		attach(t, s, adm, w.c1, w.d2.ID, " bs-001 ").Expect(t, http.StatusConflict, "CONFLICT")
-		attach(t, s, adm, w.c1, w.d2.ID, "").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		attachInvalid(t, s, adm, w.c1, w.d2.ID, "").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		attach(t, s, adm, "11111111-1111-4111-8111-111111111111", w.d2.ID, "BS-002").Expect(t, http.StatusNotFound, "NOT_FOUND")
 		var doc struct {
 			UserID, FullName, Email, LicenseNo, Specialization string
@@ -150,12 +150,12 @@ func TestPatientProfile(t *testing.T) {
 			"since future":   {map[string]any{"medicalHistory": map[string]any{"diabetesSinceYear": 3000}}, "medicalHistory.diabetesSinceYear"},
 			"notes too long": {map[string]any{"medicalHistory": map[string]any{"notes": strings.Repeat("ả", 2001)}}, "medicalHistory.notes"},
 		} {
-			r := s.Do(t, "PATCH", "/api/patients/me", tc.body, w.p1.Token).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+			r := s.Do(t, "PATCH", "/api/patients/me", testenv.Invalid(tc.body), w.p1.Token).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 			if r.Env.Details[tc.field] == "" {
 				t.Errorf("%s: details %v", name, r.Env.Details)
 			}
 		}
-		s.Do(t, "PATCH", "/api/patients/me", map[string]any{"medicalHistory": map[string]any{"diabetes": "yes"}}, w.p1.Token).
+		s.Do(t, "PATCH", "/api/patients/me", testenv.Invalid(map[string]any{"medicalHistory": map[string]any{"diabetes": "yes"}}), w.p1.Token).
 			Expect(t, http.StatusBadRequest, "INVALID_JSON")
 		var got struct {
 			PatientCode, FullName, DateOfBirth, Sex string

@@ -33,7 +33,7 @@ func TestPostgresCrashAnswers503(t *testing.T) {
 	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{
 		"AURA_DATABASE_QUERY_TIMEOUT": "3s", "AURA_LIMITS_LOGIN_MAX_FAILURES": "1000000"}))
 	reg := register(t, s, "crash@example.com")
-	client := &http.Client{Timeout: 20 * time.Second}
+	client := testenv.CheckedClient(t, &http.Client{Timeout: 20 * time.Second})
 
 	var (
 		mu     sync.Mutex

@@ -27,7 +27,7 @@ func FuzzJSONEndpoints(f *testing.F) {
 		if strings.HasSuffix(ep.path, "/logout") || strings.HasSuffix(ep.path, "/change-password") {
 			ep.token = "" // keep the fixture's sessions alive; these still parse and answer 401
 		}
-		rec := fx.serve(ep, body, "application/json")
+		rec := fx.serve(t, ep, body, "application/json")
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s %q: %d %s", ep.method, ep.path, body, rec.Code, rec.Body.String())
 		}

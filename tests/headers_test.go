@@ -29,7 +29,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example"}))
 	reg := register(t, s, "headers@example.com")
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := testenv.CheckedClient(t, &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
 	for _, c := range []struct {
 		method, path, body string
 		headers            map[string]string
@@ -55,6 +55,9 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			body = strings.NewReader(c.body)
 		}
 		req, _ := http.NewRequest(c.method, s.URL+c.path, body)
+		if c.status == 400 || c.status == 413 || c.status == 415 {
+			req = testenv.SkipRequestCheck(req) // deliberately malformed
+		}
 		for k, v := range c.headers {
 			req.Header.Set(k, v)
 		}

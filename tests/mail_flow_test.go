@@ -69,7 +69,7 @@ func TestMailVerifyEmailFlow(t *testing.T) {
 				t.Errorf("%s: %d %s", name, r.Status, r.Body)
 			}
 		}
-		s.Do(t, "POST", "/api/auth/verify-email", map[string]any{}, "").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		s.Do(t, "POST", "/api/auth/verify-email", testenv.Invalid(map[string]any{}), "").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 	})
 }
 
@@ -151,7 +151,7 @@ func TestMailPasswordReset(t *testing.T) {
 		s.Do(t, "POST", "/api/auth/login", map[string]any{"email": addr, "password": goodPassword}, "").Expect(t, 429, "RATE_LIMITED")
 
 		// The first backend's reset by email alone.
-		s.Do(t, "POST", "/api/auth/reset-password", map[string]any{"email": addr, "newPassword": "another-long-phrase-77"}, "").
+		s.Do(t, "POST", "/api/auth/reset-password", testenv.Invalid(map[string]any{"email": addr, "newPassword": "another-long-phrase-77"}), "").
 			Expect(t, http.StatusBadRequest, "INVALID_JSON")
 
 		s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": " Rita.Reset@EXAMPLE.com "}, "").Expect(t, http.StatusOK, "")
@@ -171,7 +171,7 @@ func TestMailPasswordReset(t *testing.T) {
 		reset("password1234", "password1234").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		reset("rita.reset-is-my-name", "rita.reset-is-my-name").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		reset(newPassword, newPassword+"x").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
-		s.Do(t, "POST", "/api/auth/reset-password", map[string]any{"token": tok}, "").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		s.Do(t, "POST", "/api/auth/reset-password", testenv.Invalid(map[string]any{"token": tok}), "").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		reset(newPassword, newPassword).Expect(t, http.StatusOK, "")
 		reset(newPassword, newPassword).Expect(t, http.StatusBadRequest, "TOKEN_INVALID")
 

@@ -66,7 +66,7 @@ func TestClientDisconnectCancelsQueries(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if res, err := http.DefaultClient.Do(req); err == nil {
+		if res, err := s.Client.Do(req); err == nil {
 			res.Body.Close()
 		}
 	}()

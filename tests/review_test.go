@@ -131,7 +131,7 @@ func TestReviewFlow(t *testing.T) {
 			"recommendation": {"riskLevel": "low", "recommendation": " "},
 			"notes":          {"riskLevel": "low", "recommendation": "x", "notes": strings.Repeat("n", 4001)},
 		} {
-			if r := s.Do(t, "POST", base+"/review", bad, w.d1.Token).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED"); len(r.Env.Details) != 1 {
+			if r := s.Do(t, "POST", base+"/review", testenv.Invalid(bad), w.d1.Token).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED"); len(r.Env.Details) != 1 {
 				t.Errorf("%s: %v", name, r.Env.Details)
 			}
 		}

@@ -48,6 +48,8 @@ type form struct {
 	filename string
 	partType string
 	fields   map[string]string
+	// invalid marks an upload the document refuses (see testenv.Invalid).
+	invalid bool
 }
 
 func (f form) body() (string, []byte) {
@@ -79,6 +81,9 @@ func upload(t *testing.T, s *testenv.Server, token string, f form, headers map[s
 	h := map[string]string{"Authorization": "Bearer " + token, "Content-Type": ct}
 	for k, v := range headers {
 		h[k] = v
+	}
+	if f.invalid {
+		return s.DoHeaders(t, "POST", "/api/screenings", testenv.Invalid(body), h)
 	}
 	return s.DoHeaders(t, "POST", "/api/screenings", body, h)
 }

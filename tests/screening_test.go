@@ -198,6 +198,7 @@ func TestUploadRefusals(t *testing.T) {
 			{"nothing at all", form{}, 400, "VALIDATION_FAILED", "image"},
 		}
 		for _, c := range cases {
+			c.f.invalid = true // every upload here is one AURA refuses
 			r := upload(t, s, pat.Token, c.f, nil)
 			if r.Status != c.status || r.Env.Code != c.code || (c.field != "" && r.Env.Details[c.field] == "") {
 				t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
@@ -233,7 +234,7 @@ func TestUploadRefusals(t *testing.T) {
 			}
 		}
 		// Not multipart; and a doctor may not upload.
-		s.DoHeaders(t, "POST", "/api/screenings", `{"eye":"left"}`, map[string]string{"Authorization": "Bearer " + pat.Token}).
+		s.DoHeaders(t, "POST", "/api/screenings", testenv.Invalid(`{"eye":"left"}`), map[string]string{"Authorization": "Bearer " + pat.Token}).
 			Expect(t, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
 		doc := makeDoctor(t, s, adm, "bs@clinic.example")
 		upload(t, s, doc.Token, form{image: small, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusForbidden, "FORBIDDEN")
@@ -284,7 +285,9 @@ func TestUploadIdempotencyKey(t *testing.T) {
 		if a.ID != b.ID || a.ID == c.ID {
 			t.Fatalf("ids %s %s %s", a.ID, b.ID, c.ID)
 		}
-		upload(t, s, p1.Token, f, map[string]string{"Idempotency-Key": strings.Repeat("k", 101)}).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		long := f
+		long.invalid = true
+		upload(t, s, p1.Token, long, map[string]string{"Idempotency-Key": strings.Repeat("k", 101)}).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		var n int64
 		testenv.Must(t, s.App.DB.Table("screenings").Count(&n).Error, "count")
 		if n != 2 {

@@ -52,14 +52,14 @@ func TestKeysEqualUpToCaseAreDuplicates(t *testing.T) {
 			}
 			capitalised := strings.ToUpper(cf.field[:1]) + cf.field[1:]
 			twin := "{" + cf.rest + `"` + cf.field + `":` + cf.value + `,"` + capitalised + `":` + cf.value + "}"
-			rec := f.serve(ep, []byte(twin), "application/json")
+			rec := f.serve(t, ep, []byte(twin), "application/json")
 			if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code":"INVALID_JSON"`) ||
 				!strings.Contains(rec.Body.String(), "duplicate field") {
 				t.Errorf("%s %s %s: %d %s", ep.method, ep.path, twin, rec.Code, rec.Body.String())
 			}
 			upper := strings.ToUpper(cf.field)
 			lone := "{" + cf.rest + `"` + upper + `":` + cf.value + "}"
-			rec = f.serve(ep, []byte(lone), "application/json")
+			rec = f.serve(t, ep, []byte(lone), "application/json")
 			if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code":"INVALID_JSON"`) ||
 				!strings.Contains(rec.Body.String(), `"`+upper+`":"is not a known field"`) {
 				t.Errorf("%s %s %s: %d %s", ep.method, ep.path, lone, rec.Code, rec.Body.String())

@@ -108,7 +108,7 @@ func TestAuditTrail(t *testing.T) {
 			t.Fatalf("paging: %+v", rows)
 		}
 		for _, q := range []string{"from=yesterday", "to=2026-13-01", "pageSize=101", "page=0", "from=" + tomorrow + "&to=" + today} {
-			s.Do(t, "GET", "/api/admin/audit-logs?"+q, nil, adm).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+			s.Do(t, "GET", "/api/admin/audit-logs?"+q, testenv.Invalid(nil), adm).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		}
 		s.Do(t, "GET", "/api/admin/audit-logs", nil, w.d1.Token).Expect(t, http.StatusForbidden, "FORBIDDEN")
 

@@ -1,0 +1,223 @@
+package tests
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"aura/apidoc"
+	"aura/internal/testenv"
+)
+
+// TestMain runs the tests and then, on a full run (no -run or -skip), fails
+// when an operation of the OpenAPI document was never answered with a
+// success by any test: every operation is exercised, and checked against
+// the document, by the suite.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == "" {
+		if missing := unexercised(); len(missing) > 0 {
+			fmt.Fprintln(os.Stderr, "FAIL: operations of apidoc/openapi.yaml that no test got a success from:")
+			for _, m := range missing {
+				fmt.Fprintln(os.Stderr, "  "+m)
+			}
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// unexercised lists the operations no checked request got a 2xx or 304 from.
+func unexercised() []string {
+	seen := testenv.Exercised()
+	var missing []string
+	for _, op := range testenv.Operations(&testing.T{}) {
+		ok := false
+		for status := range seen[op] {
+			if status < 300 || status == http.StatusNotModified {
+				ok = true
+			}
+		}
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%s (answers seen: %v)", op, seen[op]))
+		}
+	}
+	return missing
+}
+
+// TestRoutesMatchTheDocument: every route the router registers is an
+// operation of the document, and every operation of the document a route.
+func TestRoutesMatchTheDocument(t *testing.T) {
+	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
+	param := regexp.MustCompile(`:([A-Za-z]+)`)
+	routes := map[string]bool{}
+	for _, r := range s.App.Router.Routes() {
+		routes[r.Method+" "+param.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	ops := map[string]bool{}
+	for _, op := range testenv.Operations(t) {
+		ops[op] = true
+		if !routes[op] {
+			t.Errorf("the document has %s, which the router lacks", op)
+		}
+	}
+	var missing []string
+	for r := range routes {
+		if !ops[r] {
+			missing = append(missing, r)
+		}
+	}
+	sort.Strings(missing)
+	for _, r := range missing {
+		t.Errorf("the router has %s, which apidoc/openapi.yaml lacks", r)
+	}
+	if len(ops) < 40 {
+		t.Errorf("only %d operations: the document was not read", len(ops))
+	}
+}
+
+// TestOpenAPIDocumentServed: GET /api/openapi.json is the embedded document
+// as JSON, revalidated by its ETag.
+func TestOpenAPIDocumentServed(t *testing.T) {
+	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
+	r := s.Do(t, "GET", "/api/openapi.json", nil, "").Expect(t, http.StatusOK, "")
+	if string(r.Body) != string(apidoc.JSON().Body) {
+		t.Fatal("the served document differs from apidoc.JSON()")
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	etag := r.Header.Get("ETag")
+	if etag == "" || r.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("ETag %q, Cache-Control %q", etag, r.Header.Get("Cache-Control"))
+	}
+	s.DoHeaders(t, "GET", "/api/openapi.json", nil, map[string]string{"If-None-Match": etag}).Expect(t, http.StatusNotModified, "")
+	if testenv.Spec(t).OpenAPI != "3.1.0" {
+		t.Errorf("openapi %q", testenv.Spec(t).OpenAPI)
+	}
+}
+
+// getDocs fetches /api/docs through the checked client.
+func getDocs(t *testing.T, s *testenv.Server, headers map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.URL+"/api/docs", nil)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := s.Client.Do(req)
+	testenv.Must(t, err, "GET /api/docs")
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// TestDocsPage: GET /api/docs shows every operation of the document, under
+// its own Content-Security-Policy, with no script.
+func TestDocsPage(t *testing.T) {
+	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
+	res, page := getDocs(t, s, map[string]string{"Accept-Language": "vi"})
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); csp != apidoc.CSP() || !strings.Contains(csp, "default-src 'none'") ||
+		strings.Contains(csp, "unsafe") {
+		t.Errorf("Content-Security-Policy %q", csp)
+	}
+	if strings.Contains(strings.ToLower(page), "<script") || strings.Contains(page, "style=") || strings.Contains(page, "http://") ||
+		strings.Contains(page, "https://cdn") {
+		t.Error("the page has a script, an inline style attribute or a remote asset")
+	}
+	for _, op := range testenv.Spec(t).Paths.Map() {
+		for method, o := range op.Operations() {
+			if !strings.Contains(page, `id="`+o.OperationID+`"`) {
+				t.Errorf("%s %s (%s) is not on the page", method, o.OperationID, o.OperationID)
+			}
+		}
+	}
+	if res.Header.Get("Content-Language") != "en" {
+		t.Errorf("Content-Language %q: the page is English", res.Header.Get("Content-Language"))
+	}
+	res, _ = getDocs(t, s, map[string]string{"If-None-Match": res.Header.Get("ETag")})
+	if res.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d", res.StatusCode)
+	}
+}
+
+// TestDocsPageInChromium loads /api/docs in headless Chromium: the DOM it
+// builds shows every operation, and Chromium reports no Content Security
+// Policy violation. Without chromium the test skips, unless
+// AURA_REQUIRE_CHROMIUM=1 (as .ci/run sets), which makes it fail.
+func TestDocsPageInChromium(t *testing.T) {
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		if os.Getenv("AURA_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("AURA_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)")
+		}
+		t.Skip("no chromium on PATH (apt-get install chromium); .ci/run installs it")
+	}
+	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
+	profile := t.TempDir()
+	shot := filepath.Join(t.TempDir(), "docs.png")
+	run := func(args ...string) (string, string) {
+		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+			"--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000"}
+		cmd := exec.Command(bin, append(base, args...)...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		done := make(chan error, 1)
+		testenv.Must(t, cmd.Start(), "start chromium")
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("chromium: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(90 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("chromium did not finish in 90 s\n%s", stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	dom, logs := run("--dump-dom", s.URL+"/api/docs")
+	_, shotLogs := run("--screenshot="+shot, "--window-size=1280,2000", s.URL+"/api/docs")
+	for _, line := range strings.Split(logs+shotLogs, "\n") {
+		if strings.Contains(line, "Content Security Policy") || strings.Contains(line, "Refused to") {
+			t.Errorf("Chromium reports a CSP violation: %s", line)
+		}
+	}
+	if !strings.Contains(dom, "AURA API") {
+		t.Fatalf("the DOM is not the page:\n%.2000s", dom)
+	}
+	n := 0
+	for path, item := range testenv.Spec(t).Paths.Map() {
+		for method, o := range item.Operations() {
+			n++
+			if !strings.Contains(dom, `id="`+o.OperationID+`"`) || !strings.Contains(dom, path) {
+				t.Errorf("Chromium's DOM lacks %s %s", method, path)
+			}
+		}
+	}
+	if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
+		t.Errorf("no screenshot: %v", err)
+	}
+	if dir := os.Getenv("AURA_DOCS_SCREENSHOT"); dir != "" {
+		b, _ := os.ReadFile(shot)
+		_ = os.WriteFile(dir, b, 0o644)
+	}
+	t.Logf("Chromium rendered %d operations, no CSP violation", n)
+}
