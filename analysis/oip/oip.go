@@ -29,8 +29,9 @@ import (
 // "vessel_density", "fractal_dimension", "tortuosity",
 // "mean_vessel_width_px" (FP32/FP64, one value each), "quality" (0..1),
 // "gradable" (BOOL), "confidence" (0..1), and "vessel_map" (BYTES, a PNG
-// of the image's size, base64). A 4xx answer is a permanent failure; a 5xx, a timeout or a
-// refused connection is retried by the queue.
+// of the image's size, base64). A 4xx answer is a permanent failure, except
+// 408 and 429, which say "later": those, a 5xx, a timeout or a refused
+// connection are retried by the queue.
 type Analyzer struct {
 	URL, Model string
 	Client     *http.Client
@@ -79,7 +80,8 @@ func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, con
 		return nil, fmt.Errorf("model server answer: %w", err)
 	}
 	switch {
-	case res.StatusCode >= 500:
+	case res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout:
+		// Busy, rate-limited or timed out: the same image may pass later.
 		return nil, fmt.Errorf("model server: %s", res.Status)
 	case res.StatusCode >= 400:
 		return nil, analysis.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))

@@ -206,6 +206,8 @@ func TestFailures(t *testing.T) {
 		{"400", status(400), true, "refused"},
 		{"404", status(404), true, "refused"},
 		{"422", status(422), true, "refused"},
+		{"408", status(408), false, "408"},
+		{"429", status(429), false, "429"},
 		{"500", status(500), false, "500"},
 		{"502", status(502), false, "502"},
 		{"503", status(503), false, "503"},
