@@ -221,14 +221,14 @@ func TestUploadRefusals(t *testing.T) {
 				_, _ = pw.Write(small)
 			}
 			_ = w.Close()
-			r := s.DoHeaders(t, "POST", "/api/screenings", b.Bytes(), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": w.FormDataContentType()})
+			r := s.DoHeaders(t, "POST", "/api/screenings", testenv.Invalid(b.Bytes()), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": w.FormDataContentType()})
 			if r.Status != 400 || r.Env.Details["image"] == "" {
 				t.Errorf("two images: %d %s", r.Status, r.Body)
 			}
 		}
 		// A multipart type without its boundary, and a body that is not the multipart it claims.
 		for _, c := range []struct{ ct, body string }{{"multipart/form-data", "--x\r\n"}, {"multipart/form-data; boundary=zzz", "not multipart at all"}} {
-			r := s.DoHeaders(t, "POST", "/api/screenings", c.body, map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": c.ct})
+			r := s.DoHeaders(t, "POST", "/api/screenings", testenv.Invalid(c.body), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": c.ct})
 			if r.Status != 400 {
 				t.Errorf("%q: %d %s", c.ct, r.Status, r.Body)
 			}
@@ -353,6 +353,7 @@ func TestUploadHugeBodies(t *testing.T) {
 				body.head = append(body.head, jpg...)
 			}
 			req, _ := http.NewRequest("POST", s.URL+"/api/screenings", body)
+			req = testenv.SkipRequestCheck(req) // over the limit: the check would read it whole
 			req.Header.Set("Authorization", "Bearer "+pat.Token)
 			req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 			if declared {
@@ -391,7 +392,7 @@ func TestUploadHugeBodies(t *testing.T) {
 		pw, _ := w.CreateFormFile("image", "eye.jpg")
 		_, _ = pw.Write(jpg)
 		_ = w.Close()
-		r := s.DoHeaders(t, "POST", "/api/screenings", b.Bytes(), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": w.FormDataContentType()})
+		r := s.DoHeaders(t, "POST", "/api/screenings", testenv.Invalid(b.Bytes()), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": w.FormDataContentType()})
 		t.Logf("5000 unknown fields (%d kB): %d, %d bytes of answer", b.Len()>>10, r.Status, len(r.Body))
 		if r.Status != 400 || r.Env.Code != "VALIDATION_FAILED" || len(r.Body) > 4096 {
 			t.Fatalf("5000 unknown fields: %d, %d bytes: %.300s", r.Status, len(r.Body), r.Body)
