@@ -1,7 +1,10 @@
 package tests
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	_ "image/jpeg"
 	"net/http"
 	"os"
 	"slices"
@@ -170,3 +173,40 @@ func explainList(t *testing.T, db *gorm.DB, engine, doctorID string) {
 		t.Logf("plan of %.60s...:\n  %s", q, strings.Join(lines, "\n  "))
 	}
 }
+
+// TestUploadLatency times POST /api/screenings of a JPEG of about 5 MiB on
+// file SQLite (analysis workers off, so only the upload runs) and, beside
+// it, the wholeness check's decode alone:
+//
+//	AURA_SCALE=1 go test ./tests -run TestUploadLatency -v
+func TestUploadLatency(t *testing.T) {
+	if os.Getenv("AURA_SCALE") == "" {
+		t.Skip("set AURA_SCALE=1 to run")
+	}
+	dir := t.TempDir()
+	s := testenv.Start(t, testenv.Config(t, "sqlite:///"+dir+"/aura.db", map[string]string{
+		"AURA_ANALYSIS_WORKERS": "0", "AURA_STORAGE_URI": "file://" + dir + "/blobs"}))
+	admin := makeAdmin(t, s, "admin@upload.example")
+	clinic := createClinic(t, s, admin, "Upload clinic")
+	patient := signUp(t, s, "upload@patient.example")
+	img := encodeJPEG(t, 4000, 4000, 98)
+	t.Logf("image: 4000x4000, %.2f MiB", float64(len(img))/(1<<20))
+	var up, dec []time.Duration
+	for i := range 22 {
+		f := form{image: img, fields: map[string]string{"eye": "left", "clinicId": clinic}}
+		t0 := time.Now()
+		upload(t, s, patient.Token, f, nil).Expect(t, http.StatusAccepted, "")
+		t1 := time.Now()
+		_, _, err := image.Decode(bytes.NewReader(img))
+		testenv.Must(t, err, "decode")
+		if i >= 2 {
+			up, dec = append(up, t1.Sub(t0)), append(dec, time.Since(t1))
+		}
+	}
+	slices.Sort(up)
+	slices.Sort(dec)
+	t.Logf("upload p50 %.1f ms (min %.1f, max %.1f); image.Decode alone p50 %.1f ms",
+		ms(up[len(up)/2]), ms(up[0]), ms(up[len(up)-1]), ms(dec[len(dec)/2]))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
