@@ -268,7 +268,9 @@ func Fatal(err error) {
 func RunWorkers(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	logOut := NewBufferedWriter(w, 100*time.Millisecond)
 	defer logOut.Close()
-	a, err := New(ctx, cfg, NewLogger(cfg, logOut))
+	log := NewLogger(cfg, logOut)
+	applyMemoryLimit(cfg, log)
+	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -299,7 +301,9 @@ func RunWorkers(ctx context.Context, cfg *config.Config, w io.Writer) error {
 func Run(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	logOut := NewBufferedWriter(w, 100*time.Millisecond)
 	defer logOut.Close()
-	a, err := New(ctx, cfg, NewLogger(cfg, logOut))
+	log := NewLogger(cfg, logOut)
+	applyMemoryLimit(cfg, log)
+	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,9 @@ type options struct {
 	scenario         string
 	profile          bool
 	keep             bool
+	memoryDuration   time.Duration
+	settle           time.Duration
+	auraEnv          []string
 }
 
 // Result is one run: one server, one engine, one endpoint, one concurrency.
@@ -65,8 +68,12 @@ type Result struct {
 	ErrorSample []string       `json:"error_samples,omitempty"`
 	Locked      int            `json:"database_locked"`
 	PeakRSSMiB  float64        `json:"peak_rss_mib"`
-	CPUusPerReq float64        `json:"server_cpu_us_per_req"`
-	Profile     string         `json:"cpu_profile,omitempty"`
+	// EndRSSMiB and SettledRSSMiB (memory scenario): VmRSS right after the
+	// run and after -settle of idleness.
+	EndRSSMiB     float64 `json:"end_rss_mib,omitempty"`
+	SettledRSSMiB float64 `json:"settled_rss_mib,omitempty"`
+	CPUusPerReq   float64 `json:"server_cpu_us_per_req"`
+	Profile       string  `json:"cpu_profile,omitempty"`
 }
 
 // Report is the JSON file.
@@ -96,6 +103,10 @@ type run struct {
 	server      string
 	endpoint    string
 	concurrency int
+	// fresh: the server is restarted before the run, so the RSS it shows is
+	// this run's alone (memory scenario).
+	fresh    bool
+	duration time.Duration // 0: -duration
 }
 
 // group is the runs that share one seeded database.
@@ -119,11 +130,16 @@ func main() {
 	flag.StringVar(&o.pg, "pg", os.Getenv("AURA_BENCH_PG"), "PostgreSQL admin URI; a database aura_bench_<random> is created and dropped on it (env AURA_BENCH_PG)")
 	flag.StringVar(&o.out, "out", "", "JSON result file (default bench/results/<time>.json)")
 	flag.StringVar(&o.scenario, "scenario", "main",
-		"main | efficiency | scale | writers | rss | full (all of them), or a comma-separated list")
+		"main | efficiency | scale | writers | rss | memory | full (all of them), or a comma-separated list")
 	flag.BoolVar(&o.profile, "profile", false, "run AURA's pprof variant (bench/profserve) and save a CPU profile per AURA run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (databases, logs, binaries)")
+	var auraEnv string
+	flag.StringVar(&auraEnv, "aura-env", "", "extra environment of AURA only, comma-separated KEY=VALUE (e.g. AURA_SERVER_MEMORY_LIMIT_MIB=80)")
+	flag.DurationVar(&o.memoryDuration, "memory-duration", 30*time.Second, "logins of the memory scenario")
+	flag.DurationVar(&o.settle, "settle", 5*time.Second, "idle time before the memory scenario's settled RSS")
 	flag.Parse()
 	o.engines, o.endpoints, o.servers = split(engines), split(endpoints), split(servers)
+	o.auraEnv = split(auraEnv)
 	for _, e := range o.endpoints {
 		if drivers[e] == nil {
 			fatalf("unknown endpoint %q; accepted: health, me, refresh, login, register", e)
@@ -157,7 +173,7 @@ func logf(format string, a ...any) {
 func plan(o options) []group {
 	scen := split(o.scenario)
 	if slices.Contains(scen, "full") {
-		scen = []string{"main", "efficiency", "rss", "writers", "scale"}
+		scen = []string{"main", "efficiency", "rss", "writers", "scale", "memory"}
 	}
 	var groups []group
 	add := func(engine string, users int, r run) {
@@ -175,22 +191,25 @@ func plan(o options) []group {
 				switch sc {
 				case "main":
 					for _, ep := range o.endpoints {
-						add(eng, o.users, run{sc, srv, ep, o.concurrency})
+						add(eng, o.users, run{scenario: sc, server: srv, endpoint: ep, concurrency: o.concurrency})
 					}
 				case "efficiency":
 					for _, ep := range []string{"login", "register"} {
-						add(eng, o.users, run{sc, srv, ep, 1})
-						add(eng, o.users, run{sc, srv, ep, 8})
+						add(eng, o.users, run{scenario: sc, server: srv, endpoint: ep, concurrency: 1})
+						add(eng, o.users, run{scenario: sc, server: srv, endpoint: ep, concurrency: 8})
 					}
 				case "rss":
-					add(eng, o.users, run{sc, srv, "me", 256})
+					add(eng, o.users, run{scenario: sc, server: srv, endpoint: "me", concurrency: 256})
+				case "memory":
+					add(eng, o.users, run{scenario: sc, server: srv, endpoint: "login", concurrency: 8,
+						fresh: true, duration: o.memoryDuration})
 				case "writers":
 					if eng == "sqlite" {
-						add(eng, o.users, run{sc, srv, "register", 64})
+						add(eng, o.users, run{scenario: sc, server: srv, endpoint: "register", concurrency: 64})
 					}
 				case "scale":
-					add(eng, o.users, run{sc, srv, "me", o.concurrency})
-					add(eng, o.bigUsers, run{sc, srv, "me", o.concurrency})
+					add(eng, o.users, run{scenario: sc, server: srv, endpoint: "me", concurrency: o.concurrency})
+					add(eng, o.bigUsers, run{scenario: sc, server: srv, endpoint: "me", concurrency: o.concurrency})
 				default:
 					fatalf("unknown scenario %q", sc)
 				}
@@ -199,9 +218,16 @@ func plan(o options) []group {
 	}
 	rank := map[string]int{"health": 0, "me": 1, "refresh": 2, "login": 3, "register": 4}
 	for i := range groups {
-		// Register last: it adds users. Then by endpoint, concurrency, and AURA
-		// right beside the calibration server.
+		// Fresh-process runs first (nothing before them to clean), register
+		// last: it adds users. Then by endpoint, concurrency, and AURA right
+		// beside the calibration server.
 		slices.SortStableFunc(groups[i].runs, func(a, b run) int {
+			if a.fresh != b.fresh {
+				if a.fresh {
+					return -1
+				}
+				return 1
+			}
 			if d := rank[a.endpoint] - rank[b.endpoint]; d != 0 {
 				return d
 			}
@@ -227,7 +253,8 @@ func benchmark(o options) error {
 	rep := &Report{Started: time.Now().UTC(), Machine: machine(o.pg), Options: map[string]any{
 		"duration": o.duration.String(), "warmup": o.warmup.String(), "concurrency": o.concurrency,
 		"users": o.users, "big_users": o.bigUsers, "engines": o.engines, "endpoints": o.endpoints,
-		"servers": o.servers, "scenario": o.scenario, "profile": o.profile, "args": os.Args[1:]}}
+		"servers": o.servers, "scenario": o.scenario, "profile": o.profile, "memory_duration": o.memoryDuration.String(),
+		"settle": o.settle.String(), "aura_env": o.auraEnv, "args": os.Args[1:]}}
 
 	logf("building aura and the calibration server in %s", tmp)
 	auraBin, calibBin, profBin, err := buildBinaries(tmp, o.profile)
@@ -318,22 +345,39 @@ func runGroup(ctx context.Context, o options, g group, dir, secret, tag, auraBin
 		}
 	}()
 	var pprofAddr string
-	for _, srv := range o.servers {
+	start := func(srv string) error {
 		bin := calibBin
 		penv := env
 		if srv == "aura" {
 			bin = auraBin
+			penv = func(addr string) []string { return append(env(addr), o.auraEnv...) }
 			if o.profile {
 				bin = profBin
 				pprofAddr, _ = freeAddr()
-				penv = func(addr string) []string { return append(env(addr), "AURA_BENCH_PPROF_ADDR="+pprofAddr) }
+				penv = func(addr string) []string {
+					return append(env(addr), append(o.auraEnv, "AURA_BENCH_PPROF_ADDR="+pprofAddr)...)
+				}
 			}
+		}
+		if old := procs[srv]; old != nil {
+			old.stop()
+			delete(procs, srv)
 		}
 		p, err := startProc(srv, dir, bin, penv)
 		if err != nil {
-			return nil, seedTime, err
+			return err
 		}
 		procs[srv] = p
+		return nil
+	}
+	for _, srv := range o.servers {
+		if err := start(srv); err != nil {
+			return nil, seedTime, err
+		}
+	}
+	restarted := map[string]bool{} // a fresh process not yet used
+	for _, srv := range o.servers {
+		restarted[srv] = true
 	}
 
 	var results []Result
@@ -341,7 +385,17 @@ func runGroup(ctx context.Context, o options, g group, dir, secret, tag, auraBin
 		if ctx.Err() != nil {
 			break
 		}
+		if r.fresh && !restarted[r.server] {
+			if err := start(r.server); err != nil {
+				return results, seedTime, err
+			}
+		}
+		restarted[r.server] = false
 		p := procs[r.server]
+		dur := o.duration
+		if r.duration > 0 {
+			dur = r.duration
+		}
 		steps, err := drivers[r.endpoint](runEnv{base: p.url, conc: r.concurrency, users: g.users,
 			tag:  tag + r.server[:1] + fmt.Sprint(r.concurrency) + r.scenario[:2],
 			mint: func(n int) ([]session, error) { return db.mintSessions(ctx, n, g.users, secret) }})
@@ -355,28 +409,37 @@ func runGroup(ctx context.Context, o options, g group, dir, secret, tag, auraBin
 			prof = make(chan string, 1)
 			go func() {
 				time.Sleep(o.warmup)
-				prof <- captureProfile(pprofAddr, o.duration, filepath.Join(filepath.Dir(o.outDir()),
+				prof <- captureProfile(pprofAddr, dur, filepath.Join(filepath.Dir(o.outDir()),
 					fmt.Sprintf("cpu-%s-%s-%s-c%d-u%d.pprof", g.engine, r.scenario, r.endpoint, r.concurrency, g.users)))
 			}()
 		}
 		w := watchRSS(p.pid())
 		cpu0 := cpuTicks(p.pid())
-		m := drive(steps, o.warmup, o.duration)
+		m := drive(steps, o.warmup, dur)
 		cpu1 := cpuTicks(p.pid())
+		endRSS := procStatus(p.pid(), "VmRSS")
 		rss := w.stop()
+		var settledRSS int64
+		if r.fresh {
+			time.Sleep(o.settle)
+			settledRSS = procStatus(p.pid(), "VmRSS")
+		}
 		res := Result{Scenario: r.scenario, Engine: g.engine, Users: g.users, Server: r.server, Endpoint: r.endpoint,
 			Concurrency: r.concurrency, Seconds: m.elapsed.Seconds(), Requests: m.requests,
 			RPS: float64(m.requests) / m.elapsed.Seconds(), P50ms: percentile(m.latencies, 50),
 			P90ms: percentile(m.latencies, 90), P99ms: percentile(m.latencies, 99), MaxMs: percentile(m.latencies, 100),
 			Errors: m.errors, ErrorSample: m.samples, Locked: m.locked + p.logCount("database is locked") - lockedBefore,
 			PeakRSSMiB: float64(rss) / (1 << 20)}
+		if r.fresh {
+			res.EndRSSMiB, res.SettledRSSMiB = float64(endRSS)/(1<<20), float64(settledRSS)/(1<<20)
+		}
 		for _, v := range m.errors {
 			res.ErrorCount += v
 		}
 		if m.requests > 0 {
 			// Includes the warm-up's CPU time spread over the recorded requests'
 			// share; both servers are measured the same way.
-			res.CPUusPerReq = float64(cpu1-cpu0) * 1e4 / float64(m.requests) * o.duration.Seconds() / (o.duration + o.warmup).Seconds()
+			res.CPUusPerReq = float64(cpu1-cpu0) * 1e4 / float64(m.requests) * dur.Seconds() / (dur + o.warmup).Seconds()
 		}
 		if prof != nil {
 			res.Profile = <-prof
@@ -384,6 +447,9 @@ func runGroup(ctx context.Context, o options, g group, dir, secret, tag, auraBin
 		logf("%-9s %-8s %-9s %-8s c=%-3d users=%-7d %8.0f rps  p50 %7.2f ms  p99 %7.2f ms  err %s  rss %.1f MiB  cpu %.0f µs/req",
 			r.scenario, g.engine, r.server, r.endpoint, r.concurrency, g.users, res.RPS, res.P50ms, res.P99ms,
 			errorString(res.Errors), res.PeakRSSMiB, res.CPUusPerReq)
+		if r.fresh {
+			logf("    rss at the end %.1f MiB, after %s idle %.1f MiB", res.EndRSSMiB, o.settle, res.SettledRSSMiB)
+		}
 		for _, s := range m.samples {
 			logf("    sample error: %s", s)
 		}

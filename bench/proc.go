@@ -67,10 +67,11 @@ func serverEnv(uri, secret, addr string) []string {
 		"AURA_DATABASE_AUTO_MIGRATE=false",
 		"AURA_MAIL_DRIVER=log",
 		"FRONTEND_URL=http://localhost:3000",
-		"GOMAXPROCS=" + os.Getenv("GOMAXPROCS"),
 	}
-	if os.Getenv("GOMAXPROCS") == "" {
-		env = env[:len(env)-1]
+	for _, k := range []string{"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG"} {
+		if v := os.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
 	}
 	return env
 }

@@ -97,6 +97,12 @@ func evaluate(rs []Result, cores int) []Target {
 				Value: fmt.Sprintf("%.1f MiB (calibration %s)", r.PeakRSSMiB, rssOf(find(rs, "rss", eng, "calibrate", "me", 256, 0))),
 				Met:   r.PeakRSSMiB <= 100})
 		}
+		if r := find(rs, "memory", eng, "aura", "login", 8, 0); r != nil {
+			ts = append(ts, Target{Name: fmt.Sprintf("server RSS after %.0f s of logins at 8 connections", r.Seconds), Engine: eng,
+				Goal: "<= 100 MiB", Value: fmt.Sprintf("%.1f MiB at the end, %.1f MiB settled, peak %.1f MiB (calibration %s)",
+					r.EndRSSMiB, r.SettledRSSMiB, r.PeakRSSMiB, rssOf(find(rs, "memory", eng, "calibrate", "login", 8, 0))),
+				Met: r.EndRSSMiB <= 100})
+		}
 		errs, runs := 0, 0
 		for _, r := range rs {
 			if r.Engine == eng && r.Server == "aura" {
@@ -115,6 +121,9 @@ func evaluate(rs []Result, cores int) []Target {
 func rssOf(r *Result) string {
 	if r == nil {
 		return "not run"
+	}
+	if r.EndRSSMiB > 0 {
+		return fmt.Sprintf("%.1f MiB at the end", r.EndRSSMiB)
 	}
 	return fmt.Sprintf("%.1f MiB", r.PeakRSSMiB)
 }
@@ -156,6 +165,24 @@ func printReport(w io.Writer, rep *Report) {
 				a.CPUusPerReq, cr.CPUusPerReq)
 		}
 		fmt.Fprintln(w)
+		header := false
+		for _, r := range rep.Results {
+			if r.Engine != eng || r.EndRSSMiB == 0 {
+				continue
+			}
+			if !header {
+				fmt.Fprintln(w, "Fresh process per run (memory scenario); RSS from /proc/<pid>/status:")
+				fmt.Fprintln(w)
+				fmt.Fprintln(w, "| server | endpoint | conc | seconds | rps | errors | peak RSS MiB | RSS at the end MiB | RSS settled MiB |")
+				fmt.Fprintln(w, "|---|---|---:|---:|---:|---|---:|---:|---:|")
+				header = true
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %.0f | %.1f | %s | %.1f | %.1f | %.1f |\n", r.Server, r.Endpoint, r.Concurrency,
+				r.Seconds, r.RPS, errorString(r.Errors), r.PeakRSSMiB, r.EndRSSMiB, r.SettledRSSMiB)
+		}
+		if header {
+			fmt.Fprintln(w)
+		}
 	}
 	fmt.Fprintln(w, "rps ratio = AURA / calibration (higher is better); p99 ratio = calibration p99 / AURA p99 (higher is better).")
 	fmt.Fprintln(w)

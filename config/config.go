@@ -99,6 +99,9 @@ type ServerConfig struct {
 	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
 	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace"`
 	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit); 0 leaves Go's default (GOMEMLIMIT, else none).
+	MemoryLimitMiB int64 `mapstructure:"memory_limit_mib"`
 }
 
 // DatabaseConfig is either a whole URI or its fields; URI wins.
@@ -239,6 +242,7 @@ var defaults = map[string]any{
 	"env":                              EnvDevelopment,
 	"server.addr":                      ":9999",
 	"server.max_body_bytes":            65536,
+	"server.memory_limit_mib":          0,
 	"server.read_header_timeout":       "5s",
 	"server.read_timeout":              "15s",
 	"server.write_timeout":             "30s",

@@ -33,6 +33,14 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 		if err := tx.AutoMigrate(models.All()...); err != nil {
 			return fmt.Errorf("automigrate: %w", err)
 		}
+		// idx_screenings_recent (created_at, id, clinic_id) replaced
+		// idx_screenings_created (created_at): the newest-first listing reads
+		// its page in index order, ties included, without a sort.
+		if tx.Migrator().HasIndex(&models.Screening{}, "idx_screenings_created") {
+			if err := tx.Migrator().DropIndex(&models.Screening{}, "idx_screenings_created"); err != nil {
+				return fmt.Errorf("drop idx_screenings_created: %w", err)
+			}
+		}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.SeedRoles).Error; err != nil {
 			return fmt.Errorf("seed roles: %w", err)
 		}

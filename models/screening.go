@@ -22,9 +22,9 @@ var RiskLevels = []string{"low", "medium", "high", "critical"}
 // its review. The image and the vessel map are stored outside the database
 // under keys made of the screening's id only.
 type Screening struct {
-	ID        string  `gorm:"type:varchar(36);primaryKey"`
+	ID        string  `gorm:"type:varchar(36);primaryKey;index:idx_screenings_recent,priority:2"`
 	PatientID string  `gorm:"type:varchar(36);not null;index:idx_screenings_patient,priority:1"`
-	ClinicID  string  `gorm:"type:varchar(36);not null;index:idx_screenings_clinic,priority:1;index:idx_screenings_clinic_time,priority:1"`
+	ClinicID  string  `gorm:"type:varchar(36);not null;index:idx_screenings_clinic,priority:1;index:idx_screenings_clinic_time,priority:1;index:idx_screenings_recent,priority:3"`
 	Status    string  `gorm:"type:varchar(20);not null;index:idx_screenings_clinic,priority:2"`
 	Eye       string  `gorm:"type:varchar(5);not null"`
 	Note      *string `gorm:"type:varchar(1000)"`
@@ -71,7 +71,7 @@ type Screening struct {
 	FailureMessage *string `gorm:"type:varchar(1024)"`
 	Attempts       int     `gorm:"not null;default:0"`
 
-	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_created"`
+	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_recent,priority:1"`
 	UpdatedAt time.Time `gorm:"not null"`
 
 	Patient *Patient `gorm:"foreignKey:PatientID;references:UserID;constraint:OnDelete:RESTRICT"`

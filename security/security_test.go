@@ -56,3 +56,34 @@ func TestOpaqueTokens(t *testing.T) {
 		t.Fatal("hash")
 	}
 }
+
+// A hasher with a large memory cost returns the heap's free memory once the
+// burst is over, not while hashes keep coming; a small one never does.
+func TestHasherReturnsMemoryWhenIdle(t *testing.T) {
+	h := NewHasher(Argon2Params{Memory: releaseMinKiB, Time: 1, Threads: 1}, 0)
+	released := func() bool {
+		h.relMu.Lock()
+		defer h.relMu.Unlock()
+		return !h.lastRelease.IsZero()
+	}
+	ctx := context.Background()
+	for range 3 {
+		if _, err := h.Hash(ctx, "violet tractor harbour"); err != nil {
+			t.Fatal(err)
+		}
+		if released() {
+			t.Fatal("memory returned during the burst")
+		}
+	}
+	deadline := time.Now().Add(5 * idleRelease)
+	for !released() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !released() {
+		t.Fatalf("memory not returned %s after the last hash", 5*idleRelease)
+	}
+	small := NewHasher(Argon2Params{Memory: 64, Time: 1, Threads: 1}, 0)
+	if small.idleRelease != 0 {
+		t.Fatal("a 64 KiB hasher returns memory")
+	}
+}
