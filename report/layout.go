@@ -445,7 +445,7 @@ func (r *report) patientBox(y float64) {
 			f = m.qualityOK
 		}
 		quality = fmt.Sprintf(f, m.percent(a.Quality))
-		analyzer = strings.TrimSpace(clean(a.Analyzer, false) + " " + clean(a.Version, false))
+		analyzer = analyzerName(a)
 	}
 	rows := [][2][2]string{
 		{{m.fullName, r.patientName}, {m.eye, m.eyeName(clean(d.Eye, false))}},
@@ -621,7 +621,7 @@ func (r *report) riskBoxes(y float64) {
 		if known && a.Confidence != nil {
 			note = fmt.Sprintf("%s %d%%", m.confidence, m.percent(*a.Confidence))
 		}
-		name := strings.TrimSpace(clean(a.Analyzer, false) + " " + clean(a.Version, false))
+		name := analyzerName(a)
 		detail = fmt.Sprintf(m.analysedBy, orDash(name), a.ProfileVersion, orDash(m.dateTime(a.CompletedAt, d.Location)))
 	}
 	r.riskBox(marginL, y, boxW, m.riskAI, level, known, note, detail)
@@ -825,4 +825,14 @@ func (r *report) footer(page, pages int) {
 	zw := r.pdf.GetStringWidth(zone)
 	r.text(marginL, y+3.6, contentW-zw-4, 3.6, m.imageSHA256+": "+orDash(clean(d.ImageSHA256, false)), "L")
 	r.text(marginL+contentW-zw, y+3.6, zw, 3.6, zone, "R")
+}
+
+// analyzerName is the analyzer and its version as one label: "vessels
+// vessels-1.1.0" reads "vessels-1.1.0", a version that names its analyzer.
+func analyzerName(a *Analysis) string {
+	name, version := clean(a.Analyzer, false), clean(a.Version, false)
+	if name != "" && strings.HasPrefix(version, name) {
+		return version
+	}
+	return strings.TrimSpace(name + " " + version)
 }
