@@ -115,6 +115,7 @@ var vi = map[string]string{
 	"is too common or easy to guess; try a longer phrase of unrelated words":       "quá phổ biến hoặc dễ đoán; hãy dùng một cụm từ dài gồm các từ không liên quan",
 	"The image could not be analysed after several attempts":                       "Không phân tích được ảnh sau nhiều lần thử",
 	"The stored image could not be read":                                           "Không đọc được ảnh đã lưu",
+	"The analyzer could not analyse this image":                                    "Bộ phân tích không phân tích được ảnh này",
 }
 
 // patterns translate the messages built with numbers, names or a cause.

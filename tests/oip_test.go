@@ -223,7 +223,7 @@ func TestOIPAnalyzer(t *testing.T) {
 		}
 		sc = getScreening(t, s, pat.Token, id)
 		if sc.Status != "failed" || sc.Failure == nil || sc.Failure.Code != "ANALYSIS_FAILED" || sc.Failure.Attempts != 3 ||
-			sc.Failure.Message == "" || sc.Analysis != nil {
+			sc.Failure.Message != "The image could not be analysed after several attempts" || sc.Analysis != nil {
 			t.Fatalf("failed screening %+v %+v", sc, sc.Failure)
 		}
 		skipBackoff(s, time.Hour)
@@ -240,8 +240,9 @@ func TestOIPAnalyzer(t *testing.T) {
 		if j := analysisJob(t, s, refused); j.Attempts != 1 || !j.Failed || !strings.Contains(j.LastError, "422") {
 			t.Fatalf("refused job %+v", j)
 		}
-		if sc := getScreening(t, s, pat.Token, refused); sc.Status != "failed" || sc.Failure == nil || sc.Failure.Attempts != 1 {
-			t.Fatalf("refused screening %+v", sc)
+		if sc := getScreening(t, s, pat.Token, refused); sc.Status != "failed" || sc.Failure == nil || sc.Failure.Attempts != 1 ||
+			sc.Failure.Message != "The analyzer could not analyse this image" {
+			t.Fatalf("refused screening %+v %+v", sc, sc.Failure)
 		}
 
 		// The patient was told of the analysis and of each failure.

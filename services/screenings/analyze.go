@@ -155,8 +155,11 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 	s, id := w.S, t.Job.Ref
 	code := FailureAnalysis
 	msg := "The image could not be analysed after several attempts"
-	if errors.Is(cause, errUnreadable) {
+	switch {
+	case errors.Is(cause, errUnreadable):
 		code, msg = FailureImageUnreadable, "The stored image could not be read"
+	case errors.Is(cause, analysis.ErrPermanent):
+		msg = "The analyzer could not analyse this image"
 	}
 	return w.St(ctx).Tx(func(tx *repositories.Store) error {
 		now := s.Clock.Now()
