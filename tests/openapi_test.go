@@ -155,7 +155,7 @@ func TestDocsPage(t *testing.T) {
 // TestDocsPageInChromium loads /api/docs in headless Chromium: the DOM it
 // builds shows every operation, and Chromium reports no Content Security
 // Policy violation. Without chromium the test skips, unless
-// AURA_REQUIRE_CHROMIUM=1 (as .ci/run sets), which makes it fail.
+// AURA_TEST_REQUIRE_CHROMIUM=1 (as .ci/run sets), which makes it fail.
 func TestDocsPageInChromium(t *testing.T) {
 	bin := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -165,8 +165,8 @@ func TestDocsPageInChromium(t *testing.T) {
 		}
 	}
 	if bin == "" {
-		if os.Getenv("AURA_REQUIRE_CHROMIUM") == "1" {
-			t.Fatal("AURA_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)")
+		if os.Getenv("AURA_TEST_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("AURA_TEST_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)")
 		}
 		t.Skip("no chromium on PATH (apt-get install chromium); .ci/run installs it")
 	}
