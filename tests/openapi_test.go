@@ -215,7 +215,7 @@ func TestDocsPageInChromium(t *testing.T) {
 	if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
 		t.Errorf("no screenshot: %v", err)
 	}
-	if dir := os.Getenv("AURA_DOCS_SCREENSHOT"); dir != "" {
+	if dir := os.Getenv("AURA_TEST_DOCS_SCREENSHOT"); dir != "" {
 		b, _ := os.ReadFile(shot)
 		_ = os.WriteFile(dir, b, 0o644)
 	}

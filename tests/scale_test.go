@@ -26,19 +26,19 @@ import (
 // p99 at 10 000. Seeding a million rows takes a minute or two, so it runs
 // only when asked:
 //
-//	AURA_SCALE=1 go test ./tests -run TestScreeningListScale -v -timeout 30m
+//	AURA_TEST_SCALE=1 go test ./tests -run TestScreeningListScale -v -timeout 30m
 //
-// AURA_SCALE_ROWS=10000,1000000 changes the sizes.
+// AURA_TEST_SCALE_ROWS=10000,1000000 changes the sizes.
 func TestScreeningListScale(t *testing.T) {
-	if os.Getenv("AURA_SCALE") == "" {
-		t.Skip("set AURA_SCALE=1 to run (seeds a million screenings)")
+	if os.Getenv("AURA_TEST_SCALE") == "" {
+		t.Skip("set AURA_TEST_SCALE=1 to run (seeds a million screenings)")
 	}
 	sizes := []int{10_000, 1_000_000}
-	if v := os.Getenv("AURA_SCALE_ROWS"); v != "" {
+	if v := os.Getenv("AURA_TEST_SCALE_ROWS"); v != "" {
 		sizes = nil
 		for _, f := range strings.Split(v, ",") {
 			n, err := strconv.Atoi(f)
-			testenv.Must(t, err, "AURA_SCALE_ROWS")
+			testenv.Must(t, err, "AURA_TEST_SCALE_ROWS")
 			sizes = append(sizes, n)
 		}
 	}
@@ -178,10 +178,10 @@ func explainList(t *testing.T, db *gorm.DB, engine, doctorID string) {
 // file SQLite (analysis workers off, so only the upload runs) and, beside
 // it, the wholeness check's decode alone:
 //
-//	AURA_SCALE=1 go test ./tests -run TestUploadLatency -v
+//	AURA_TEST_SCALE=1 go test ./tests -run TestUploadLatency -v
 func TestUploadLatency(t *testing.T) {
-	if os.Getenv("AURA_SCALE") == "" {
-		t.Skip("set AURA_SCALE=1 to run")
+	if os.Getenv("AURA_TEST_SCALE") == "" {
+		t.Skip("set AURA_TEST_SCALE=1 to run")
 	}
 	dir := t.TempDir()
 	s := testenv.Start(t, testenv.Config(t, "sqlite:///"+dir+"/aura.db", map[string]string{
