@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,6 +79,13 @@ func pct(ds []time.Duration, p float64) float64 {
 	slices.Sort(s)
 	i := int(math.Ceil(p*float64(len(s)))) - 1
 	return float64(s[max(i, 0)]) / float64(time.Millisecond)
+}
+
+// cpuTime is the CPU time (user and system) this process has used so far.
+func cpuTime(b testing.TB) time.Duration {
+	var ru syscall.Rusage
+	testenv.Must(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru), "getrusage")
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // bodyClock is a request body that notes when the client has read its last
@@ -200,98 +208,104 @@ func BenchmarkUpload(b *testing.B) {
 const (
 	meClients  = 8
 	meRequests = 4000
-	meWorkers  = 2
-	// meJobs keeps meWorkers busy for longer than a busy phase lasts on
+	// meJobs keeps the workers busy for longer than a busy phase lasts on
 	// this machine (about 1 s of CPU per 1024² analysis).
 	meJobs = 16
 )
 
 // BenchmarkMeDuringAnalysis: GET /api/auth/me throughput from meClients
 // parallel clients for meRequests requests, first with the analysis workers
-// idle, then while analysis.workers = 2 analyse 1024² uploads, in one run.
-// busy_workers is the mean number of analyses running during the busy phase
-// (2 when the workers were saturated throughout).
+// idle, then while analysis.workers (1, this machine's default, and 2, one
+// per core) analyse 1024² uploads, in one run. busy_workers is the mean
+// number of analyses running during the busy phase (equal to the workers
+// when they were saturated throughout).
 func BenchmarkMeDuringAnalysis(b *testing.B) {
 	jpg, _ := fundus(b)
 	for _, e := range benchEngines(b) {
-		b.Run(e.Name, func(b *testing.B) {
-			s := testenv.Start(b, testenv.Config(b, e.URI(b), map[string]string{
-				"AURA_ANALYSIS_WORKERS": fmt.Sprint(meWorkers)}))
-			w := newBenchWorld(b, s)
-			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: meClients}}
-			defer client.CloseIdleConnections()
-			phase := func(n int) time.Duration {
-				var next atomic.Int64
-				var failed atomic.Value
-				start := time.Now()
-				var wg sync.WaitGroup
-				for range meClients {
-					wg.Go(func() {
-						for next.Add(1) <= int64(n) {
-							req, _ := http.NewRequest("GET", s.URL+"/api/auth/me", nil)
-							req.Header.Set("Authorization", "Bearer "+w.patient)
-							res, err := client.Do(req)
-							if err != nil {
-								failed.Store(err.Error())
-								return
-							}
-							_, _ = io.Copy(io.Discard, res.Body)
-							res.Body.Close()
-							if res.StatusCode != http.StatusOK {
-								failed.Store(res.Status)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				if f := failed.Load(); f != nil {
-					b.Fatalf("/me: %v", f)
-				}
-				return time.Since(start)
-			}
-			var idleRPS, busyRPS, busyWorkers []float64
-			for b.Loop() {
-				phase(meClients * 20) // warm connections
-				idleRPS = append(idleRPS, meRequests/phase(meRequests).Seconds())
-
-				for range meJobs {
-					w.post(b, s, s.Client, jpg)
-				}
-				deadline := time.Now().Add(30 * time.Second)
-				for s.App.Analysis.Running.Load() < meWorkers {
-					if time.Now().After(deadline) {
-						b.Fatal("the workers did not start")
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
-				stop := make(chan struct{})
-				var samples, running atomic.Int64
-				var sampler sync.WaitGroup
-				sampler.Go(func() {
-					for {
-						select {
-						case <-stop:
-							return
-						case <-time.After(10 * time.Millisecond):
-							samples.Add(1)
-							running.Add(s.App.Analysis.Running.Load())
-						}
-					}
-				})
-				busyRPS = append(busyRPS, meRequests/phase(meRequests).Seconds())
-				close(stop)
-				sampler.Wait()
-				busyWorkers = append(busyWorkers, float64(running.Load())/float64(max(samples.Load(), 1)))
-			}
-			idle, busy := slices.Min(idleRPS), slices.Min(busyRPS)
-			b.ReportMetric(idle, "idle_rps")
-			b.ReportMetric(busy, "busy_rps")
-			b.ReportMetric(busy/idle, "busy/idle")
-			b.ReportMetric(slices.Min(busyWorkers), "busy_workers")
-			b.ReportMetric(0, "ns/op")
-		})
+		for _, workers := range []int64{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", e.Name, workers), func(b *testing.B) {
+				meDuringAnalysis(b, e, workers, jpg)
+			})
+		}
 	}
+}
+
+func meDuringAnalysis(b *testing.B, e testenv.Engine, workers int64, jpg []byte) {
+	s := testenv.Start(b, testenv.Config(b, e.URI(b), map[string]string{
+		"AURA_ANALYSIS_WORKERS": fmt.Sprint(workers)}))
+	w := newBenchWorld(b, s)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: meClients}}
+	defer client.CloseIdleConnections()
+	phase := func(n int) time.Duration {
+		var next atomic.Int64
+		var failed atomic.Value
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range meClients {
+			wg.Go(func() {
+				for next.Add(1) <= int64(n) {
+					req, _ := http.NewRequest("GET", s.URL+"/api/auth/me", nil)
+					req.Header.Set("Authorization", "Bearer "+w.patient)
+					res, err := client.Do(req)
+					if err != nil {
+						failed.Store(err.Error())
+						return
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						failed.Store(res.Status)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if f := failed.Load(); f != nil {
+			b.Fatalf("/me: %v", f)
+		}
+		return time.Since(start)
+	}
+	var idleRPS, busyRPS, busyWorkers []float64
+	for b.Loop() {
+		phase(meClients * 20) // warm connections
+		idleRPS = append(idleRPS, meRequests/phase(meRequests).Seconds())
+
+		for range meJobs {
+			w.post(b, s, s.Client, jpg)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for s.App.Analysis.Running.Load() < workers {
+			if time.Now().After(deadline) {
+				b.Fatal("the workers did not start")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		stop := make(chan struct{})
+		var samples, running atomic.Int64
+		var sampler sync.WaitGroup
+		sampler.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(10 * time.Millisecond):
+					samples.Add(1)
+					running.Add(s.App.Analysis.Running.Load())
+				}
+			}
+		})
+		busyRPS = append(busyRPS, meRequests/phase(meRequests).Seconds())
+		close(stop)
+		sampler.Wait()
+		busyWorkers = append(busyWorkers, float64(running.Load())/float64(max(samples.Load(), 1)))
+	}
+	idle, busy := slices.Min(idleRPS), slices.Min(busyRPS)
+	b.ReportMetric(idle, "idle_rps")
+	b.ReportMetric(busy, "busy_rps")
+	b.ReportMetric(busy/idle, "busy/idle")
+	b.ReportMetric(slices.Min(busyWorkers), "busy_workers")
+	b.ReportMetric(0, "ns/op")
 }
 
 // throughputJobs is how many 1024² uploads each layout of
@@ -318,11 +332,14 @@ func BenchmarkAnalysisThroughput(b *testing.B) {
 	for _, e := range benchEngines(b) {
 		for _, l := range layouts {
 			b.Run(e.Name+"/"+l.name, func(b *testing.B) {
-				var perMin []float64
+				var perMin, cores []float64
 				for b.Loop() {
-					perMin = append(perMin, analysisRate(b, e, l.workers, jpg))
+					rate, c := analysisRate(b, e, l.workers, jpg)
+					perMin, cores = append(perMin, rate), append(cores, c)
 				}
 				b.ReportMetric(slices.Min(perMin), "jobs/min")
+				b.ReportMetric(slices.Min(cores), "cpu_cores")
+				b.ReportMetric(slices.Min(cores)*60/slices.Min(perMin), "cpu_s/job")
 				b.ReportMetric(0, "ns/op")
 			})
 		}
@@ -331,8 +348,9 @@ func BenchmarkAnalysisThroughput(b *testing.B) {
 
 // analysisRate serves one database and image store from one App per entry
 // of workers, uploads throughputJobs images through the first, and returns
-// the analyses per minute from the first claim to the last finish.
-func analysisRate(b *testing.B, e testenv.Engine, workers []int, img []byte) float64 {
+// the analyses per minute from the first claim to the last finish, and the
+// cores this process kept busy meanwhile (uploads included).
+func analysisRate(b *testing.B, e testenv.Engine, workers []int, img []byte) (perMin, cores float64) {
 	b.StopTimer()
 	uri := e.URI(b)
 	store := "file://" + b.TempDir()
@@ -348,6 +366,7 @@ func analysisRate(b *testing.B, e testenv.Engine, workers []int, img []byte) flo
 	}()
 	w := newBenchWorld(b, apps[0])
 	b.StartTimer()
+	cpu0, wall0 := cpuTime(b), time.Now()
 
 	firstClaim := make(chan time.Time, 1)
 	stop := make(chan struct{})
@@ -385,7 +404,8 @@ func analysisRate(b *testing.B, e testenv.Engine, workers []int, img []byte) flo
 					last = *j.FinishedAt
 				}
 			}
-			return throughputJobs / last.Sub(<-firstClaim).Minutes()
+			cores = float64(cpuTime(b)-cpu0) / float64(time.Since(wall0))
+			return throughputJobs / last.Sub(<-firstClaim).Minutes(), cores
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("%d of %d jobs done after 5 minutes", len(done), throughputJobs)
