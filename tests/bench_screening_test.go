@@ -26,7 +26,7 @@ import (
 // pipeline"), through real HTTP against a listening server on file SQLite
 // and PostgreSQL (when AURA_TEST_POSTGRES_URI is set):
 //
-//	go test ./tests -run '^$' -bench 'Upload|MeDuringAnalysis|AnalysisThroughput' -benchtime 1x -timeout 20m
+//	go test ./tests -run '^$' -bench 'Upload|MeDuringAnalysis|AnalysisThroughput' -benchtime 1x -count 2 -timeout 30m
 //
 // Each benchmark does a fixed amount of work per iteration and reports its
 // own percentiles and rates with b.ReportMetric; ns/op is not the figure.
@@ -152,6 +152,7 @@ const uploadRounds = 20
 // file, SHA-256, header, decode) and image.Decode alone, so the share of
 // the decode is measured under the same load.
 func BenchmarkUpload(b *testing.B) {
+	engines := benchEngines(b)
 	img, desc := bigFundusJPEG(b)
 	b.Logf("image: %s", desc)
 	b.Run("decode", func(b *testing.B) {
@@ -162,7 +163,7 @@ func BenchmarkUpload(b *testing.B) {
 			}
 		}
 	})
-	for _, e := range benchEngines(b) {
+	for _, e := range engines {
 		b.Run(e.Name, func(b *testing.B) {
 			s := testenv.Start(b, testenv.Config(b, e.URI(b), nil))
 			w := newBenchWorld(b, s)
@@ -220,8 +221,9 @@ const (
 // number of analyses running during the busy phase (equal to the workers
 // when they were saturated throughout).
 func BenchmarkMeDuringAnalysis(b *testing.B) {
+	engines := benchEngines(b)
 	jpg, _ := fundus(b)
-	for _, e := range benchEngines(b) {
+	for _, e := range engines {
 		for _, workers := range []int64{1, 2} {
 			b.Run(fmt.Sprintf("%s/workers=%d", e.Name, workers), func(b *testing.B) {
 				meDuringAnalysis(b, e, workers, jpg)
@@ -319,6 +321,7 @@ const throughputJobs = 8
 // this test process), and an API with one worker beside a worker process.
 // The clock runs from the first claim to the last finished job.
 func BenchmarkAnalysisThroughput(b *testing.B) {
+	engines := benchEngines(b)
 	jpg, _ := fundus(b)
 	layouts := []struct {
 		name    string
@@ -329,7 +332,7 @@ func BenchmarkAnalysisThroughput(b *testing.B) {
 		{"api+1worker-process", []int{0, 1}},
 		{"api1worker+1worker-process", []int{1, 1}},
 	}
-	for _, e := range benchEngines(b) {
+	for _, e := range engines {
 		for _, l := range layouts {
 			b.Run(e.Name+"/"+l.name, func(b *testing.B) {
 				var perMin, cores []float64
