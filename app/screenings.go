@@ -37,7 +37,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 	}}
 	a.Analysis = queue.New(queue.Config{
 		Kind: models.JobAnalyze, Workers: c.Analysis.Workers, MaxAttempts: c.Analysis.MaxAttempts,
-		Lease: c.Analysis.Lease, PollInterval: analysisPoll, MaxBackoff: analysisMaxBackoff,
+		Lease: c.Analysis.Lease, PollInterval: analysisPoll, MaxBackoff: analysisMaxBackoff, Nice: c.Analysis.Nice,
 	}, func(ctx context.Context) *repositories.Jobs { return repositories.New(a.DB.WithContext(ctx)).Jobs },
 		w.Handle, w.GiveUp, a.Log)
 	a.workers = append(a.workers, a.Analysis.Run)

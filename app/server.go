@@ -307,6 +307,7 @@ func Run(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	applyWorkerProcs(cfg, log)
 	ln, err := Listen(cfg)
 	if err != nil {
 		a.Close()

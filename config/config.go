@@ -77,6 +77,9 @@ type AnalysisConfig struct {
 	Workers     int           `mapstructure:"workers"`
 	MaxAttempts int           `mapstructure:"max_attempts"`
 	Lease       time.Duration `mapstructure:"lease"`
+	// Nice is the OS niceness of the workers' threads (Linux; 0 leaves
+	// them at the process's priority).
+	Nice int `mapstructure:"nice"`
 	// Timeout bounds one analysis (default: nine tenths of the lease).
 	Timeout time.Duration `mapstructure:"timeout"`
 	OIP     OIPConfig     `mapstructure:"oip"`
@@ -302,6 +305,7 @@ var defaults = map[string]any{
 	"analysis.workers":                 max(1, runtime.NumCPU()/2),
 	"analysis.max_attempts":            3,
 	"analysis.lease":                   "5m",
+	"analysis.nice":                    10,
 	"analysis.timeout":                 "0s",
 	"analysis.oip.url":                 "",
 	"analysis.oip.model":               "",

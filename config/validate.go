@@ -88,6 +88,7 @@ func (c *Config) validate() error {
 		{c.Analysis.Analyzer == "vessels" || c.Analysis.Analyzer == "oip", "analysis.analyzer (AURA_ANALYSIS_ANALYZER): accepted: vessels, oip"},
 		{c.Analysis.Workers >= 0 && c.Analysis.Workers <= 256, "analysis.workers (AURA_ANALYSIS_WORKERS): must be 0-256"},
 		{c.Analysis.MaxAttempts >= 1 && c.Analysis.MaxAttempts <= 100, "analysis.max_attempts (AURA_ANALYSIS_MAX_ATTEMPTS): must be 1-100"},
+		{c.Analysis.Nice >= 0 && c.Analysis.Nice <= 19, "analysis.nice (AURA_ANALYSIS_NICE): must be 0-19"},
 		{c.Analysis.Lease >= time.Second, "analysis.lease (AURA_ANALYSIS_LEASE): must be at least 1s"},
 		{c.Analysis.Timeout >= 0 && c.Analysis.Timeout < c.Analysis.Lease, "analysis.timeout (AURA_ANALYSIS_TIMEOUT): must be shorter than analysis.lease"},
 		{c.Analysis.Analyzer != "oip" || c.Analysis.OIP.URL != "" && c.Analysis.OIP.Model != "", "analysis.oip.url and analysis.oip.model (AURA_ANALYSIS_OIP_URL, AURA_ANALYSIS_OIP_MODEL): required by the oip analyzer"},

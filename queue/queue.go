@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	mathrand "math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,10 @@ type Config struct {
 	Lease        time.Duration // how long a claim lasts; a task's context ends a little before
 	PollInterval time.Duration // pause when nothing is due
 	MaxBackoff   time.Duration // cap of the retry backoff
+	// Nice, when above 0, runs each worker on an OS thread of its own at
+	// that niceness (Linux), so that the requests of the same process get
+	// the CPU before background work does (see Run).
+	Nice int
 }
 
 // Runner works off the jobs of one kind.
@@ -147,6 +152,14 @@ func (r *Runner) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if r.cfg.Nice > 0 {
+				// The goroutine keeps its thread for life and the thread
+				// ends with it, so the niceness never reaches other work.
+				runtime.LockOSThread()
+				if err := setThreadNice(r.cfg.Nice); err != nil {
+					r.log.Warn("worker priority not lowered", "kind", r.cfg.Kind, "err", err)
+				}
+			}
 			r.loop(ctx)
 		}()
 	}

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -225,16 +226,24 @@ func BenchmarkMeDuringAnalysis(b *testing.B) {
 	jpg, _ := fundus(b)
 	for _, e := range engines {
 		for _, workers := range []int64{1, 2} {
-			b.Run(fmt.Sprintf("%s/workers=%d", e.Name, workers), func(b *testing.B) {
-				meDuringAnalysis(b, e, workers, jpg)
-			})
+			for _, nice := range []int{0, 10} {
+				b.Run(fmt.Sprintf("%s/workers=%d/nice=%d", e.Name, workers, nice), func(b *testing.B) {
+					if nice > 0 {
+						// As aura serve does (app.applyWorkerProcs): one more
+						// processor per worker, for the request threads.
+						prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + int(workers))
+						defer runtime.GOMAXPROCS(prev)
+					}
+					meDuringAnalysis(b, e, workers, nice, jpg)
+				})
+			}
 		}
 	}
 }
 
-func meDuringAnalysis(b *testing.B, e testenv.Engine, workers int64, jpg []byte) {
+func meDuringAnalysis(b *testing.B, e testenv.Engine, workers int64, nice int, jpg []byte) {
 	s := testenv.Start(b, testenv.Config(b, e.URI(b), map[string]string{
-		"AURA_ANALYSIS_WORKERS": fmt.Sprint(workers)}))
+		"AURA_ANALYSIS_WORKERS": fmt.Sprint(workers), "AURA_ANALYSIS_NICE": fmt.Sprint(nice)}))
 	w := newBenchWorld(b, s)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: meClients}}
 	defer client.CloseIdleConnections()
