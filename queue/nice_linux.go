@@ -7,10 +7,3 @@ import "syscall"
 func setThreadNice(nice int) error {
 	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice)
 }
-
-// threadNice is the calling OS thread's niceness.
-func threadNice() (int, error) {
-	// The raw syscall answers 20 - nice, so that it is never negative.
-	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
-	return 20 - p, err
-}
