@@ -51,7 +51,7 @@ func newReviewWorld(t *testing.T, uri string) *reviewWorld {
 	return w
 }
 
-// TestClaimRace: 8 concurrent claims by 2 doctors; exactly one wins, the
+// TestClaimRace: 16 concurrent claims by 2 doctors; exactly one wins, the
 // others get 200 (the winner again) or 409 ALREADY_CLAIMED.
 func TestClaimRace(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
