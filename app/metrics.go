@@ -33,11 +33,8 @@ func (a *App) newMetrics() {
 			qs, err := probe.QueueStats(ctx, now)
 			out := make([]metrics.Queue, 0, len(qs))
 			for _, q := range qs {
-				m := metrics.Queue{Kind: q.Kind, Ready: q.Ready, Delayed: q.Delayed, Running: q.Running}
-				if q.OldestReady != nil && now.After(*q.OldestReady) {
-					m.OldestReady = now.Sub(*q.OldestReady)
-				}
-				out = append(out, m)
+				out = append(out, metrics.Queue{Kind: q.Kind, Ready: q.Ready, Delayed: q.Delayed, Running: q.Running,
+					OldestReady: q.OldestReadyAge(now)})
 			}
 			return out, err
 		},

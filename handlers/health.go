@@ -149,11 +149,8 @@ func (d *Deps) queues(ctx context.Context) []QueueView {
 	}
 	out := make([]QueueView, 0, len(qs))
 	for _, q := range qs {
-		v := QueueView{Kind: q.Kind, Ready: q.Ready, Delayed: q.Delayed, Running: q.Running}
-		if q.OldestReady != nil && now.After(*q.OldestReady) {
-			v.OldestReadySeconds = now.Sub(*q.OldestReady).Seconds()
-		}
-		out = append(out, v)
+		out = append(out, QueueView{Kind: q.Kind, Ready: q.Ready, Delayed: q.Delayed, Running: q.Running,
+			OldestReadySeconds: q.OldestReadyAge(now).Seconds()})
 	}
 	return out
 }

@@ -72,3 +72,12 @@ type QueueStats struct {
 	Running     int64
 	OldestReady *time.Time
 }
+
+// OldestReadyAge is how long the oldest ready item has waited at now (0
+// when none waits).
+func (q QueueStats) OldestReadyAge(now time.Time) time.Duration {
+	if q.OldestReady == nil || !now.After(*q.OldestReady) {
+		return 0
+	}
+	return now.Sub(*q.OldestReady)
+}
