@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -202,4 +203,25 @@ func jpegBomb(t *testing.T, jpg []byte, w, h int) []byte {
 	out[i+5], out[i+6] = byte(h>>8), byte(h)
 	out[i+7], out[i+8] = byte(w>>8), byte(w)
 	return out
+}
+
+// refusalServer starts a server whose images go to store and whose uploads
+// wait in spool, both directories of the test's, so that a test of refused
+// uploads can see that none is kept; maxBytes is screening.max_image_bytes.
+func refusalServer(t *testing.T, e testenv.Engine, maxBytes int64) (s *testenv.Server, store, spool string) {
+	t.Helper()
+	store = t.TempDir()
+	s = testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{
+		"AURA_STORAGE_URI": "file://" + store, "AURA_SCREENING_MAX_IMAGE_BYTES": fmt.Sprint(maxBytes)}))
+	spool = t.TempDir()
+	s.App.Screenings.Settings.TempDir = spool
+	return s, store, spool
+}
+
+// assertSpoolEmpty fails when an upload's temporary file stayed in spool.
+func assertSpoolEmpty(t *testing.T, spool string) {
+	t.Helper()
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Fatalf("%d uploads left in the spool directory", len(left))
+	}
 }

@@ -144,12 +144,7 @@ func TestScreeningFlow(t *testing.T) {
 // row and no stored file.
 func TestUploadRefusals(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
-		store := t.TempDir()
-		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{
-			"AURA_STORAGE_URI": "file://" + store, "AURA_SCREENING_MAX_IMAGE_BYTES": "400000"}))
-		// Uploads wait in a directory of the test's, to see none stays.
-		spool := t.TempDir()
-		s.App.Screenings.Settings.TempDir = spool
+		s, store, spool := refusalServer(t, e, 400000)
 		adm := makeAdmin(t, s, "admin@clinic.example")
 		createClinic(t, s, adm, "Only Clinic")
 		pat := signUp(t, s, "ha@patient.example")
@@ -258,9 +253,7 @@ func TestUploadRefusals(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%d jobs stored", n)
 		}
-		if left, _ := os.ReadDir(spool); len(left) != 0 {
-			t.Fatalf("%d uploads left in the spool directory", len(left))
-		}
+		assertSpoolEmpty(t, spool)
 		// Two clinics: the clinic must be named.
 		createClinic(t, s, adm, "Second Clinic")
 		upload(t, s, pat.Token, form{image: small, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
@@ -332,11 +325,7 @@ func (e *endless) Read(p []byte) (int, error) {
 // body of thousands of unknown fields gets a short 400. Nothing is stored.
 func TestUploadHugeBodies(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
-		store := t.TempDir()
-		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{
-			"AURA_STORAGE_URI": "file://" + store, "AURA_SCREENING_MAX_IMAGE_BYTES": "1048576"}))
-		spool := t.TempDir()
-		s.App.Screenings.Settings.TempDir = spool
+		s, store, spool := refusalServer(t, e, 1<<20)
 		adm := makeAdmin(t, s, "admin@clinic.example")
 		createClinic(t, s, adm, "Only Clinic")
 		pat := signUp(t, s, "huge@patient.example")
@@ -406,9 +395,7 @@ func TestUploadHugeBodies(t *testing.T) {
 		if files, _ := os.ReadDir(store); len(files) != 0 {
 			t.Fatalf("%d entries in the store", len(files))
 		}
-		if left, _ := os.ReadDir(spool); len(left) != 0 {
-			t.Fatalf("%d uploads left in the spool directory", len(left))
-		}
+		assertSpoolEmpty(t, spool)
 		// The server still serves.
 		upload(t, s, pat.Token, form{image: jpg, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusAccepted, "")
 	})
