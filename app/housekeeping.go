@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"aura/config"
+	"aura/models"
 	"aura/repositories"
 )
 
@@ -40,21 +41,14 @@ type Housekeeper struct {
 	Batch int
 	// Pause is the wait between two full batches (20ms).
 	Pause time.Duration
-	// Now is the clock (UTC); tests may move it.
-	Now func() time.Time
+	// Clock is the time source (nil: the system clock); tests may move it.
+	Clock models.Clock
 }
 
 // NewHousekeeper builds the clean-up worker of the database db.
 func NewHousekeeper(db *gorm.DB, c config.HousekeepingConfig, log *slog.Logger) *Housekeeper {
 	return &Housekeeper{db: db, log: log, interval: c.Interval, retention: c.Retention,
 		Batch: 1000, Pause: 20 * time.Millisecond}
-}
-
-func (h *Housekeeper) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 // Run sweeps until ctx is done: first after the interval or a minute,
@@ -82,7 +76,7 @@ func (h *Housekeeper) Run(ctx context.Context) {
 // interval, its lease, so two runs never overlap; what it did not reach is
 // left for the next.
 func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ran bool, err error) {
-	now := h.now()
+	now := h.Clock.Now()
 	ok, err := repositories.New(h.db.WithContext(ctx)).Limits.Acquire(HousekeepingLease, h.interval, now)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -123,6 +117,8 @@ func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ra
 // housekeeping.enabled is off.
 func (a *App) addHousekeeper() {
 	if a.Cfg.Housekeeping.Enabled {
-		a.workers = append(a.workers, NewHousekeeper(a.DB, a.Cfg.Housekeeping, a.Log).Run)
+		h := NewHousekeeper(a.DB, a.Cfg.Housekeeping, a.Log)
+		h.Clock = a.Clock
+		a.workers = append(a.workers, h.Run)
 	}
 }

@@ -98,7 +98,7 @@ func TestOneRunPerInterval(t *testing.T) {
 				a = newApp(t, uri, env)
 			}
 			keepers[i] = app.NewHousekeeper(a.DB, a.Cfg.Housekeeping, testenv.Logger(t))
-			keepers[i].Now = func() time.Time { return clock }
+			keepers[i].Clock = func() time.Time { return clock }
 		}
 		rounds := 0
 		round := func(want, wantSwept int64) {

@@ -43,6 +43,7 @@ func (a *App) addMailSender() error {
 	if err != nil {
 		return err
 	}
+	s.Clock = a.Clock
 	a.mail = s
 	a.workers = append(a.workers, s.Run)
 	return nil

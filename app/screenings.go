@@ -31,7 +31,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Screenings = screenings.New(screenings.Settings{
 		MaxImageBytes: c.Screening.MaxImageBytes, MaxAttempts: c.Analysis.MaxAttempts, AnalysisTimeout: c.Analysis.Timeout,
 		FrontendURL: c.Mail.FrontendURL, ReportTimeout: reportTimeout, DefaultLang: c.I18n.DefaultLanguage,
-	}, blobs, analyzer, nil)
+	}, blobs, analyzer, a.Clock)
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
 	}}
@@ -40,6 +40,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 		Lease: c.Analysis.Lease, PollInterval: analysisPoll, MaxBackoff: analysisMaxBackoff, Nice: c.Analysis.Nice,
 	}, func(ctx context.Context) *repositories.Jobs { return repositories.New(a.DB.WithContext(ctx)).Jobs },
 		w.Handle, w.GiveUp, a.Log)
+	a.Analysis.Clock = a.Clock
 	a.workers = append(a.workers, a.Analysis.Run)
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"aura/handlers"
 	"aura/mail"
 	"aura/metrics"
+	"aura/models"
 	"aura/queue"
 	"aura/repositories"
 	"aura/security"
@@ -37,6 +38,9 @@ type App struct {
 	Cfg *config.Config
 	DB  *gorm.DB
 	Log *slog.Logger
+	// Clock is the one time source every service and worker reads (nil:
+	// the system clock, in UTC); New hands it to each of them.
+	Clock models.Clock
 	// Handler serves the API: Router behind the headers of every response.
 	Handler http.Handler
 	// Router holds the routes (tests add some).
@@ -88,7 +92,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, DB: db, Log: log, probe: probe, Accounts: newAccounts(cfg)}
+	a := &App{Cfg: cfg, DB: db, Log: log, probe: probe}
+	a.Accounts = newAccounts(cfg, a.Clock)
 	if err := a.addMailSender(); err != nil {
 		a.closeDB()
 		return nil, err
@@ -114,8 +119,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 }
 
 // newAccounts builds the account rules from the configuration.
-func newAccounts(c *config.Config) *accounts.Service {
+func newAccounts(c *config.Config, clock models.Clock) *accounts.Service {
 	return &accounts.Service{
+		Clock: clock,
 		Settings: accounts.Settings{
 			RefreshTTL:        c.Auth.RefreshTTL,
 			VerificationTTL:   c.Auth.VerificationTTL,
@@ -169,8 +175,8 @@ func (a *App) router() *gin.Engine {
 	build := ReadBuild()
 	build.Version = Version
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,
-		Clinics: &clinics.Service{}, Patients: &patients.Service{}, Audit: &audit.Service{},
-		Screenings: a.Screenings, Notifications: &notifications.Service{}}
+		Clinics: &clinics.Service{Clock: a.Clock}, Patients: &patients.Service{Clock: a.Clock}, Audit: &audit.Service{Clock: a.Clock},
+		Screenings: a.Screenings, Notifications: &notifications.Service{Clock: a.Clock}}
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r

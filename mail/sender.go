@@ -47,8 +47,8 @@ type Sender struct {
 	// logOnly is set for a driver that writes messages to the log and
 	// delivers none (LogDriver): its messages are never called sent.
 	logOnly bool
-	// Now is the clock (UTC); tests may move it.
-	Now func() time.Time
+	// Clock is the time source (nil: the system clock); tests may move it.
+	Clock models.Clock
 	// Observer hears what became of each message (metrics); nil: no one.
 	Observer Observer
 }
@@ -96,13 +96,6 @@ func (s *Sender) done() string {
 	return "sent"
 }
 
-func (s *Sender) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
 // Run works the outbox until ctx is done. A message being delivered when ctx
 // ends is finished (within SendTimeout) and recorded; rows claimed but not
 // yet tried are released for the next start.
@@ -127,7 +120,7 @@ func (s *Sender) Run(ctx context.Context) {
 // Flush sends what is due now, batch after batch, and returns how many
 // messages left. It stops early when ctx ends.
 func (s *Sender) Flush(ctx context.Context) (int, error) {
-	if n, err := s.outbox(ctx).DropExpired(s.now()); err != nil {
+	if n, err := s.outbox(ctx).DropExpired(s.Clock.Now()); err != nil {
 		return 0, err
 	} else if n > 0 {
 		s.log.Warn("mail dropped: its link expired before it could be sent", "count", n)
@@ -138,7 +131,7 @@ func (s *Sender) Flush(ctx context.Context) (int, error) {
 	sent := 0
 	for ctx.Err() == nil {
 		owner := s.id + "/" + strconv.FormatUint(s.seq.Add(1), 10)
-		now := s.now()
+		now := s.Clock.Now()
 		rows, err := s.outbox(ctx).Claim(owner, now, s.cfg.Lease, s.cfg.BatchSize)
 		if err != nil {
 			return sent, err
@@ -190,12 +183,12 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 	sent := 0
 	for i := range rows {
 		row := &rows[i]
-		if ctx.Err() != nil || s.now().Add(s.cfg.SendTimeout).After(leaseEnd) {
+		if ctx.Err() != nil || s.Clock.Now().Add(s.cfg.SendTimeout).After(leaseEnd) {
 			release(rows[i:])
 			return sent
 		}
 		start := time.Now()
-		err := conn.Send(messageFor(row, s.from, s.now()))
+		err := conn.Send(messageFor(row, s.from, s.Clock.Now()))
 		took := time.Since(start)
 		if err != nil {
 			s.failed(record, owner, row, err, took)
@@ -205,7 +198,7 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 			s.Observer.MailSent(row.Kind, took)
 		}
 		rctx, cancel := record()
-		ok, err := s.outbox(rctx).MarkSent(row.ID, owner, s.now())
+		ok, err := s.outbox(rctx).MarkSent(row.ID, owner, s.Clock.Now())
 		cancel()
 		switch {
 		case err != nil:
@@ -230,7 +223,7 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 func (s *Sender) failed(record func() (context.Context, context.CancelFunc), owner string, row *models.OutboxMessage, cause error, took time.Duration) {
 	rctx, cancel := record()
 	defer cancel()
-	now := s.now()
+	now := s.Clock.Now()
 	if s.Observer != nil {
 		s.Observer.MailFailed(row.Kind, errors.Is(cause, errPermanent), took)
 	}

@@ -41,7 +41,7 @@ func newRig(t *testing.T, e testenv.Engine, opts mailtest.Options, maxBackoff ti
 		RetryMaxBackoff: maxBackoff, SendTimeout: 5 * time.Second,
 	}, driver, r.outboxOn, testenv.Logger(t))
 	testenv.Must(t, err, "sender")
-	r.sender.Now = func() time.Time { return r.clock }
+	r.sender.Clock = func() time.Time { return r.clock }
 	return r
 }
 
@@ -194,7 +194,7 @@ func TestLogDriverNeverSaysSent(t *testing.T) {
 			From: "AURA <no-reply@aura.test>", PollInterval: time.Second, Lease: time.Minute, RetryMaxBackoff: time.Minute,
 		}, mail.LogDriver{Log: log}, r.outboxOn, log)
 		testenv.Must(t, err, "sender")
-		r.sender.Now = func() time.Time { return r.clock }
+		r.sender.Clock = func() time.Time { return r.clock }
 		id := r.enqueue(t, "ann@example.com", time.Hour)
 		if n := r.flush(t); n != 1 {
 			t.Fatalf("handled %d, want 1", n)

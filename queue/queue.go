@@ -96,8 +96,9 @@ type Runner struct {
 	log    *slog.Logger
 	id     string
 	seq    atomic.Uint64
-	// Now is the clock (UTC); tests may move it.
-	Now func() time.Time
+	// Clock is the time source (models.Clock: nil is the system clock);
+	// tests may move it.
+	Clock models.Clock
 	// Running counts the tasks being run now (for metrics and tests).
 	Running atomic.Int64
 	// Observer hears each attempt's outcome (metrics); nil: no one.
@@ -131,13 +132,6 @@ func New(cfg Config, jobs func(ctx context.Context) *repositories.Jobs, handle H
 		cfg.MaxAttempts = 3
 	}
 	return &Runner{cfg: cfg, jobs: jobs, handle: handle, giveUp: giveUp, log: log, id: Worker()}
-}
-
-func (r *Runner) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 // Run starts cfg.Workers workers and returns when ctx is done and every task
@@ -193,7 +187,7 @@ func (r *Runner) loop(ctx context.Context) {
 // RunOne claims one due job and runs it; false when none was due.
 func (r *Runner) RunOne(ctx context.Context) (bool, error) {
 	owner := r.id + "/" + strconv.FormatUint(r.seq.Add(1), 10)
-	now := r.now()
+	now := r.Clock.Now()
 	jobs, err := r.jobs(ctx).Claim(r.cfg.Kind, owner, now, r.cfg.Lease, 1)
 	if err != nil || len(jobs) == 0 {
 		return false, err
@@ -254,7 +248,7 @@ func (r *Runner) record(ctx context.Context, t Task, cause error, took time.Dura
 	}
 	switch {
 	case cause == nil:
-		if _, err := r.jobs(rctx).Finish(j.ID, t.Owner, r.now()); err != nil {
+		if _, err := r.jobs(rctx).Finish(j.ID, t.Owner, r.Clock.Now()); err != nil {
 			log.Error("job done but not marked; it may run again after its lease", "err", err)
 			return
 		}
@@ -270,7 +264,7 @@ func (r *Runner) record(ctx context.Context, t Task, cause error, took time.Dura
 			log.Error("job given up but not recorded; it will be claimed again", "err", err)
 		}
 	default:
-		next := r.now().Add(Backoff(j.Attempts, r.cfg.MaxBackoff))
+		next := r.Clock.Now().Add(Backoff(j.Attempts, r.cfg.MaxBackoff))
 		log.Warn("job failed; will retry", "err", cause, "next", next)
 		if err := r.jobs(rctx).Retry(j.ID, t.Owner, next, cause.Error()); err != nil {
 			log.Warn("job retry not recorded; its lease will free it", "err", err)

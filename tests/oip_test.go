@@ -131,13 +131,8 @@ func analysisJob(t *testing.T, s *testenv.Server, id string) models.Job {
 // skipBackoff moves the analysis runner's clock by d, so a retry due later
 // is due now.
 func skipBackoff(s *testenv.Server, d time.Duration) {
-	prev := s.App.Analysis.Now
-	s.App.Analysis.Now = func() time.Time {
-		if prev != nil {
-			return prev().Add(d)
-		}
-		return time.Now().Add(d)
-	}
+	prev := s.App.Analysis.Clock
+	s.App.Analysis.Clock = func() time.Time { return prev.Now().Add(d) }
 }
 
 // TestOIPAnalyzer: with analysis.analyzer=oip the upload is measured by the

@@ -41,8 +41,8 @@ type Service struct {
 	Settings Settings
 	Hasher   *security.Hasher
 	JWT      *security.JWT
-	// Clock is the time source (UTC); nil means time.Now. Tests move it.
-	Clock func() time.Time
+	// Clock is the time source (nil: the system clock); tests move it.
+	Clock models.Clock
 	// Observer is told of failed logins and refused attempts (metrics);
 	// nil tells no one.
 	Observer Observer
@@ -80,13 +80,8 @@ func (s *Service) rateLimited(limit string) {
 	}
 }
 
-// Now is the service's current time, in UTC: the one clock of the rules.
-func (s *Service) Now() time.Time {
-	if s.Clock != nil {
-		return s.Clock().UTC()
-	}
-	return time.Now().UTC()
-}
+// Now is the service's current time, in UTC (its Clock).
+func (s *Service) Now() time.Time { return s.Clock.Now() }
 
 // Client is who is calling, as far as the rules care: the address limits
 // are keyed by IP; sessions record both.

@@ -10,21 +10,12 @@ import (
 	"aura/security"
 )
 
-// CheckName returns why s (trimmed) is not an acceptable name, or "". Control,
-// format (bidi overrides and marks, zero-width characters), private-use and
-// line-separator characters are refused, as in emails: they would reorder or
-// hide text in mail greetings and admin lists.
+// CheckName returns why s (trimmed) is not an acceptable name, or "": the
+// one text rule (models.CheckText), one line of at most 255 characters.
+// Invisible characters would reorder or hide text in mail greetings and
+// admin lists.
 func CheckName(s string) string {
-	s = strings.TrimSpace(s)
-	switch {
-	case !utf8.ValidString(s):
-		return "must be valid text"
-	case utf8.RuneCountInString(s) > 255:
-		return "must be at most 255 characters"
-	case strings.ContainsFunc(s, models.Invisible):
-		return "must not contain control, bidi or invisible characters"
-	}
-	return ""
+	return models.CheckText(strings.TrimSpace(s), 0, 255, false)
 }
 
 func validPhone(p string) bool {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -40,7 +39,7 @@ func (in ClinicInput) check(create bool) (name *string, address models.Opt[strin
 		if in.Name != nil {
 			n = strings.TrimSpace(*in.Name)
 		}
-		if msg := text(n, 1, 200); msg != "" {
+		if msg := models.CheckText(n, 1, 200, false); msg != "" {
 			details["name"] = msg
 		}
 		name = &n
@@ -50,7 +49,7 @@ func (in ClinicInput) check(create bool) (name *string, address models.Opt[strin
 		a := strings.TrimSpace(address.Value)
 		if a == "" {
 			address = models.Opt[string]{Set: true, Null: true}
-		} else if msg := text(a, 1, 500); msg != "" {
+		} else if msg := models.CheckText(a, 1, 500, false); msg != "" {
 			details["address"] = msg
 		} else {
 			address.Value = a
@@ -60,22 +59,6 @@ func (in ClinicInput) check(create bool) (name *string, address models.Opt[strin
 		return nil, address, models.Invalid(details)
 	}
 	return name, address, nil
-}
-
-// text checks a one-line text of lo..hi characters.
-func text(s string, lo, hi int) string {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case !utf8.ValidString(s):
-		return "must be valid text"
-	case n < lo:
-		return "is required"
-	case n > hi:
-		return "must be at most " + itoa(hi) + " characters"
-	case strings.ContainsFunc(s, models.Invisible):
-		return "must not contain control, bidi or invisible characters"
-	}
-	return ""
 }
 
 // Create makes a clinic (ADMIN). A name that exists, compared with Unicode

@@ -3,7 +3,6 @@ package clinics
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 
 	"aura/models"
@@ -35,13 +34,13 @@ func (s *Service) Attach(ctx context.Context, st *repositories.Store, a models.A
 	}
 	details := map[string]string{}
 	license := strings.TrimSpace(in.LicenseNo)
-	if msg := text(license, 1, 100); msg != "" {
+	if msg := models.CheckText(license, 1, 100, false); msg != "" {
 		details["licenseNo"] = msg
 	}
 	var spec *string
 	if in.Specialization != nil {
 		v := strings.TrimSpace(*in.Specialization)
-		if msg := text(v, 0, 200); msg != "" {
+		if msg := models.CheckText(v, 0, 200, false); msg != "" {
 			details["specialization"] = msg
 		} else if v != "" {
 			spec = &v
@@ -134,5 +133,3 @@ func view(st *repositories.Store, u *models.User) (*DoctorView, error) {
 	}
 	return &DoctorView{Doctor: d, FullName: name, Email: u.Email}, nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

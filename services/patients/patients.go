@@ -10,7 +10,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"aura/models"
 	"aura/repositories"
@@ -172,14 +171,9 @@ func (s *Service) check(ch Change, now time.Time) (repositories.PatientChanges, 
 		if !o.Null {
 			v := strings.TrimSpace(o.Value)
 			upd.HistoryNotes.Value = v
-			switch {
-			case !utf8.ValidString(v):
-				details["medicalHistory.notes"] = "must be valid text"
-			case utf8.RuneCountInString(v) > 2000:
-				details["medicalHistory.notes"] = "must be at most 2000 characters"
-			case strings.ContainsFunc(v, func(r rune) bool { return r != '\n' && r != '\t' && models.Invisible(r) }):
-				details["medicalHistory.notes"] = "must not contain control, bidi or invisible characters"
-			case v == "":
+			if msg := models.CheckText(v, 0, 2000, true); msg != "" {
+				details["medicalHistory.notes"] = msg
+			} else if v == "" {
 				upd.HistoryNotes = models.Opt[string]{Set: true, Null: true}
 			}
 		}

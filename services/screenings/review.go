@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -111,12 +110,12 @@ func (in ReviewInput) check() (repositories.Verdict, error) {
 	if !slices.Contains(models.RiskLevels, in.RiskLevel) {
 		details["riskLevel"] = "must be one of " + strings.Join(models.RiskLevels, ", ")
 	}
-	if msg := longText(v.Recommendation, 1, 2000); msg != "" {
+	if msg := models.CheckText(v.Recommendation, 1, 2000, true); msg != "" {
 		details["recommendation"] = msg
 	}
 	if in.Notes != nil {
 		n := strings.TrimSpace(*in.Notes)
-		if msg := longText(n, 0, 4000); msg != "" {
+		if msg := models.CheckText(n, 0, 4000, true); msg != "" {
 			details["notes"] = msg
 		} else if n != "" {
 			v.Notes = &n
@@ -126,22 +125,6 @@ func (in ReviewInput) check() (repositories.Verdict, error) {
 		return v, models.Invalid(details)
 	}
 	return v, nil
-}
-
-// longText checks free text of lo..hi characters (new lines allowed).
-func longText(s string, lo, hi int) string {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case !utf8.ValidString(s):
-		return "must be valid text"
-	case n < lo:
-		return "is required"
-	case n > hi:
-		return "is too long"
-	case strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && models.Invisible(r) }):
-		return "must not contain control, bidi or invisible characters"
-	}
-	return ""
 }
 
 // Review records the verdict of the doctor holding the claim; the review is

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -52,12 +51,9 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	var note *string
 	if in.Note != nil {
 		n := strings.TrimSpace(*in.Note)
-		switch {
-		case !utf8.ValidString(n) || strings.ContainsFunc(n, func(r rune) bool { return r != '\n' && models.Invisible(r) }):
-			details["note"] = "must be text without control, bidi or invisible characters"
-		case utf8.RuneCountInString(n) > 1000:
-			details["note"] = "must be at most 1000 characters"
-		case n != "":
+		if msg := models.CheckText(n, 0, 1000, true); msg != "" {
+			details["note"] = msg
+		} else if n != "" {
 			note = &n
 		}
 	}
