@@ -135,7 +135,7 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 		Clinic: ScreeningClinic{ID: r.ClinicID, Name: r.ClinicName},
 		Image: ScreeningImage{ContentType: r.ImageType, Bytes: r.ImageBytes, Width: r.ImageWidth, Height: r.ImageHeight,
 			SHA256: r.ImageSHA256},
-		Disclaimer: notifications.Disclaimer[notifications.Lang(lang)],
+		Disclaimer: notifications.Disclaimer[i18n.Lang(lang)],
 		Links:      map[string]string{"image": "/api/screenings/" + r.ID + "/image"},
 	}
 	if r.CompletedAt != nil {

@@ -33,15 +33,15 @@ var matcher = language.NewMatcher([]language.Tag{language.Vietnamese, language.E
 // when the header names neither (or is absent or malformed).
 func FromHeader(header, def string) string {
 	if header == "" {
-		return Normalize(def)
+		return Lang(def)
 	}
 	tags, _, err := language.ParseAcceptLanguage(header)
 	if err != nil || len(tags) == 0 {
-		return Normalize(def)
+		return Lang(def)
 	}
 	_, i, conf := matcher.Match(tags...)
 	if conf == language.No {
-		return Normalize(def)
+		return Lang(def)
 	}
 	if i == 1 {
 		return EN
@@ -49,10 +49,17 @@ func FromHeader(header, def string) string {
 	return VI
 }
 
-// Normalize is lang if AURA speaks it, else Vietnamese.
-func Normalize(lang string) string {
-	if lang == EN {
-		return EN
+// Lang is AURA's one language fallback: the first of langs that AURA speaks,
+// else Vietnamese. A language counts by its primary subtag, in any case
+// ("en", "EN", "en-GB", "en_US" are English; "vi-VN" is Vietnamese); empty
+// and unknown ones are skipped. Callers list what they know in order, e.g.
+// Lang(account's language, request's language, i18n.default_language).
+func Lang(langs ...string) string {
+	for _, l := range langs {
+		base, _, _ := strings.Cut(strings.ReplaceAll(strings.ToLower(strings.TrimSpace(l)), "_", "-"), "-")
+		if base == EN || base == VI {
+			return base
+		}
 	}
 	return VI
 }
@@ -129,7 +136,7 @@ func Known(msg string) bool {
 // Duration writes a lifetime as people say it in lang, with the plural
 // rules of the catalog: "24 hours", "1 hour", "30 phút".
 func Duration(lang string, d time.Duration) string {
-	p := printers[Normalize(lang)]
+	p := printers[Lang(lang)]
 	for _, u := range units {
 		if d >= u.size && d%u.size == 0 && (u.size != 24*time.Hour || d > 24*time.Hour) {
 			return p.Sprintf(u.key, int64(d/u.size))

@@ -171,3 +171,28 @@ func TestCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestLang: the one language fallback takes the first language AURA
+// speaks, by primary subtag in any case, and Vietnamese when none is.
+func TestLang(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, VI},
+		{[]string{""}, VI},
+		{[]string{"en"}, EN},
+		{[]string{"EN-gb"}, EN},
+		{[]string{"en_US"}, EN},
+		{[]string{"vi-VN", "en"}, VI},
+		{[]string{"", "en", "vi"}, EN},
+		{[]string{"fr", "de"}, VI},
+		{[]string{"fr", "en"}, EN},
+		{[]string{"english"}, VI},
+	} {
+		if got := Lang(c.in...); got != c.want {
+			t.Errorf("Lang(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -25,3 +25,12 @@ func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 
 // ValueType is T: the strict JSON binding checks field names through it.
 func (Opt[T]) ValueType() reflect.Type { return reflect.TypeFor[T]() }
+
+// Deref is *p, or T's zero value when p is nil.
+func Deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}

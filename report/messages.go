@@ -1,6 +1,7 @@
 package report
 
 import (
+	"aura/i18n"
 	"fmt"
 	"strconv"
 	"strings"
@@ -244,11 +245,10 @@ var en = messages{
 	dateTimeLayout: "2 Jan 2006 15:04",
 }
 
-// messagesFor picks the language: English for "en" and "en-*", Vietnamese
-// for everything else.
+// messagesFor picks the language by i18n.Lang: English for "en" and
+// "en-*", Vietnamese for everything else.
 func messagesFor(lang string) *messages {
-	l := strings.ToLower(strings.TrimSpace(lang))
-	if l == "en" || strings.HasPrefix(l, "en-") || strings.HasPrefix(l, "en_") {
+	if i18n.Lang(lang) == i18n.EN {
 		return &en
 	}
 	return &vi

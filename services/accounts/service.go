@@ -7,6 +7,7 @@
 package accounts
 
 import (
+	"aura/i18n"
 	"context"
 	"errors"
 	"time"
@@ -95,13 +96,7 @@ type Client struct {
 
 // langOf is the language of u's mail: its own, else the default.
 func (s *Service) langOf(u *models.User) string {
-	if u.Lang != nil && *u.Lang != "" {
-		return *u.Lang
-	}
-	if s.Settings.DefaultLang != "" {
-		return s.Settings.DefaultLang
-	}
-	return "vi"
+	return i18n.Lang(models.Deref(u.Lang), s.Settings.DefaultLang)
 }
 
 // Session is a signed-in session: its user (with roles) and its tokens.

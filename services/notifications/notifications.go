@@ -4,6 +4,7 @@
 package notifications
 
 import (
+	"aura/i18n"
 	"context"
 	"fmt"
 
@@ -40,17 +41,9 @@ var texts = map[string]map[string][2]string{
 	},
 }
 
-// Lang is lang if AURA speaks it, else Vietnamese (the clinic's default).
-func Lang(lang string) string {
-	if lang == "en" {
-		return "en"
-	}
-	return "vi"
-}
-
 // New builds a notice of type kind about screening for user, in lang.
 func New(kind, userID, screeningID, clinicName, lang string, now models.Clock) *models.Notification {
-	t := texts[kind][Lang(lang)]
+	t := texts[kind][i18n.Lang(lang)]
 	sid := screeningID
 	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: kind, Title: t[0],
 		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: &sid, CreatedAt: now.Now()}

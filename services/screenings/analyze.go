@@ -1,6 +1,7 @@
 package screenings
 
 import (
+	"aura/i18n"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -116,7 +117,7 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 			return err
 		}
 		for _, d := range doctors {
-			notices = append(notices, notifications.New(models.NoticeWaiting, d.UserID, id, row.ClinicName, orDefault(d.Lang, s.Settings.DefaultLang), s.Clock))
+			notices = append(notices, notifications.New(models.NoticeWaiting, d.UserID, id, row.ClinicName, i18n.Lang(models.Deref(d.Lang), s.Settings.DefaultLang), s.Clock))
 		}
 		if err := tx.Notifications.Add(notices...); err != nil {
 			return err
@@ -201,9 +202,3 @@ func (VesselsAnalyzer) Analyze(ctx context.Context, img image.Image, _ []byte, _
 }
 
 // orDefault is *lang, or def when it is unset.
-func orDefault(lang *string, def string) string {
-	if lang != nil && *lang != "" {
-		return *lang
-	}
-	return def
-}

@@ -1,6 +1,7 @@
 package screenings
 
 import (
+	"aura/i18n"
 	"context"
 	"errors"
 	"strings"
@@ -92,7 +93,7 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	if err != nil {
 		return nil, false, err
 	}
-	in.Lang = orDefault(u.Lang, orDefault(&in.Lang, s.Settings.DefaultLang))
+	in.Lang = i18n.Lang(models.Deref(u.Lang), in.Lang, s.Settings.DefaultLang)
 
 	id := uuid.NewString()
 	objKey, err := storage.ScreeningImageKey(id, in.Image.Ext)
