@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"aura/handlers"
+	"aura/models"
 	"aura/repositories"
 )
 
@@ -87,7 +88,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 				log.Error("panic", "request_id", handlers.RequestID(c), "panic", r, "stack", string(debug.Stack()))
 				if !c.Writer.Written() {
 					c.AbortWithStatusJSON(http.StatusInternalServerError, handlers.Envelope{
-						Error: "Internal server error", Code: handlers.CodeInternal})
+						Error: models.ErrInternal.Message, Code: string(models.CodeInternal)})
 				} else {
 					c.Abort()
 				}
@@ -106,7 +107,7 @@ func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
 			limit = uploadMax
 		}
 		if c.Request.ContentLength > limit {
-			handlers.Fail(c, handlers.Errf(http.StatusRequestEntityTooLarge, handlers.CodePayloadTooLarge, "Request body is too large"))
+			handlers.Fail(c, models.NewError(models.CodePayloadTooLarge, "Request body is too large"))
 			return
 		}
 		if c.Request.Body != http.NoBody {

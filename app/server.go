@@ -167,10 +167,10 @@ func (a *App) router() *gin.Engine {
 	r.Use(requestID, language(a.Cfg.I18n.DefaultLanguage), accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
 		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead))
 	r.NoRoute(func(c *gin.Context) {
-		handlers.Fail(c, handlers.Errf(http.StatusNotFound, handlers.CodeNotFound, "No such endpoint"))
+		handlers.Fail(c, models.NewError(models.CodeNotFound, "No such endpoint"))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		handlers.Fail(c, handlers.Errf(http.StatusMethodNotAllowed, handlers.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
+		handlers.Fail(c, models.NewError(models.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
 	})
 	build := ReadBuild()
 	build.Version = Version

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"aura/models"
 )
 
 // maxDepth bounds nesting of request bodies; no AURA body nests more than 2.
@@ -37,9 +39,9 @@ func Bind(c *gin.Context, dst any, optional bool) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return Errf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "Request body is too large")
+			return models.NewError(models.CodePayloadTooLarge, "Request body is too large")
 		}
-		return Errf(http.StatusBadRequest, CodeInvalidJSON, "Request body could not be read")
+		return models.NewError(models.CodeInvalidJSON, "Request body could not be read")
 	}
 	if len(bytes.TrimSpace(body)) == 0 && optional {
 		return nil
@@ -52,7 +54,7 @@ func Bind(c *gin.Context, dst any, optional bool) error {
 		if errors.As(err, &unknown) {
 			return unknownField(string(unknown))
 		}
-		return Errf(http.StatusBadRequest, CodeInvalidJSON, "Request body must be one JSON object: "+err.Error())
+		return models.NewError(models.CodeInvalidJSON, "Request body must be one JSON object: "+err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -65,10 +67,10 @@ func Bind(c *gin.Context, dst any, optional bool) error {
 func checkJSONContentType(ct string) error {
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
-		return Errf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be application/json")
+		return models.NewError(models.CodeUnsupportedMedia, "Content-Type must be application/json")
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return Errf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "JSON must be UTF-8")
+		return models.NewError(models.CodeUnsupportedMedia, "JSON must be UTF-8")
 	}
 	return nil
 }
@@ -192,8 +194,8 @@ type unknownFieldError string
 
 func (e unknownFieldError) Error() string { return "unknown field " + strconvQuote(string(e)) }
 
-func unknownField(name string) *APIError {
-	e := Errf(http.StatusBadRequest, CodeInvalidJSON, "Unknown field in request body")
+func unknownField(name string) *models.Error {
+	e := models.NewError(models.CodeInvalidJSON, "Unknown field in request body")
 	e.Details = map[string]string{name: "is not a known field"}
 	return e
 }
@@ -283,14 +285,14 @@ func strconvQuote(s string) string {
 func decodeError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		e := Errf(http.StatusBadRequest, CodeInvalidJSON, "A field has the wrong type")
+		e := models.NewError(models.CodeInvalidJSON, "A field has the wrong type")
 		e.Details = map[string]string{typeErr.Field: "must be a " + jsonTypeName(typeErr.Type.String())}
 		return e
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		return unknownField(strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`))
 	}
-	return Errf(http.StatusBadRequest, CodeInvalidJSON, "Request body must be one JSON object of the documented fields")
+	return models.NewError(models.CodeInvalidJSON, "Request body must be one JSON object of the documented fields")
 }
 
 func jsonTypeName(goType string) string {

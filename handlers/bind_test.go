@@ -3,7 +3,6 @@ package handlers
 import (
 	"aura/models"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -52,8 +51,8 @@ func TestBindRefusesKeysEqualUpToCase(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var dst bindTarget
 			err := bindBody(t, body, &dst)
-			var api *APIError
-			if !errors.As(err, &api) || api.Status != http.StatusBadRequest || api.Code != CodeInvalidJSON {
+			var api *models.Error
+			if !errors.As(err, &api) || api.Code != models.CodeInvalidJSON {
 				t.Fatalf("got %v (decoded %+v)", err, dst)
 			}
 			if name != "object nowhere in the type" && !strings.Contains(api.Message, "duplicate field") {
@@ -76,8 +75,8 @@ func TestBindFieldNamesAreExact(t *testing.T) {
 	} {
 		var dst bindTarget
 		err := bindBody(t, body, &dst)
-		var api *APIError
-		if !errors.As(err, &api) || api.Code != CodeInvalidJSON || api.Details[field] != "is not a known field" {
+		var api *models.Error
+		if !errors.As(err, &api) || api.Code != models.CodeInvalidJSON || api.Details[field] != "is not a known field" {
 			t.Errorf("%s: got %v %v (decoded %+v)", body, err, api, dst)
 		}
 	}

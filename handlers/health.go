@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"aura/models"
 )
 
 // Index is GET /api/.
@@ -78,7 +80,7 @@ type HealthView struct {
 func (d *Deps) Health(c *gin.Context) {
 	h, err := d.health(c.Request.Context(), isOperator(c))
 	if err != nil {
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, Envelope{Error: *h.DBError, Code: CodeUnavailable, Data: h})
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, Envelope{Error: *h.DBError, Code: string(models.CodeUnavailable), Data: h})
 		return
 	}
 	OK(c, http.StatusOK, h, "")
@@ -97,7 +99,7 @@ func (d *Deps) OperatorHealth() http.Handler {
 		h, err := d.health(r.Context(), true)
 		status, env := http.StatusOK, Envelope{Success: true, Data: h}
 		if err != nil {
-			status, env = http.StatusServiceUnavailable, Envelope{Error: *h.DBError, Code: CodeUnavailable, Data: h}
+			status, env = http.StatusServiceUnavailable, Envelope{Error: *h.DBError, Code: string(models.CodeUnavailable), Data: h}
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

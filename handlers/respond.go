@@ -13,19 +13,6 @@ import (
 	"aura/models"
 )
 
-// Machine codes of the transport's own failures (the domain's codes are
-// models.Code values, mapped by statusOf).
-const (
-	CodeInvalidJSON      = "INVALID_JSON"
-	CodeUnauthorized     = string(models.CodeUnauthorized)
-	CodeNotFound         = string(models.CodeNotFound)
-	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
-	CodePayloadTooLarge  = "PAYLOAD_TOO_LARGE"
-	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
-	CodeUnavailable      = string(models.CodeUnavailable)
-	CodeInternal         = "INTERNAL"
-)
-
 // Envelope is the body of every response.
 type Envelope struct {
 	Success bool              `json:"success"`
@@ -36,33 +23,19 @@ type Envelope struct {
 	Details map[string]string `json:"details,omitempty"`
 }
 
-// APIError is an error with its place in the envelope; handlers return it and
-// Fail renders it.
-type APIError struct {
-	Status  int
-	Code    string
-	Message string
-	Details map[string]string
-}
-
-func (e *APIError) Error() string { return e.Code + ": " + e.Message }
-
-// Errf builds an APIError.
-func Errf(status int, code, msg string) *APIError {
-	return &APIError{Status: status, Code: code, Message: msg}
-}
-
-// Errors that the middleware answers with, from the domain's table.
+// Errors that the middleware answers with.
 var (
 	errUnauthorized = models.ErrUnauthorized
 	errForbidden    = models.ErrForbidden
 	errNotFound     = models.ErrNotFound
-	errInternal     = Errf(http.StatusInternalServerError, CodeInternal, "Internal server error")
 )
 
-// statusOf is the one table from a domain error's code to its HTTP status.
+// statusOf is the one table from an error's code to its HTTP status: the
+// domain's codes and the transport's (INVALID_JSON, METHOD_NOT_ALLOWED,
+// INTERNAL) alike.
 var statusOf = map[models.Code]int{
 	models.CodeValidation:         http.StatusBadRequest,
+	models.CodeInvalidJSON:        http.StatusBadRequest,
 	models.CodeTokenInvalid:       http.StatusBadRequest,
 	models.CodeUnauthorized:       http.StatusUnauthorized,
 	models.CodeTokenReused:        http.StatusUnauthorized,
@@ -70,6 +43,7 @@ var statusOf = map[models.Code]int{
 	models.CodeForbidden:          http.StatusForbidden,
 	models.CodeAccountDisabled:    http.StatusForbidden,
 	models.CodeNotFound:           http.StatusNotFound,
+	models.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
 	models.CodeEmailTaken:         http.StatusConflict,
 	models.CodeConflict:           http.StatusConflict,
 	models.CodeRateLimited:        http.StatusTooManyRequests,
@@ -80,20 +54,25 @@ var statusOf = map[models.Code]int{
 	models.CodeAlreadyClaimed:     http.StatusConflict,
 	models.CodeNotClaimed:         http.StatusConflict,
 	models.CodeInvalidState:       http.StatusConflict,
+	models.CodeInternal:           http.StatusInternalServerError,
 }
 
-// fromDomain renders a domain error as its envelope, by statusOf; a code
-// missing from the table is a bug, answered 500.
-func fromDomain(e *models.Error) (*APIError, bool) {
+// StatusOf is the HTTP status of err by statusOf, and the error as the
+// client sees it: an error without a code, or with a code missing from the
+// table, is a 500 INTERNAL; a reused refresh token is answered UNAUTHORIZED.
+func StatusOf(err error) (int, *models.Error) {
+	var e *models.Error
+	if !errors.As(err, &e) {
+		return http.StatusInternalServerError, models.ErrInternal
+	}
 	status, ok := statusOf[e.Code]
 	if !ok {
-		return nil, false
+		return http.StatusInternalServerError, models.ErrInternal
 	}
-	code := string(e.Code)
 	if e.Code == models.CodeTokenReused {
-		code = CodeUnauthorized
+		e = models.WithMessage(models.ErrUnauthorized, e.Message)
 	}
-	return &APIError{Status: status, Code: code, Message: e.Message, Details: e.Details}, true
+	return status, e
 }
 
 // bind reads the request's JSON body into dst (see Bind); on failure it has
@@ -114,53 +93,42 @@ func OK(c *gin.Context, status int, data any, message string) {
 	c.JSON(status, Envelope{Success: true, Data: data, Message: i18n.T(lang(c), message)})
 }
 
-// translated is api's human texts in the request's language; codes and
-// field names stay as they are.
-func translated(c *gin.Context, api *APIError) Envelope {
+// translated is e's human texts in the request's language; codes and field
+// names stay as they are.
+func translated(c *gin.Context, e *models.Error) Envelope {
 	l := lang(c)
-	env := Envelope{Error: i18n.T(l, api.Message), Code: api.Code}
-	if len(api.Details) > 0 {
-		env.Details = make(map[string]string, len(api.Details))
-		for k, v := range api.Details {
+	env := Envelope{Error: i18n.T(l, e.Message), Code: string(e.Code)}
+	if len(e.Details) > 0 {
+		env.Details = make(map[string]string, len(e.Details))
+		for k, v := range e.Details {
 			env.Details[k] = i18n.T(l, v)
 		}
 	}
 	return env
 }
 
-// Fail maps err to the envelope: APIErrors (the transport's own: bad JSON,
-// sizes, routes) as they are, domain errors by statusOf, anything else as 500
-// with the cause logged, never sent.
+// Fail renders err as the envelope with its status by statusOf, a
+// Retry-After when it says how long to wait, and anything without a known
+// code as 500 with the cause logged, never sent.
 func Fail(c *gin.Context, err error) {
-	var api *APIError
-	var dom *models.Error
+	status, e := StatusOf(err)
+	_, mapped := statusOf[models.CodeOf(err)]
 	switch {
-	case errors.As(err, &api):
-	case errors.As(err, &dom):
-		var ok bool
-		if api, ok = fromDomain(dom); !ok {
-			logger(c).Error("request failed: unmapped domain error", "request_id", RequestID(c), "err", err)
-			api = errInternal
-			break
-		}
-		if dom.RetryAfter > 0 {
-			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(dom.RetryAfter.Seconds()))))
-		}
-		if dom.Code != models.CodeUnavailable {
-			break
-		}
-		if c.Request.Context().Err() != nil {
-			// The client is gone: nobody reads this answer.
-			logger(c).Info("request abandoned by client", "request_id", RequestID(c))
-		} else {
-			logger(c).Warn("service unavailable", "request_id", RequestID(c), "err", err)
-		}
-	default:
+	case models.CodeOf(err) != "" && !mapped:
+		logger(c).Error("request failed: unmapped error code", "request_id", RequestID(c), "err", err)
+	case status == http.StatusInternalServerError:
 		logger(c).Error("request failed", "request_id", RequestID(c), "err", err)
-		api = errInternal
+	case e.Code == models.CodeUnavailable && c.Request.Context().Err() != nil:
+		// The client is gone: nobody reads this answer.
+		logger(c).Info("request abandoned by client", "request_id", RequestID(c))
+	case e.Code == models.CodeUnavailable:
+		logger(c).Warn("service unavailable", "request_id", RequestID(c), "err", err)
+	}
+	if e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	_ = c.Error(err)
-	c.AbortWithStatusJSON(api.Status, translated(c, api))
+	c.AbortWithStatusJSON(status, translated(c, e))
 }
 
 // RequestIDKey is where the request-ID middleware keeps the request's id.

@@ -214,12 +214,12 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		Fail(c, Errf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data"))
+		Fail(c, models.NewError(models.CodeUnsupportedMedia, "Content-Type must be multipart/form-data"))
 		return
 	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		Fail(c, Errf(http.StatusBadRequest, CodeInvalidJSON, "The multipart body could not be read"))
+		Fail(c, models.NewError(models.CodeInvalidJSON, "The multipart body could not be read"))
 		return
 	}
 	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c)}
@@ -236,7 +236,7 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 			return
 		}
 		if err != nil {
-			Fail(c, Errf(http.StatusBadRequest, CodeInvalidJSON, "The multipart body could not be read"))
+			Fail(c, models.NewError(models.CodeInvalidJSON, "The multipart body could not be read"))
 			return
 		}
 		name := part.FormName()

@@ -43,7 +43,7 @@ func TestEveryMessageIsTranslated(t *testing.T) {
 	}
 }
 
-// messages are the literals n hands to a client: OK's message, Errf's,
+// messages are the literals n hands to a client: OK's message, NewError's,
 // WithMessage's, an Error's Message, the values of a details map and of an
 // assignment into one, and a CheckName-style "return" of a validator.
 func messages(n ast.Node) []string {
@@ -72,8 +72,8 @@ func messages(n ast.Node) []string {
 		switch {
 		case name == "OK" && len(x.Args) == 4:
 			add(x.Args[3])
-		case name == "Errf" && len(x.Args) == 3:
-			add(x.Args[2])
+		case name == "NewError" && len(x.Args) == 2:
+			add(x.Args[1])
 		case name == "WithMessage" && len(x.Args) == 2:
 			add(x.Args[1])
 		case name == "invalidImage" && len(x.Args) == 1:

@@ -28,6 +28,12 @@ const (
 	CodeAlreadyClaimed     Code = "ALREADY_CLAIMED"
 	CodeNotClaimed         Code = "NOT_CLAIMED"
 	CodeInvalidState       Code = "INVALID_STATE"
+	// Failures of the transport (HTTP), in the same table: a body that is
+	// not the documented JSON, a method the route does not have, and a
+	// failure with no code of its own (its cause is logged, never sent).
+	CodeInvalidJSON      Code = "INVALID_JSON"
+	CodeMethodNotAllowed Code = "METHOD_NOT_ALLOWED"
+	CodeInternal         Code = "INTERNAL"
 	// CodeTokenReused is internal: the rules answer it as UNAUTHORIZED after
 	// revoking the session.
 	CodeTokenReused Code = "TOKEN_REUSED"
@@ -101,7 +107,12 @@ var (
 	ErrInvalidState = &Error{Code: CodeInvalidState, Message: "The screening is not in a state that allows this"}
 	// ErrUnavailable: the database (or the password hasher) did not answer in time.
 	ErrUnavailable = &Error{Code: CodeUnavailable, Message: "Service temporarily unavailable, try again shortly"}
+	// ErrInternal: what a failure without a code is answered with.
+	ErrInternal = &Error{Code: CodeInternal, Message: "Internal server error"}
 )
+
+// NewError is an error of code with its human message.
+func NewError(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
 
 // Invalid is a VALIDATION_FAILED naming each field at fault.
 func Invalid(details map[string]string) *Error {
