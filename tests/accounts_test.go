@@ -23,6 +23,7 @@ func login(t *testing.T, s *testenv.Server, email, password string) session {
 }
 
 func TestConcurrentDuplicateSignUp(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		variants := []string{"dup@example.com", "DUP@example.com", "Dup@Example.Com", " dup@EXAMPLE.com "}
@@ -47,6 +48,7 @@ func TestConcurrentDuplicateSignUp(t *testing.T) {
 }
 
 func TestLookalikeEmails(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
 	register(t, s, "alice@example.com")
 	// Fullwidth letters fold to the same address.
@@ -64,6 +66,7 @@ func TestLookalikeEmails(t *testing.T) {
 var phrase128 = "amber basil cedar dune ember fjord grove heron iris juniper kelp lotus maple nectar olive prism quartz raven sage tulip umber valeXYZ"[:128]
 
 func TestPasswordRules(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
 	cases := map[string]string{
 		"short":          "short-pw-1",
@@ -87,6 +90,7 @@ func TestPasswordRules(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		cfg := testenv.Config(t, e.URI(t), nil)
 		s := testenv.Start(t, cfg)
@@ -156,6 +160,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", map[string]string{"AURA_AUTH_ACCESS_TTL": "1s", "AURA_AUTH_REFRESH_TTL": "2s"}))
 	a := register(t, s, "exp@example.com")
 	if a.ExpiresIn != 1 {
@@ -168,6 +173,7 @@ func TestExpiry(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		a := register(t, s, "change@example.com")
@@ -195,6 +201,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestUpdateMe(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		a := register(t, s, "profile@example.com")
@@ -234,6 +241,7 @@ func TestUpdateMe(t *testing.T) {
 }
 
 func TestAdmin(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		admin := makeAdmin(t, s, "root@clinic.example")
@@ -306,6 +314,7 @@ func TestAdmin(t *testing.T) {
 }
 
 func TestLoginLimits(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "3"}))
 		register(t, s, "victim@example.com")
@@ -321,6 +330,7 @@ func TestLoginLimits(t *testing.T) {
 
 // TestLoginLimitSharedByInstances: two servers on one PostgreSQL enforce one limit.
 func TestLoginLimitSharedByInstances(t *testing.T) {
+	t.Parallel()
 	uri := testenv.PostgresURI(t)
 	env := map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "4"}
 	s1 := testenv.Start(t, testenv.Config(t, uri, env))
@@ -337,6 +347,7 @@ func TestLoginLimitSharedByInstances(t *testing.T) {
 
 // TestPerAddressLimit: many accounts tried from one address hit the address limit.
 func TestPerAddressLimit(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "5"}))
 	register(t, s, "target@example.com")
 	for i := range 5 {
@@ -348,6 +359,7 @@ func TestPerAddressLimit(t *testing.T) {
 // TestBcryptUpgradedAtLogin: a hash of the first backend verifies and is
 // replaced by argon2id at the first successful login.
 func TestBcryptUpgradedAtLogin(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		const legacy = "$2b$12$o5DPm4gKlckDRd0QuKRaU.ClnGMKnXubOnasz0K5qihRv.0iXY6h2" // bcrypt of "MinhPass12345"

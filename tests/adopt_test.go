@@ -176,6 +176,7 @@ func sqliteSchema(t *testing.T, db *gorm.DB) []string {
 var addedColumn = regexp.MustCompile(", `[^`]+`[^,\n]*")
 
 func TestAdoptFlaskDatabaseSQLite(t *testing.T) {
+	t.Parallel()
 	path := fixtureCopy(t)
 	uri := "sqlite:///" + path
 	raw := openRaw(t, uri)
@@ -249,6 +250,7 @@ func loadFlaskIntoPostgres(t *testing.T, uri string) *gorm.DB {
 }
 
 func TestAdoptFlaskDatabasePostgres(t *testing.T) {
+	t.Parallel()
 	uri := testenv.PostgresURI(t)
 	pg := loadFlaskIntoPostgres(t, uri)
 	before := legacySnapshot(t, pg)
@@ -301,6 +303,7 @@ func TestAdoptFlaskDatabasePostgres(t *testing.T) {
 // a new one: the users come along, the new database has roles, and the
 // source file is not modified by a single byte.
 func TestCopyFromFlaskFixture(t *testing.T) {
+	t.Parallel()
 	for _, e := range copyEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			path := fixtureCopy(t)
@@ -327,6 +330,7 @@ func TestCopyFromFlaskFixture(t *testing.T) {
 // starts; the older account keeps the address and logs in, the newer one is
 // left for an admin (it cannot log in, and nobody can take the address).
 func TestAdoptCaseDuplicates(t *testing.T) {
+	t.Parallel()
 	path := fixtureCopy(t)
 	uri := "sqlite:///" + path
 	raw := openRaw(t, uri)

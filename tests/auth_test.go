@@ -39,6 +39,7 @@ func register(t testing.TB, s *testenv.Server, email string) session {
 }
 
 func TestRegisterLoginMe(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		reg := register(t, s, "  Alice.Smith@Example.com ")

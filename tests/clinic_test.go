@@ -14,6 +14,7 @@ import (
 // license numbers are unique (with Unicode case folding); everyone signed in
 // lists clinics; a doctor reads their own profile.
 func TestClinicsAndDoctors(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newClinicWorld(t, e.URI(t))
 		s, adm := w.s, w.admin.Token
@@ -82,6 +83,7 @@ func TestClinicsAndDoctors(t *testing.T) {
 // TestConcurrentUniqueClinicWrites: parallel creates of one name (in any
 // case) and parallel attaches with one license number: exactly one wins.
 func TestConcurrentUniqueClinicWrites(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newClinicWorld(t, e.URI(t))
 		names := []string{"Mắt Sáng", "MẮT SÁNG", "mắt sáng", "Mắt sáng"}
@@ -107,6 +109,7 @@ func TestConcurrentUniqueClinicWrites(t *testing.T) {
 // TestPatientProfile: made on first use with a readable random code, the
 // patient's changes validated field by field.
 func TestPatientProfile(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newClinicWorld(t, e.URI(t))
 		s := w.s

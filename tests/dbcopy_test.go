@@ -121,6 +121,7 @@ func populate(t *testing.T, uri string, users int) map[string]string {
 }
 
 func TestCopySQLiteToPostgresAndBack(t *testing.T) {
+	t.Parallel()
 	pg := testenv.PostgresURI(t)
 	a, b := sqliteURI(t, "a.db"), sqliteURI(t, "b.db")
 	valid := populate(t, a, 4)
@@ -165,6 +166,7 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 }
 
 func TestCopySQLiteFileToSQLiteFile(t *testing.T) {
+	t.Parallel()
 	a, b := sqliteURI(t, "a.db"), sqliteURI(t, "sub/dir/b.db")
 	valid := populate(t, a, 3)
 	rep := mustCopy(t, a, b, func(o *dbcopy.Options) { o.BatchSize = 2 })
@@ -179,6 +181,7 @@ func TestCopySQLiteFileToSQLiteFile(t *testing.T) {
 }
 
 func TestCopyRefusesTargetWithDataUnlessForced(t *testing.T) {
+	t.Parallel()
 	for _, e := range copyEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			src, tgt := sqliteURI(t, "src.db"), e.URI(t)
@@ -200,6 +203,7 @@ func TestCopyRefusesTargetWithDataUnlessForced(t *testing.T) {
 }
 
 func TestCopyIntoFreshlyMigratedTarget(t *testing.T) {
+	t.Parallel()
 	for _, e := range copyEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			src, tgt := sqliteURI(t, "src.db"), e.URI(t)
@@ -212,6 +216,7 @@ func TestCopyIntoFreshlyMigratedTarget(t *testing.T) {
 }
 
 func TestCopyInterruptedLeavesTargetUnchanged(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("forced failure")
 	failMidway := func(o *dbcopy.Options) {
 		o.Force, o.BatchSize = true, 1
@@ -275,6 +280,7 @@ func assertUnchanged(t *testing.T, tgt string, before map[string][]string) {
 // TestCopyTargetKilled terminates the target's PostgreSQL backend midway, as
 // a crash or restart of the server would.
 func TestCopyTargetKilled(t *testing.T) {
+	t.Parallel()
 	plain := testenv.PostgresURI(t)
 	u, err := url.Parse(plain)
 	testenv.Must(t, err, "parse")
@@ -304,6 +310,7 @@ func TestCopyTargetKilled(t *testing.T) {
 }
 
 func TestCopyDryRun(t *testing.T) {
+	t.Parallel()
 	for _, e := range copyEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			src, tgt := sqliteURI(t, "src.db"), e.URI(t)
@@ -337,6 +344,7 @@ func TestCopyDryRun(t *testing.T) {
 }
 
 func TestCopyRefusesSameDatabaseAndMissingSource(t *testing.T) {
+	t.Parallel()
 	a := sqliteURI(t, "a.db")
 	populate(t, a, 1)
 	if _, _, err := runCopy(t, a, a, nil); err == nil || !strings.Contains(err.Error(), "same database") {
@@ -363,6 +371,7 @@ func TestCopyRefusesSameDatabaseAndMissingSource(t *testing.T) {
 // TestCopyVerificationCatchesAlteredRows plants a trigger in the target that
 // changes every copied user: the checksum must catch it and roll back.
 func TestCopyVerificationCatchesAlteredRows(t *testing.T) {
+	t.Parallel()
 	for _, e := range copyEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			src, tgt := sqliteURI(t, "src.db"), e.URI(t)

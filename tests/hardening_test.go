@@ -41,6 +41,7 @@ func burst(n int, do func(i int) *testenv.Response) map[int]int {
 // it gives back (a success is not a failure). Afterwards the right password
 // is refused while 5 failures stand, and accepted if only 4 were counted.
 func TestLoginBurstGetsNoMoreChecksThanTheLimit(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "5"}))
 		const addr = "burst@example.com"
@@ -69,6 +70,7 @@ func TestLoginBurstGetsNoMoreChecksThanTheLimit(t *testing.T) {
 // TestLongEmailLoginIsLimited: a login with an email far beyond any column's
 // size is an ordinary failure, counted, then limited; never a 500.
 func TestLongEmailLoginIsLimited(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "3"}))
 		long := strings.Repeat("a", 60) + "@" + strings.Repeat("b", 400) + ".example.com"
@@ -86,6 +88,7 @@ func TestLongEmailLoginIsLimited(t *testing.T) {
 // other at the same moment; exactly one change wins and one active admin
 // remains, on every engine.
 func TestAdminsCannotRemoveEachOther(t *testing.T) {
+	t.Parallel()
 	for _, change := range []map[string]any{{"roles": []string{"PATIENT"}}, {"isActive": false}} {
 		testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 			s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
@@ -136,6 +139,7 @@ func TestAdminsCannotRemoveEachOther(t *testing.T) {
 // TestLastAdminRemains: an admin cannot demote or deactivate the only other
 // admin once that would leave none active (the rule is not just "not myself").
 func TestLastAdminRemains(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		tokA := makeAdmin(t, s, "ada@example.com")
@@ -158,6 +162,7 @@ func TestLastAdminRemains(t *testing.T) {
 // TestPasswordChangeVoidsResetLinks: a reset link mailed before a password
 // change (or another reset) no longer works after it.
 func TestPasswordChangeVoidsResetLinks(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, nil)
@@ -184,6 +189,7 @@ func TestPasswordChangeVoidsResetLinks(t *testing.T) {
 // and other format characters are refused in fullName, at sign-up and in
 // PATCH /me, and nothing is stored.
 func TestNamesRefuseInvisibleCharacters(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		reg := register(t, s, "named@example.com")
@@ -208,6 +214,7 @@ func TestNamesRefuseInvisibleCharacters(t *testing.T) {
 // TestSignUpLimitPerAddress: limits.register.max sign-ups per client address
 // per window, shared by instances on one database; then 429 with Retry-After.
 func TestSignUpLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	for _, e := range testenv.Engines() {
 		if e.Name == "sqlite-memory" {
 			continue // two instances cannot share an in-memory database
@@ -238,6 +245,7 @@ func TestSignUpLimitPerAddress(t *testing.T) {
 // least the same floor for known and unknown addresses, so the answer's
 // timing does not tell whether an account exists.
 func TestByAddressAnswersAlike(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite:///:memory:", nil))
 	register(t, s, "known@example.com")
 	for _, path := range []string{"/api/auth/forgot-password", "/api/auth/resend-verification-email"} {

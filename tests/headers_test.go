@@ -27,6 +27,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 // 413, 415, a CORS preflight and trailing-slash redirects all carry the
 // Content-Security-Policy and nosniff headers.
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example"}))
 	reg := register(t, s, "headers@example.com")
 	client := testenv.CheckedClient(t, &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})

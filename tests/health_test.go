@@ -53,6 +53,7 @@ type operatorHealth struct {
 // ping time and the versions; a revoked admin session falls back to the
 // anonymous view.
 func TestHealthViews(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		patient := register(t, s, "patient.health@example.com")

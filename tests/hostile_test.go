@@ -116,6 +116,7 @@ func (f *fixture) accountsDigest(t testing.TB) string {
 }
 
 func TestHostileBodies(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		f := newFixture(t, e.URI(t))
 		before := f.accountsDigest(t)

@@ -14,6 +14,7 @@ import (
 // field names never change; mail follows the account's language and notices
 // the patient's.
 func TestLanguages(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, map[string]string{"AURA_I18N_DEFAULT_LANGUAGE": "vi"})

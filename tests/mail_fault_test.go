@@ -35,6 +35,7 @@ func waitAttempted(t *testing.T, db *gorm.DB, rows int) {
 // sign-up still succeeds, the sender records its failures and retries, and
 // once the server is back every mail arrives exactly once.
 func TestMailSMTPDownThenUp(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		smtp.Stop()
@@ -65,6 +66,7 @@ func TestMailSMTPDownThenUp(t *testing.T) {
 // TestMailSurvivesRestart: the server stops with mail still queued; the next
 // start sends it.
 func TestMailSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		if e.Name == "sqlite-memory" {
 			t.Skip("an in-memory database does not outlive its server")
@@ -97,6 +99,7 @@ func TestMailSurvivesRestart(t *testing.T) {
 // TestMailTwoSenders: two server instances on one database, each running a
 // sender, work off one backlog without sending any row twice.
 func TestMailTwoSenders(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		if e.Name == "sqlite-memory" {
 			t.Skip("an in-memory database cannot be shared by two servers")
@@ -136,6 +139,7 @@ func TestMailTwoSenders(t *testing.T) {
 // TestMailDroppedWhenLinkExpires: mail that could not be sent before its
 // link expired is dropped (bodies blanked), not sent stale.
 func TestMailDroppedWhenLinkExpires(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		smtp.Stop()

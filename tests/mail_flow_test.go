@@ -18,6 +18,7 @@ import (
 // as multipart text+HTML with proper headers; its link verifies the address
 // once; the raw token is nowhere in the database after sending.
 func TestMailVerifyEmailFlow(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, nil)
@@ -76,6 +77,7 @@ func TestMailVerifyEmailFlow(t *testing.T) {
 // TestMailSupersession: each new verification link (resend by address, send
 // when signed in) supersedes the previous one.
 func TestMailSupersession(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, nil)
@@ -100,6 +102,7 @@ func TestMailSupersession(t *testing.T) {
 // answer the same for unknown, verified and unverified addresses, and mail
 // only the accounts that need it.
 func TestMailAnswersIdentical(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, nil)
@@ -137,6 +140,7 @@ func TestMailAnswersIdentical(t *testing.T) {
 // revokes every session, lifts the login block, mails a notice, and works
 // once. The old token-less reset is refused.
 func TestMailPasswordReset(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "3"})
@@ -192,6 +196,7 @@ func TestMailPasswordReset(t *testing.T) {
 // TestMailResetExpiry: a reset link stops working when auth.reset_ttl has
 // passed.
 func TestMailResetExpiry(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		const ttl = 2 * time.Second
@@ -213,6 +218,7 @@ func TestMailResetExpiry(t *testing.T) {
 // TestMailConcurrentResets: ten concurrent resets with one token give
 // exactly one success.
 func TestMailConcurrentResets(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, nil)
@@ -259,6 +265,7 @@ func TestMailConcurrentResets(t *testing.T) {
 // an account (same answer either way), the limit ignores case, and notices
 // are never suppressed by it.
 func TestMailLimit(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		s := startWithMail(t, e.URI(t), smtp, map[string]string{"AURA_LIMITS_EMAIL_INTERVAL": "1h"})

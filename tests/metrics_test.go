@@ -102,6 +102,7 @@ func value(t *testing.T, samples []sample, name string, want map[string]string) 
 // operators' listener and finds every family docs/metrics.md lists, with
 // the labels the traffic should have given them.
 func TestMetricsAfterTraffic(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		smtp := mailtest.Start(t, mailtest.Options{})
 		env := smtp.Env()
@@ -210,6 +211,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 // operators, no request is observed, and the API answers as before
 // (/metrics is not one of its paths).
 func TestMetricsOffByDefault(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, "sqlite:///:memory:", nil)
 	if cfg.Metrics.Addr != "" {
 		t.Fatalf("metrics.addr defaults to %q, want empty", cfg.Metrics.Addr)
@@ -226,6 +228,7 @@ func TestMetricsOffByDefault(t *testing.T) {
 // operator view (pool, versions, queue depths) without a token; it answers
 // nothing else, and the API's anonymous view is unchanged.
 func TestMetricsListenerHealth(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_METRICS_ADDR": "127.0.0.1:0"}))
 		signUp(t, s, "health.queue@example.com") // one verification mail in the outbox

@@ -57,6 +57,7 @@ func unexercised() []string {
 // TestRoutesMatchTheDocument: every route the router registers is an
 // operation of the document, and every operation of the document a route.
 func TestRoutesMatchTheDocument(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
 	param := regexp.MustCompile(`:([A-Za-z]+)`)
 	routes := map[string]bool{}
@@ -88,6 +89,7 @@ func TestRoutesMatchTheDocument(t *testing.T) {
 // TestOpenAPIDocumentServed: GET /api/openapi.json is the embedded document
 // as JSON, revalidated by its ETag.
 func TestOpenAPIDocumentServed(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
 	r := s.Do(t, "GET", "/api/openapi.json", nil, "").Expect(t, http.StatusOK, "")
 	if string(r.Body) != string(apidoc.JSON().Body) {
@@ -123,6 +125,7 @@ func getDocs(t *testing.T, s *testenv.Server, headers map[string]string) (*http.
 // TestDocsPage: GET /api/docs shows every operation of the document, under
 // its own Content-Security-Policy, with no script.
 func TestDocsPage(t *testing.T) {
+	t.Parallel()
 	s := testenv.Start(t, testenv.Config(t, "sqlite://", nil))
 	res, page := getDocs(t, s, map[string]string{"Accept-Language": "vi"})
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {

@@ -17,6 +17,7 @@ import (
 )
 
 func TestHTTPBasics(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		var idx struct{ Message string }
@@ -50,6 +51,7 @@ func TestHTTPBasics(t *testing.T) {
 
 // TestPanicAnswers500 mounts a panicking route on a real App.
 func TestPanicAnswers500(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, "sqlite:///:memory:", nil)
 	a, err := app.New(testenv.Ctx(t), cfg, testenv.Logger(t))
 	testenv.Must(t, err, "app")
@@ -69,6 +71,7 @@ func TestPanicAnswers500(t *testing.T) {
 
 // TestHealthWhenDatabaseIsGone closes the pool under a running server.
 func TestHealthWhenDatabaseIsGone(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		admin := makeAdmin(t, s, "admin.gone@example.com")
@@ -85,6 +88,7 @@ func TestHealthWhenDatabaseIsGone(t *testing.T) {
 // TestInMemoryDatabaseSurvivesIdleAndConcurrency: the one connection is never
 // recycled, whatever the pool overrides say, and concurrent requests queue.
 func TestInMemoryDatabaseSurvivesIdleAndConcurrency(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, "sqlite://", map[string]string{
 		"AURA_DATABASE_POOL_CONN_MAX_IDLE_TIME": "20ms",
 		"AURA_DATABASE_POOL_CONN_MAX_LIFETIME":  "20ms",
@@ -124,6 +128,7 @@ func TestInMemoryDatabaseSurvivesIdleAndConcurrency(t *testing.T) {
 // TestFileSQLiteConcurrentWriters: 50 concurrent sign-ups never meet
 // "database is locked".
 func TestFileSQLiteConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	e := testenv.Engines()[1]
 	s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 	var wg sync.WaitGroup
@@ -155,6 +160,7 @@ func TestFileSQLiteConcurrentWriters(t *testing.T) {
 // are in flight, starts a shutdown, then releases the lock: every request
 // answers 201 and its account exists after a restart.
 func TestShutdownFinishesInFlight(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	uri := "sqlite:///" + dir + "/aura.db"
 	cfg := testenv.Config(t, uri, nil)

@@ -24,6 +24,7 @@ func appNamed(t *testing.T) (uri, name string) {
 // TestPostgresKilledConnectionsAreReplaced terminates every backend of a
 // running server; the next requests succeed on fresh connections.
 func TestPostgresKilledConnectionsAreReplaced(t *testing.T) {
+	t.Parallel()
 	uri, name := appNamed(t)
 	s := testenv.Start(t, testenv.Config(t, uri, nil))
 	reg := register(t, s, "survivor@example.com")
@@ -51,6 +52,7 @@ func TestPostgresKilledConnectionsAreReplaced(t *testing.T) {
 // the client, and watches the server's query leave pg_stat_activity while the
 // lock is still held.
 func TestClientDisconnectCancelsQueries(t *testing.T) {
+	t.Parallel()
 	uri, name := appNamed(t)
 	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{"AURA_DATABASE_QUERY_TIMEOUT": "60s"}))
 	reg := register(t, s, "leaver@example.com")
@@ -96,6 +98,7 @@ func TestClientDisconnectCancelsQueries(t *testing.T) {
 // TestInstancesMigrateTogether starts several instances at once on one empty
 // PostgreSQL schema: each migrates at start, and none fails.
 func TestInstancesMigrateTogether(t *testing.T) {
+	t.Parallel()
 	uri := testenv.PostgresURI(t)
 	const n = 4
 	errs := make(chan error, n)

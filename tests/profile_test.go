@@ -11,6 +11,7 @@ import (
 // replaces them (version 2, a sent version ignored) and reads them back;
 // rules the rater cannot use are refused; other roles get 403.
 func TestAnalysisProfile(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		adm := makeAdmin(t, s, "rules@clinic.example")

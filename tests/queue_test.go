@@ -82,6 +82,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // wait the backoff capped at MaxBackoff (100 ms here, where uncapped it
 // would be 1 s, 2 s, 4 s), and both instances take part.
 func TestQueueTwoInstances(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		sharedDatabase(t, e)
 		uri := e.URI(t)
@@ -204,6 +205,7 @@ func analysisRunner(t *testing.T, s *testenv.Server, instance string, workers in
 // analyse uploads sent to either: each screening is analysed once (one
 // run, one result, one notice), never by two workers at once.
 func TestAnalysisTwoInstances(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		sharedDatabase(t, e)
 		uri, store := e.URI(t), "file://"+t.TempDir()
@@ -281,6 +283,7 @@ func (b blockingAnalyzer) Analyze(ctx context.Context, _ image.Image, _ []byte, 
 // lease lasts, is taken over once analysis.lease has passed, and analysed
 // once; the dead worker can no longer mark it.
 func TestAnalysisDeadWorker(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_ANALYSIS_LEASE": "2m"}))
 		adm := makeAdmin(t, s, "admin@clinic.example")
@@ -333,6 +336,7 @@ func TestAnalysisDeadWorker(t *testing.T) {
 // the same database file or server and the same store finishes them all:
 // nothing is lost, nothing runs twice, images are still served.
 func TestAnalysisRestart(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		sharedDatabase(t, e)
 		uri, store := e.URI(t), "file://"+t.TempDir()
@@ -403,6 +407,7 @@ func TestAnalysisRestart(t *testing.T) {
 // TestBackoffCapped: the wait before attempt k+1 is 1 s doubled k-1 times,
 // less up to a fifth at random, and never more than the cap.
 func TestBackoffCapped(t *testing.T) {
+	t.Parallel()
 	for attempts := 1; attempts <= 40; attempts++ {
 		want := min(time.Second<<min(attempts-1, 20), 5*time.Minute)
 		for range 50 {
@@ -436,6 +441,7 @@ func (g gatedAnalyzer) Analyze(ctx context.Context, img image.Image, src []byte,
 // by the worker that lost it, is taken over after analysis.lease and
 // analysed once.
 func TestAnalysisDatabaseDown(t *testing.T) {
+	t.Parallel()
 	uri, proxy := proxiedPostgres(t)
 	s := testenv.Start(t, testenv.Config(t, uri, map[string]string{"AURA_DATABASE_QUERY_TIMEOUT": "3s"}))
 	adm := makeAdmin(t, s, "admin@clinic.example")

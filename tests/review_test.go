@@ -54,6 +54,7 @@ func newReviewWorld(t *testing.T, uri string) *reviewWorld {
 // TestClaimRace: 16 concurrent claims by 2 doctors; exactly one wins, the
 // others get 200 (the winner again) or 409 ALREADY_CLAIMED.
 func TestClaimRace(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newReviewWorld(t, e.URI(t))
 		var mu = make(chan struct{}, 1)
@@ -87,6 +88,7 @@ func TestClaimRace(t *testing.T) {
 // notices (in the app and by email), the doctor's queue, membership removal
 // returning claims, and the patient's PDF report.
 func TestReviewFlow(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newReviewWorld(t, e.URI(t))
 		s, base := w.s, "/api/screenings/"+w.id

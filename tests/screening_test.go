@@ -24,6 +24,7 @@ import (
 // clinic; it is queued, analysed by a worker, rated, and the patient and the
 // clinic's doctor are told; who may see it sees it, others get 404.
 func TestScreeningFlow(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		adm := makeAdmin(t, s, "admin@clinic.example")
@@ -143,6 +144,7 @@ func TestScreeningFlow(t *testing.T) {
 // TestUploadRefusals: every bad upload gets the contract's 4xx and leaves no
 // row and no stored file.
 func TestUploadRefusals(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s, store, spool := refusalServer(t, e, 400000)
 		adm := makeAdmin(t, s, "admin@clinic.example")
@@ -263,6 +265,7 @@ func TestUploadRefusals(t *testing.T) {
 // TestUploadIdempotencyKey: a retried upload with the same key returns the
 // first screening; another patient's key is theirs.
 func TestUploadIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
 		adm := makeAdmin(t, s, "admin@clinic.example")
@@ -324,6 +327,7 @@ func (e *endless) Read(p []byte) (int, error) {
 // carries the bulk, without the server reading or keeping them whole; a
 // body of thousands of unknown fields gets a short 400. Nothing is stored.
 func TestUploadHugeBodies(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s, store, spool := refusalServer(t, e, 1<<20)
 		adm := makeAdmin(t, s, "admin@clinic.example")

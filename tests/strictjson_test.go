@@ -40,6 +40,7 @@ var caseField = map[string]struct{ field, value, rest string }{
 // only in case are a duplicate (400 INVALID_JSON), and a key in the wrong
 // case alone is an unknown field; nothing is acted on.
 func TestKeysEqualUpToCaseAreDuplicates(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		f := newFixture(t, e.URI(t))
 		before := f.accountsDigest(t)

@@ -14,6 +14,7 @@ import (
 // visible answers exactly as an unknown id does; a role that may never read
 // a profile gets 403. Losing a membership or a role takes effect at once.
 func TestPatientVisibilityMatrix(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newClinicWorld(t, e.URI(t))
 		s := w.s
@@ -76,6 +77,7 @@ func auditLogs(t *testing.T, s *testenv.Server, adminTok, query string) []auditR
 // that cannot be recorded fails with 503 and a write that cannot be recorded
 // does not happen.
 func TestAuditTrail(t *testing.T) {
+	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newClinicWorld(t, e.URI(t))
 		s, adm := w.s, w.admin.Token
