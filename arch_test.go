@@ -98,3 +98,29 @@ func TestNoTransactionInHandlers(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlersReturnFailures: handlers and middleware return their failures
+// to handlers.Handle, the one adapter that renders them; none writes an
+// error answer itself (only handlers/respond.go does).
+func TestHandlersReturnFailures(t *testing.T) {
+	files, err := filepath.Glob("handlers/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no handlers: %v", err)
+	}
+	more, _ := filepath.Glob("app/*.go")
+	for _, f := range append(files, more...) {
+		if f == filepath.Join("handlers", "respond.go") || strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range []string{"fail(c", "Fail(c", "AbortWithStatusJSON(http.StatusBadRequest", "AbortWithStatusJSON(http.StatusServiceUnavailable",
+			"AbortWithStatusJSON(http.StatusNotFound", "AbortWithStatusJSON(http.StatusForbidden", "AbortWithStatusJSON(http.StatusUnauthorized"} {
+			if strings.Contains(string(b), call) {
+				t.Errorf("%s renders a failure itself (%s...): return it to handlers.Handle", f, call)
+			}
+		}
+	}
+}

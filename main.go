@@ -1,5 +1,8 @@
-// Command aura is the AURA backend: a JSON REST API for the accounts of a
-// retinal-screening clinic. See README.md.
+// Command aura is the AURA backend of a retinal vascular health screening
+// clinic: the JSON REST API (accounts, clinics, patients, screenings and
+// their analysis, reviews, reports, notifications, audit), its workers
+// (analysis queue, mail outbox, housekeeping) and the operator commands
+// (migrate, users, db copy, version). See README.md.
 package main
 
 import (

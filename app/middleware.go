@@ -101,20 +101,20 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 // bodyLimit refuses bodies over max bytes before anything parses them.
 // The image upload (POST /api/screenings) has its own, larger limit.
 func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
-	return func(c *gin.Context) {
+	return handlers.Handle(func(c *gin.Context) error {
 		limit := max
 		if c.Request.Method == http.MethodPost && c.FullPath() == "/api/screenings" {
 			limit = uploadMax
 		}
 		if c.Request.ContentLength > limit {
-			handlers.Fail(c, models.NewError(models.CodePayloadTooLarge, "Request body is too large"))
-			return
+			return models.NewError(models.CodePayloadTooLarge, "Request body is too large")
 		}
 		if c.Request.Body != http.NoBody {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		}
 		c.Next()
-	}
+		return nil
+	})
 }
 
 // session attaches the request's database session: the pool handle bound to

@@ -166,12 +166,12 @@ func (a *App) router() *gin.Engine {
 	}
 	r.Use(requestID, language(a.Cfg.I18n.DefaultLanguage), accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
 		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead))
-	r.NoRoute(func(c *gin.Context) {
-		handlers.Fail(c, models.NewError(models.CodeNotFound, "No such endpoint"))
-	})
-	r.NoMethod(func(c *gin.Context) {
-		handlers.Fail(c, models.NewError(models.CodeMethodNotAllowed, "Method not allowed on this endpoint"))
-	})
+	r.NoRoute(handlers.Handle(func(*gin.Context) error {
+		return models.NewError(models.CodeNotFound, "No such endpoint")
+	}))
+	r.NoMethod(handlers.Handle(func(*gin.Context) error {
+		return models.NewError(models.CodeMethodNotAllowed, "Method not allowed on this endpoint")
+	}))
 	build := ReadBuild()
 	build.Version = Version
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,

@@ -18,24 +18,23 @@ const (
 )
 
 // ListUsers is GET /api/admin/users?q=&page=&pageSize=.
-func (d *Deps) ListUsers(c *gin.Context) {
+func (d *Deps) ListUsers(c *gin.Context) error {
 	details := map[string]string{}
 	page := intQuery(c, "page", 1, 1, 1_000_000, details)
 	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
 	if len(details) > 0 {
-		Fail(c, models.Invalid(details))
-		return
+		return models.Invalid(details)
 	}
 	p, err := d.Accounts.ListUsers(c.Request.Context(), store(c), c.Query("q"), page, size)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	items := make([]UserView, len(p.Items))
 	for i, u := range p.Items {
 		items[i] = userView(u, true)
 	}
 	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")
+	return nil
 }
 
 // intQuery reads a whole-number query parameter within [lo, hi], noting a
@@ -59,21 +58,20 @@ type adminUpdateRequest struct {
 }
 
 // UpdateUser is PATCH /api/admin/users/{id}: roles and isActive.
-func (d *Deps) UpdateUser(c *gin.Context) {
+func (d *Deps) UpdateUser(c *gin.Context) error {
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		Fail(c, errNotFound)
-		return
+		return errNotFound
 	}
 	var req adminUpdateRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	u, err := d.Accounts.UpdateUser(c.Request.Context(), store(c), actor(c), id,
 		accounts.UserChange{Roles: req.Roles, IsActive: req.IsActive})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, userView(u, true), "User updated")
+	return nil
 }

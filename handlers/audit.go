@@ -24,21 +24,19 @@ type AuditView struct {
 }
 
 // ListAuditLogs is GET /api/admin/audit-logs.
-func (d *Deps) ListAuditLogs(c *gin.Context) {
+func (d *Deps) ListAuditLogs(c *gin.Context) error {
 	details := map[string]string{}
 	page := intQuery(c, "page", 1, 1, 1_000_000, details)
 	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
 	if len(details) > 0 {
-		Fail(c, models.Invalid(details))
-		return
+		return models.Invalid(details)
 	}
 	p, err := d.Audit.List(c.Request.Context(), store(c), actor(c), audit.Query{
 		ActorID: c.Query("actorId"), Action: c.Query("action"), EntityType: c.Query("entityType"),
 		EntityID: c.Query("entityId"), From: c.Query("from"), To: c.Query("to"), Page: page, PageSize: size,
 	})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	items := make([]AuditView, len(p.Items))
 	for i, r := range p.Items {
@@ -46,4 +44,5 @@ func (d *Deps) ListAuditLogs(c *gin.Context) {
 			EntityType: r.EntityType, EntityID: r.EntityID, IP: r.IP, RequestID: r.RequestID}
 	}
 	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")
+	return nil
 }

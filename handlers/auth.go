@@ -15,18 +15,18 @@ type registerRequest struct {
 }
 
 // Register is POST /api/auth/register: a PATIENT account and its first session.
-func (d *Deps) Register(c *gin.Context) {
+func (d *Deps) Register(c *gin.Context) error {
 	var req registerRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	sess, err := d.Accounts.Register(c.Request.Context(), store(c),
 		accounts.RegisterInput{Email: req.Email, Password: req.Password, FullName: req.FullName}, client(c))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusCreated, sessionView(sess), "Account created; check your email to verify it")
+	return nil
 }
 
 type loginRequest struct {
@@ -35,17 +35,17 @@ type loginRequest struct {
 }
 
 // Login is POST /api/auth/login.
-func (d *Deps) Login(c *gin.Context) {
+func (d *Deps) Login(c *gin.Context) error {
 	var req loginRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	sess, err := d.Accounts.Login(c.Request.Context(), store(c), accounts.LoginInput{Email: req.Email, Password: req.Password}, client(c))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, sessionView(sess), "Logged in")
+	return nil
 }
 
 type refreshRequest struct {
@@ -53,17 +53,17 @@ type refreshRequest struct {
 }
 
 // Refresh is POST /api/auth/refresh: rotates a refresh token.
-func (d *Deps) Refresh(c *gin.Context) {
+func (d *Deps) Refresh(c *gin.Context) error {
 	var req refreshRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	sess, err := d.Accounts.Refresh(c.Request.Context(), store(c), req.RefreshToken)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, tokenPair(sess), "")
+	return nil
 }
 
 type logoutRequest struct {
@@ -72,23 +72,24 @@ type logoutRequest struct {
 
 // Logout is POST /api/auth/logout: revokes the caller's session (and the one
 // of refreshToken, if it is the caller's too).
-func (d *Deps) Logout(c *gin.Context) {
+func (d *Deps) Logout(c *gin.Context) error {
 	var req logoutRequest
-	if !bind(c, &req, true) {
-		return
+	if err := Bind(c, &req, true); err != nil {
+		return err
 	}
 	if err := d.Accounts.Logout(c.Request.Context(), store(c), currentUser(c), currentClaims(c).Sid, req.RefreshToken); err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{}, "Logged out")
+	return nil
 }
 
 // Verify is GET /api/auth/verify: the claims of the caller's access token.
-func (d *Deps) Verify(c *gin.Context) {
+func (d *Deps) Verify(c *gin.Context) error {
 	cl := currentClaims(c)
 	OK(c, http.StatusOK, gin.H{
 		"sub": cl.Subject, "user_id": cl.UserID, "email": cl.Email, "roles": cl.Roles,
 		"iat": cl.IssuedAt.Unix(), "exp": cl.ExpiresAt.Unix(), "valid": true,
 	}, "")
+	return nil
 }

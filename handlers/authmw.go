@@ -18,15 +18,15 @@ const (
 // RequireAuth admits requests with a valid bearer access token whose session
 // is live and whose user exists and is active; the user (with roles, read
 // fresh from the database in the same round trip) is kept for the handler.
-func (d *Deps) RequireAuth(c *gin.Context) {
+func (d *Deps) RequireAuth(c *gin.Context) error {
 	u, claims, err := d.authenticate(c)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	c.Set(userKey, u)
 	c.Set(claimsKey, claims)
 	c.Next()
+	return nil
 }
 
 // bearerToken is the request's bearer token, if it sent one.
@@ -49,13 +49,12 @@ func (d *Deps) authenticate(c *gin.Context) (*models.User, *security.Claims, err
 }
 
 // RequireRole admits authenticated users holding role; others get 403.
-func RequireRole(role string) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func RequireRole(role string) Handler {
+	return func(c *gin.Context) error {
 		if !currentUser(c).HasRole(role) {
-			Fail(c, errForbidden)
-			return
+			return errForbidden
 		}
-		c.Next()
+		return nil
 	}
 }
 
@@ -64,13 +63,14 @@ func RequireRole(role string) gin.HandlerFunc {
 // from the database). It never refuses: a request without a token, with a
 // bad one, of another role, or that cannot be checked (the database is
 // down) goes on as anonymous. Mount it behind WithToken(session).
-func (d *Deps) Operator(c *gin.Context) {
+func (d *Deps) Operator(c *gin.Context) error {
 	if _, ok := c.Get(StoreKey); !ok {
-		return
+		return nil
 	}
 	if u, _, err := d.authenticate(c); err == nil && u.HasRole(models.RoleAdmin) {
 		c.Set(operatorKey, true)
 	}
+	return nil
 }
 
 // WithToken runs mw (the database session) only for requests that bear a

@@ -53,27 +53,26 @@ func actor(c *gin.Context) models.Actor {
 
 // idParam reads a path id that must be a UUID; anything else is answered 404
 // (a malformed id is as unknown as a missing one).
-func idParam(c *gin.Context, name string) (string, bool) {
+func idParam(c *gin.Context, name string) (string, error) {
 	id := c.Param(name)
 	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		Fail(c, errNotFound)
-		return "", false
+		return "", errNotFound
 	}
-	return id, true
+	return id, nil
 }
 
 // ListClinics is GET /api/clinics.
-func (d *Deps) ListClinics(c *gin.Context) {
+func (d *Deps) ListClinics(c *gin.Context) error {
 	list, err := d.Clinics.List(c.Request.Context(), store(c))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	items := make([]ClinicView, len(list))
 	for i := range list {
 		items[i] = clinicView(&list[i])
 	}
 	OK(c, http.StatusOK, gin.H{"items": items}, "")
+	return nil
 }
 
 type clinicRequest struct {
@@ -82,35 +81,35 @@ type clinicRequest struct {
 }
 
 // CreateClinic is POST /api/admin/clinics.
-func (d *Deps) CreateClinic(c *gin.Context) {
+func (d *Deps) CreateClinic(c *gin.Context) error {
 	var req clinicRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	cl, err := d.Clinics.Create(c.Request.Context(), store(c), actor(c), clinics.ClinicInput{Name: req.Name, Address: req.Address})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusCreated, clinicView(cl), "Clinic created")
+	return nil
 }
 
 // UpdateClinic is PATCH /api/admin/clinics/{id}.
-func (d *Deps) UpdateClinic(c *gin.Context) {
-	id, ok := idParam(c, "id")
-	if !ok {
-		return
+func (d *Deps) UpdateClinic(c *gin.Context) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
 	}
 	var req clinicRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	cl, err := d.Clinics.Update(c.Request.Context(), store(c), actor(c), id, clinics.ClinicInput{Name: req.Name, Address: req.Address})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, clinicView(cl), "Clinic updated")
+	return nil
 }
 
 type doctorRequest struct {
@@ -119,51 +118,51 @@ type doctorRequest struct {
 }
 
 // AttachDoctor is PUT /api/admin/clinics/{id}/doctors/{userId}.
-func (d *Deps) AttachDoctor(c *gin.Context) {
-	id, ok := idParam(c, "id")
-	if !ok {
-		return
+func (d *Deps) AttachDoctor(c *gin.Context) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
 	}
-	userID, ok := idParam(c, "userId")
-	if !ok {
-		return
+	userID, err := idParam(c, "userId")
+	if err != nil {
+		return err
 	}
 	var req doctorRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	v, err := d.Clinics.Attach(c.Request.Context(), store(c), actor(c), id, userID,
 		clinics.DoctorInput{LicenseNo: req.LicenseNo, Specialization: req.Specialization})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, doctorView(v), "Doctor attached")
+	return nil
 }
 
 // DetachDoctor is DELETE /api/admin/clinics/{id}/doctors/{userId}.
-func (d *Deps) DetachDoctor(c *gin.Context) {
-	id, ok := idParam(c, "id")
-	if !ok {
-		return
+func (d *Deps) DetachDoctor(c *gin.Context) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
 	}
-	userID, ok := idParam(c, "userId")
-	if !ok {
-		return
+	userID, err := idParam(c, "userId")
+	if err != nil {
+		return err
 	}
 	if err := d.Clinics.Detach(c.Request.Context(), store(c), actor(c), id, userID); err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{}, "Doctor detached")
+	return nil
 }
 
 // DoctorMe is GET /api/doctors/me.
-func (d *Deps) DoctorMe(c *gin.Context) {
+func (d *Deps) DoctorMe(c *gin.Context) error {
 	v, err := d.Clinics.Me(c.Request.Context(), store(c), actor(c))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, doctorView(v), "")
+	return nil
 }

@@ -9,15 +9,17 @@ import (
 )
 
 // OpenAPI is GET /api/openapi.json: the API's OpenAPI 3.1 document, as JSON.
-func (d *Deps) OpenAPI(c *gin.Context) {
+func (d *Deps) OpenAPI(c *gin.Context) error {
 	serveAsset(c, apidoc.JSON(), "application/json; charset=utf-8")
+	return nil
 }
 
 // Docs is GET /api/docs: the HTML reference page, under its own
 // Content-Security-Policy (its inline style by hash, nothing else).
-func (d *Deps) Docs(c *gin.Context) {
+func (d *Deps) Docs(c *gin.Context) error {
 	c.Header("Content-Security-Policy", apidoc.CSP())
 	serveAsset(c, apidoc.Page(), "text/html; charset=utf-8")
+	return nil
 }
 
 // serveAsset answers a document that only changes with the binary: English

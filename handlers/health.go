@@ -13,13 +13,15 @@ import (
 )
 
 // Index is GET /api/.
-func (d *Deps) Index(c *gin.Context) {
+func (d *Deps) Index(c *gin.Context) error {
 	OK(c, http.StatusOK, gin.H{"message": "Welcome to AURA API"}, "")
+	return nil
 }
 
 // Live is GET /api/health/live: the process serves; no database involved.
-func (d *Deps) Live(c *gin.Context) {
+func (d *Deps) Live(c *gin.Context) error {
 	OK(c, http.StatusOK, gin.H{"status": "ok"}, "")
+	return nil
 }
 
 // PoolStats is what health reports of the connection pool to operators.
@@ -77,13 +79,13 @@ type HealthView struct {
 // callers (load balancers) get the status and the engine only; operators
 // (see Operator) get the operator view (see health). The failure text is
 // generic.
-func (d *Deps) Health(c *gin.Context) {
+func (d *Deps) Health(c *gin.Context) error {
 	h, err := d.health(c.Request.Context(), isOperator(c))
 	if err != nil {
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, Envelope{Error: *h.DBError, Code: string(models.CodeUnavailable), Data: h})
-		return
+		return withData{models.WithMessage(models.ErrUnavailable, *h.DBError), h}
 	}
 	OK(c, http.StatusOK, h, "")
+	return nil
 }
 
 // OperatorHealth serves the operator view of health outside the API (the

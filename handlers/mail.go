@@ -16,28 +16,28 @@ const (
 )
 
 func (d *Deps) mailRoutes(auth *gin.RouterGroup) {
-	auth.POST("/resend-verification-email", d.ResendVerificationEmail)
-	auth.POST("/verify-email", d.VerifyEmail)
-	auth.POST("/forgot-password", d.ForgotPassword)
-	auth.POST("/reset-password", d.ResetPassword)
+	auth.POST("/resend-verification-email", Handle(d.ResendVerificationEmail))
+	auth.POST("/verify-email", Handle(d.VerifyEmail))
+	auth.POST("/forgot-password", Handle(d.ForgotPassword))
+	auth.POST("/reset-password", Handle(d.ResetPassword))
 }
 
 func (d *Deps) authedMailRoutes(auth *gin.RouterGroup) {
-	auth.POST("/send-verification-email", d.SendVerificationEmail)
+	auth.POST("/send-verification-email", Handle(d.SendVerificationEmail))
 }
 
 // SendVerificationEmail is POST /api/auth/send-verification-email. It takes
 // no body (an empty one, or {}): the first backend's userId is refused, the
 // account is the caller's own.
-func (d *Deps) SendVerificationEmail(c *gin.Context) {
-	if !bind(c, &struct{}{}, true) {
-		return
+func (d *Deps) SendVerificationEmail(c *gin.Context) error {
+	if err := Bind(c, &struct{}{}, true); err != nil {
+		return err
 	}
 	if err := d.Accounts.SendVerification(c.Request.Context(), store(c), currentUser(c)); err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{}, "A new verification link is on its way")
+	return nil
 }
 
 type emailRequest struct {
@@ -46,30 +46,30 @@ type emailRequest struct {
 
 // ResendVerificationEmail is POST /api/auth/resend-verification-email; the
 // answer is the same for every address.
-func (d *Deps) ResendVerificationEmail(c *gin.Context) {
+func (d *Deps) ResendVerificationEmail(c *gin.Context) error {
 	var req emailRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	if err := d.Accounts.ResendVerification(c.Request.Context(), store(c), req.Email); err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{}, resendMessage)
+	return nil
 }
 
 // ForgotPassword is POST /api/auth/forgot-password; the answer is the same
 // for every address.
-func (d *Deps) ForgotPassword(c *gin.Context) {
+func (d *Deps) ForgotPassword(c *gin.Context) error {
 	var req emailRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	if err := d.Accounts.ForgotPassword(c.Request.Context(), store(c), req.Email); err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{}, forgotMessage)
+	return nil
 }
 
 type verifyEmailRequest struct {
@@ -77,16 +77,16 @@ type verifyEmailRequest struct {
 }
 
 // VerifyEmail is POST /api/auth/verify-email.
-func (d *Deps) VerifyEmail(c *gin.Context) {
+func (d *Deps) VerifyEmail(c *gin.Context) error {
 	var req verifyEmailRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	if err := d.Accounts.VerifyEmail(c.Request.Context(), store(c), req.Token); err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{"emailVerified": true}, "Email verified")
+	return nil
 }
 
 type resetPasswordRequest struct {
@@ -98,16 +98,16 @@ type resetPasswordRequest struct {
 // ResetPassword is POST /api/auth/reset-password. The first backend's
 // token-less body ({email, newPassword}) is refused: its unknown field fails
 // the strict binding.
-func (d *Deps) ResetPassword(c *gin.Context) {
+func (d *Deps) ResetPassword(c *gin.Context) error {
 	var req resetPasswordRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	err := d.Accounts.ResetPassword(c.Request.Context(), store(c),
 		accounts.ResetPasswordInput{Token: req.Token, NewPassword: req.NewPassword, ConfirmPassword: req.ConfirmPassword})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{}, "Password reset; sign in with the new password")
+	return nil
 }

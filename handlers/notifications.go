@@ -26,7 +26,7 @@ func notificationView(n *models.Notification) NotificationView {
 }
 
 // ListNotifications is GET /api/notifications (?unread=true).
-func (d *Deps) ListNotifications(c *gin.Context) {
+func (d *Deps) ListNotifications(c *gin.Context) error {
 	details := map[string]string{}
 	page := intQuery(c, "page", 1, 1, 1_000_000, details)
 	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
@@ -39,47 +39,46 @@ func (d *Deps) ListNotifications(c *gin.Context) {
 		details["unread"] = "must be true or false"
 	}
 	if len(details) > 0 {
-		Fail(c, models.Invalid(details))
-		return
+		return models.Invalid(details)
 	}
 	p, err := d.Notifications.List(c.Request.Context(), store(c), actor(c), unread, page, size)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	items := make([]NotificationView, len(p.Items))
 	for i := range p.Items {
 		items[i] = notificationView(&p.Items[i])
 	}
 	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "unread": p.Unread, "page": page, "pageSize": size}, "")
+	return nil
 }
 
 // ReadNotification is POST /api/notifications/{id}/read.
-func (d *Deps) ReadNotification(c *gin.Context) {
-	if !bind(c, &struct{}{}, true) {
-		return
+func (d *Deps) ReadNotification(c *gin.Context) error {
+	if err := Bind(c, &struct{}{}, true); err != nil {
+		return err
 	}
-	id, ok := idParam(c, "id")
-	if !ok {
-		return
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
 	}
 	n, err := d.Notifications.Read(c.Request.Context(), store(c), actor(c), id)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, notificationView(n), "")
+	return nil
 }
 
 // ReadAllNotifications is POST /api/notifications/read-all.
-func (d *Deps) ReadAllNotifications(c *gin.Context) {
-	if !bind(c, &struct{}{}, true) {
-		return
+func (d *Deps) ReadAllNotifications(c *gin.Context) error {
+	if err := Bind(c, &struct{}{}, true); err != nil {
+		return err
 	}
 	n, err := d.Notifications.ReadAll(c.Request.Context(), store(c), actor(c))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, gin.H{"updated": n}, "")
+	return nil
 }

@@ -34,13 +34,13 @@ func patientView(p *models.Patient) PatientView {
 }
 
 // PatientMe is GET /api/patients/me.
-func (d *Deps) PatientMe(c *gin.Context) {
+func (d *Deps) PatientMe(c *gin.Context) error {
 	p, err := d.Patients.Me(c.Request.Context(), store(c), actor(c))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, patientView(p), "")
+	return nil
 }
 
 type medicalHistoryRequest struct {
@@ -57,10 +57,10 @@ type patientRequest struct {
 }
 
 // UpdatePatientMe is PATCH /api/patients/me.
-func (d *Deps) UpdatePatientMe(c *gin.Context) {
+func (d *Deps) UpdatePatientMe(c *gin.Context) error {
 	var req patientRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	ch := patients.Change{DateOfBirth: req.DateOfBirth, Sex: req.Sex}
 	if h := req.MedicalHistory; h != nil {
@@ -69,27 +69,26 @@ func (d *Deps) UpdatePatientMe(c *gin.Context) {
 	}
 	p, err := d.Patients.UpdateMe(c.Request.Context(), store(c), actor(c), ch)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, patientView(p), "Profile updated")
+	return nil
 }
 
 // GetPatient is GET /api/patients/{userId}.
-func (d *Deps) GetPatient(c *gin.Context) {
+func (d *Deps) GetPatient(c *gin.Context) error {
 	a := actor(c)
 	if !a.Has(models.RoleDoctor) && !a.Has(models.RoleAdmin) {
-		Fail(c, errForbidden)
-		return
+		return errForbidden
 	}
-	id, ok := idParam(c, "userId")
-	if !ok {
-		return
+	id, err := idParam(c, "userId")
+	if err != nil {
+		return err
 	}
 	p, err := d.Patients.Get(c.Request.Context(), store(c), a, id)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, patientView(p), "")
+	return nil
 }

@@ -75,16 +75,6 @@ func StatusOf(err error) (int, *models.Error) {
 	return status, e
 }
 
-// bind reads the request's JSON body into dst (see Bind); on failure it has
-// answered and returns false.
-func bind(c *gin.Context, dst any, optional bool) bool {
-	if err := Bind(c, dst, optional); err != nil {
-		Fail(c, err)
-		return false
-	}
-	return true
-}
-
 // LangKey is where the language middleware keeps the request's language.
 const LangKey = "aura.lang"
 
@@ -107,10 +97,34 @@ func translated(c *gin.Context, e *models.Error) Envelope {
 	return env
 }
 
-// Fail renders err as the envelope with its status by statusOf, a
+// withData is a failure whose envelope carries data too (the health view of
+// GET /api/health's 503).
+type withData struct {
+	err  *models.Error
+	data any
+}
+
+func (w withData) Error() string { return w.err.Error() }
+func (w withData) Unwrap() error { return w.err }
+
+// Handler is an endpoint or a middleware of the API: it writes its success
+// itself and returns its failure, which Handle renders.
+type Handler func(c *gin.Context) error
+
+// Handle adapts h to Gin. It is the one place where a failure becomes an
+// answer: an error h returns is rendered by fail (and the chain stopped).
+func Handle(h Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			fail(c, err)
+		}
+	}
+}
+
+// fail renders err as the envelope with its status by statusOf, a
 // Retry-After when it says how long to wait, and anything without a known
 // code as 500 with the cause logged, never sent.
-func Fail(c *gin.Context, err error) {
+func fail(c *gin.Context, err error) {
 	status, e := StatusOf(err)
 	_, mapped := statusOf[models.CodeOf(err)]
 	switch {
@@ -127,8 +141,12 @@ func Fail(c *gin.Context, err error) {
 	if e.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
+	env := translated(c, e)
+	if w, ok := errors.AsType[withData](err); ok {
+		env.Data = w.data
+	}
 	_ = c.Error(err)
-	c.AbortWithStatusJSON(status, translated(c, e))
+	c.AbortWithStatusJSON(status, env)
 }
 
 // RequestIDKey is where the request-ID middleware keeps the request's id.

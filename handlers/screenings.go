@@ -206,21 +206,18 @@ const maxUploadDetails = 10
 // UploadScreening is POST /api/screenings (multipart/form-data: image, eye,
 // clinicId, note). The image is streamed to a temporary file and checked as
 // it arrives; only then is a database session started.
-func (d *Deps) UploadScreening(c *gin.Context) {
+func (d *Deps) UploadScreening(c *gin.Context) error {
 	a := actor(c)
 	if !a.Has(models.RolePatient) {
-		Fail(c, errForbidden)
-		return
+		return errForbidden
 	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		Fail(c, models.NewError(models.CodeUnsupportedMedia, "Content-Type must be multipart/form-data"))
-		return
+		return models.NewError(models.CodeUnsupportedMedia, "Content-Type must be multipart/form-data")
 	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		Fail(c, models.NewError(models.CodeInvalidJSON, "The multipart body could not be read"))
-		return
+		return models.NewError(models.CodeInvalidJSON, "The multipart body could not be read")
 	}
 	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c)}
 	defer func() { in.Image.Close() }()
@@ -232,12 +229,10 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 		}
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			Fail(c, models.ErrTooLarge)
-			return
+			return models.ErrTooLarge
 		}
 		if err != nil {
-			Fail(c, models.NewError(models.CodeInvalidJSON, "The multipart body could not be read"))
-			return
+			return models.NewError(models.CodeInvalidJSON, "The multipart body could not be read")
 		}
 		name := part.FormName()
 		switch name {
@@ -248,8 +243,7 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 			}
 			in.Image, err = d.Screenings.Spool(c.Request.Context(), limited{part})
 			if err != nil {
-				Fail(c, err)
-				return
+				return err
 			}
 		case "eye", "clinicId", "note":
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
@@ -271,22 +265,20 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 			if len(details) >= maxUploadDetails {
 				// Enough to say what is wrong; thousands of parts would
 				// otherwise each add a line to the answer.
-				Fail(c, models.Invalid(details))
-				return
+				return models.Invalid(details)
 			}
 		}
 		_ = part.Close()
 	}
 	if len(details) > 0 {
-		Fail(c, models.Invalid(details))
-		return
+		return models.Invalid(details)
 	}
 	row, _, err := d.Screenings.Upload(c.Request.Context(), renewStore(c), a, in)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusAccepted, screeningView(row, in.Lang), "Screening queued for analysis")
+	return nil
 }
 
 func truncateName(s string) string {
@@ -300,21 +292,19 @@ func truncateName(s string) string {
 }
 
 // ListScreenings is GET /api/screenings.
-func (d *Deps) ListScreenings(c *gin.Context) {
+func (d *Deps) ListScreenings(c *gin.Context) error {
 	details := map[string]string{}
 	page := intQuery(c, "page", 1, 1, 1_000_000, details)
 	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
 	if len(details) > 0 {
-		Fail(c, models.Invalid(details))
-		return
+		return models.Invalid(details)
 	}
 	p, err := d.Screenings.List(c.Request.Context(), store(c), actor(c), screenings.ListQuery{
 		Status: c.Query("status"), Eye: c.Query("eye"), RiskLevel: c.Query("riskLevel"), ClinicID: c.Query("clinicId"),
 		PatientID: c.Query("patientId"), From: c.Query("from"), To: c.Query("to"), Page: page, PageSize: size,
 	})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	l := lang(c)
 	items := make([]ScreeningView, len(p.Items))
@@ -322,25 +312,25 @@ func (d *Deps) ListScreenings(c *gin.Context) {
 		items[i] = screeningView(&p.Items[i], l)
 	}
 	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "totalExact": p.TotalExact, "page": page, "pageSize": size}, "")
+	return nil
 }
 
 // GetScreening is GET /api/screenings/{id}.
-func (d *Deps) GetScreening(c *gin.Context) {
+func (d *Deps) GetScreening(c *gin.Context) error {
 	row, err := d.Screenings.Get(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, screeningView(row, lang(c)), "")
+	return nil
 }
 
 // ScreeningImage is GET /api/screenings/{id}/image: the bytes as uploaded,
 // their type, the SHA-256 as ETag; If-None-Match answers 304.
-func (d *Deps) ScreeningImage(c *gin.Context) {
+func (d *Deps) ScreeningImage(c *gin.Context) error {
 	b, err := d.Screenings.Image(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	defer b.Body.Close()
 	etag := `"` + b.SHA256 + `"`
@@ -348,31 +338,32 @@ func (d *Deps) ScreeningImage(c *gin.Context) {
 	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
 	if match := c.GetHeader("If-None-Match"); match == etag || match == b.SHA256 || match == "*" {
 		c.Status(http.StatusNotModified)
-		return
+		return nil
 	}
 	c.DataFromReader(http.StatusOK, b.Size, b.ContentType, b.Body, nil)
+	return nil
 }
 
 // ScreeningVessels is GET /api/screenings/{id}/vessels: the vessel map PNG.
-func (d *Deps) ScreeningVessels(c *gin.Context) {
+func (d *Deps) ScreeningVessels(c *gin.Context) error {
 	b, err := d.Screenings.VesselMap(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	defer b.Body.Close()
 	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
 	c.DataFromReader(http.StatusOK, b.Size, b.ContentType, b.Body, nil)
+	return nil
 }
 
 // GetAnalysisProfile is GET /api/admin/analysis-profile.
-func (d *Deps) GetAnalysisProfile(c *gin.Context) {
+func (d *Deps) GetAnalysisProfile(c *gin.Context) error {
 	p, err := d.Screenings.Profile(c.Request.Context(), store(c), actor(c))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, p, "")
+	return nil
 }
 
 type profileRequest struct {
@@ -382,43 +373,43 @@ type profileRequest struct {
 
 // PutAnalysisProfile is PUT /api/admin/analysis-profile: replaces the rules
 // and raises the version (a version sent is ignored: AURA numbers them).
-func (d *Deps) PutAnalysisProfile(c *gin.Context) {
+func (d *Deps) PutAnalysisProfile(c *gin.Context) error {
 	var req profileRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	p, err := d.Screenings.SetProfile(c.Request.Context(), store(c), actor(c), req.Rules)
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, p, "Risk rules saved as version "+strconv.Itoa(p.Version))
+	return nil
 }
 
 // ClaimScreening is POST /api/screenings/{id}/claim.
-func (d *Deps) ClaimScreening(c *gin.Context) {
-	if !bind(c, &struct{}{}, true) {
-		return
+func (d *Deps) ClaimScreening(c *gin.Context) error {
+	if err := Bind(c, &struct{}{}, true); err != nil {
+		return err
 	}
 	row, err := d.Screenings.Claim(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, screeningView(row, lang(c)), "")
+	return nil
 }
 
 // ReleaseScreening is POST /api/screenings/{id}/release.
-func (d *Deps) ReleaseScreening(c *gin.Context) {
-	if !bind(c, &struct{}{}, true) {
-		return
+func (d *Deps) ReleaseScreening(c *gin.Context) error {
+	if err := Bind(c, &struct{}{}, true); err != nil {
+		return err
 	}
 	row, err := d.Screenings.Release(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, screeningView(row, lang(c)), "")
+	return nil
 }
 
 type reviewRequest struct {
@@ -428,31 +419,31 @@ type reviewRequest struct {
 }
 
 // ReviewScreening is POST /api/screenings/{id}/review.
-func (d *Deps) ReviewScreening(c *gin.Context) {
+func (d *Deps) ReviewScreening(c *gin.Context) error {
 	var req reviewRequest
-	if !bind(c, &req, false) {
-		return
+	if err := Bind(c, &req, false); err != nil {
+		return err
 	}
 	row, err := d.Screenings.Review(c.Request.Context(), store(c), actor(c), c.Param("id"),
 		screenings.ReviewInput{RiskLevel: req.RiskLevel, Notes: req.Notes, Recommendation: req.Recommendation})
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	OK(c, http.StatusOK, screeningView(row, lang(c)), "Review recorded; the patient has been told")
+	return nil
 }
 
 // ScreeningReport is GET /api/screenings/{id}/report: the PDF, in the
 // patient's language; 409 NOT_READY before the analysis.
-func (d *Deps) ScreeningReport(c *gin.Context) {
+func (d *Deps) ScreeningReport(c *gin.Context) error {
 	pdf, row, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
-		Fail(c, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "private, no-store")
 	c.Header("Content-Disposition", `inline; filename="aura-report-`+row.ID+`.pdf"`)
 	c.Data(http.StatusOK, "application/pdf", pdf)
+	return nil
 }
 
 // limited turns the body limit's error into the domain's ErrTooLarge, so the
