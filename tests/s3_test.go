@@ -97,7 +97,6 @@ func countScreenings(t *testing.T, s *testenv.Server) int64 {
 // and leaves no row and no object, image reads answer 503, and an analysis
 // is retried and finishes once the store is back.
 func TestS3Storage(t *testing.T) {
-	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		s3 := startS3(t)
 		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_STORAGE_URI": s3.uri()}))

@@ -51,7 +51,7 @@ type accuracyRow struct {
 //	go test ./analysis/vessels -run AccuracyAgainstBaseline -v
 func TestAccuracyAgainstBaseline(t *testing.T) {
 	sizes, seeds := []int{1024, 2048}, 3
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		sizes, seeds = []int{1024}, 2
 	}
 	var table strings.Builder

@@ -27,7 +27,7 @@ func TestAccuracy(t *testing.T) {
 		{Width: 1024, Height: 768, Seed: 4},
 		{Width: 2048, Height: 2048, Seed: 5},
 	}
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		cases = cases[:2]
 	}
 	var sumDice float64
@@ -336,7 +336,7 @@ func TestErrors(t *testing.T) {
 // TestExamples writes input | vessel map | ground truth images to
 // /tmp/vessels-*.png for a person to look at.
 func TestExamples(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		t.Skip("examples")
 	}
 	for _, c := range []SynthOptions{
