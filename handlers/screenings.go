@@ -443,16 +443,22 @@ func (d *Deps) ReviewScreening(c *gin.Context) {
 }
 
 // ScreeningReport is GET /api/screenings/{id}/report: the PDF, in the
-// patient's language; 409 NOT_READY before the analysis.
+// patient's language; 409 NOT_READY before the analysis. Its ETag names the
+// state it shows; If-None-Match answers 304.
 func (d *Deps) ScreeningReport(c *gin.Context) {
-	pdf, row, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	r, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"), c.GetHeader("If-None-Match"))
 	if err != nil {
 		Fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "private, no-store")
-	c.Header("Content-Disposition", `inline; filename="aura-report-`+row.ID+`.pdf"`)
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	c.Header("ETag", r.ETag)
+	c.Header("Cache-Control", "private, no-cache")
+	if r.NotModified {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Header("Content-Disposition", `inline; filename="aura-report-`+r.Row.ID+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", r.PDF)
 }
 
 // limited turns the body limit's error into the domain's ErrTooLarge, so the
