@@ -40,7 +40,12 @@ func measuring(t *testing.T) {
 // png16 is a w×h RGBA PNG of 16 bits per sample, one flat colour, written
 // row by row (it never holds the pixels): a few hundred KB that decode to
 // w×h×8 bytes.
-func png16(w, h int) []byte {
+func png16(w, h int) []byte { return flatPNG(w, h, 16) }
+
+// flatPNG is a w×h RGBA PNG of depth (8 or 16) bits per sample, one flat
+// colour, written row by row.
+func flatPNG(w, h, depth int) []byte {
+	bpp := 4 * depth / 8
 	var out bytes.Buffer
 	out.WriteString("\x89PNG\r\n\x1a\n")
 	chunk := func(typ string, data []byte) {
@@ -58,13 +63,17 @@ func png16(w, h int) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 16, 6 // 16-bit RGBA
+	ihdr[8], ihdr[9] = byte(depth), 6 // RGBA
 	chunk("IHDR", ihdr)
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
-	row := make([]byte, 1+w*8)
+	px := []byte{0x90, 0x00, 0x40, 0x00, 0x20, 0x00, 0xFF, 0xFF}
+	if depth == 8 {
+		px = []byte{0x90, 0x40, 0x20, 0xFF}
+	}
+	row := make([]byte, 1+w*bpp)
 	for x := 0; x < w; x++ {
-		copy(row[1+x*8:], []byte{0x90, 0x00, 0x40, 0x00, 0x20, 0x00, 0xFF, 0xFF})
+		copy(row[1+x*bpp:], px)
 	}
 	row[0] = 2 // "up": every row after the first is all zeros once filtered
 	first := append([]byte{0}, row[1:]...)

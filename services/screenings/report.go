@@ -267,6 +267,13 @@ func (r *reportRenders) join(key, account string, limit int) (c *renderCall, lea
 	return c, true, nil
 }
 
+// RendersInFlight is the number of reports being rendered in this process.
+func (s *Service) RendersInFlight() int {
+	s.reports.mu.Lock()
+	defer s.reports.mu.Unlock()
+	return len(s.reports.inFlight)
+}
+
 func (r *reportRenders) finish(key string, c *renderCall) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
