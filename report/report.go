@@ -90,8 +90,9 @@ type Analysis struct {
 	Gradable          bool
 	// Quality is the image quality score from 0 to 1.
 	Quality float64
-	// RiskLevel is "low", "medium", "high" or "very_high"; nil when the
-	// analyser gave none (for example on an ungradable image).
+	// RiskLevel is one of vocab.RiskLevels ("low", "medium", "high",
+	// "critical"); nil when the analyser gave none (for example on an
+	// ungradable image). Another value is printed as given, on a grey badge.
 	RiskLevel *string
 	// Confidence is from 0 to 1.
 	Confidence  *float64
@@ -115,8 +116,9 @@ type Finding struct {
 
 // Range is the reference range of one metric in the active risk profile.
 type Range struct {
-	// Metric is "vessel_density", "fractal_dimension", "tortuosity" or
-	// "mean_vessel_width_px" (camelCase and hyphens are accepted).
+	// Metric is one of vocab.MetricNames ("vesselDensity",
+	// "fractalDimension", "tortuosity", "meanVesselWidthPx"), matched
+	// ignoring case.
 	Metric string
 	// Low and High bound the expected values; nil leaves that side open.
 	Low, High *float64
@@ -128,7 +130,7 @@ type Range struct {
 // Review is a doctor's review of the screening.
 type Review struct {
 	DoctorName, LicenseNo string
-	RiskLevel             string
+	RiskLevel             string // one of vocab.RiskLevels
 	Notes                 string
 	Recommendation        string
 	ReviewedAt            time.Time
