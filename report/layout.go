@@ -26,15 +26,15 @@ const (
 type rgb struct{ r, g, b int }
 
 var (
-	ink       = rgb{33, 37, 41}
-	muted     = rgb{98, 108, 118}
-	accent    = rgb{0, 98, 110}
-	paleFill  = rgb{243, 246, 247}
-	headFill  = rgb{225, 238, 240}
-	hairline  = rgb{205, 212, 216}
-	white     = rgb{255, 255, 255}
-	okColor   = rgb{46, 125, 50}
-	offColor  = rgb{176, 96, 0}
+	ink      = rgb{33, 37, 41}
+	muted    = rgb{98, 108, 118}
+	accent   = rgb{0, 98, 110}
+	paleFill = rgb{243, 246, 247}
+	headFill = rgb{225, 238, 240}
+	hairline = rgb{205, 212, 216}
+	white    = rgb{255, 255, 255}
+	okColor  = rgb{46, 125, 50}
+	offColor = rgb{176, 96, 0}
 	// riskColor is the badge of each risk level of the vocabulary.
 	riskColor = map[string]rgb{
 		vocab.RiskLow:      {46, 125, 50},

@@ -79,7 +79,7 @@ type messages struct {
 	levels map[string]string
 	// metricNames names each metric of the vocabulary (vocab.MetricNames)
 	// and says under the name what it is measured in.
-	metricNames map[string][2]string
+	metricNames    map[string][2]string
 	decimalComma   bool
 	dateLayout     string
 	dateTimeLayout string
