@@ -27,6 +27,11 @@ const MaxImageSide = 1000
 // shortened, ending with an ellipsis and a line saying so.
 const MaxPages = 2
 
+// LayoutVersion names what a PDF of given Data shows. Raise it with any
+// change that makes the same Data print differently: callers that keep
+// rendered reports (services/screenings) make them again.
+const LayoutVersion = "2"
+
 // Data is everything a report shows. Only what is known needs to be filled:
 // empty strings print as "—", nil images as "not available", a nil Analysis as
 // "no analysis", a nil Review as "awaiting doctor review".

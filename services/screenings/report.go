@@ -201,21 +201,16 @@ func (s *Service) render(ctx context.Context, row *repositories.ScreeningRow, d 
 	return buf.Bytes(), nil
 }
 
-// reportFormat names the report's layout: raise it when a change of the
-// report package changes what a PDF of the same data shows, so that the
-// reports kept in the store are made again.
-const reportFormat = "2"
-
 // reportFingerprint names everything a report shows but its own date: the
 // data (patient, clinic, analysis, ranges, review, language), the images
-// it embeds and the layout.
+// it embeds and the layout (report.LayoutVersion).
 func reportFingerprint(row *repositories.ScreeningRow, d report.Data) string {
 	d.GeneratedAt = time.Time{}
 	b, _ := json.Marshal(struct {
 		Format, ImageKey, ImageSHA string
 		VesselKey                  *string
 		Data                       report.Data
-	}{reportFormat, row.ImageKey, row.ImageSHA256, row.VesselKey, d})
+	}{report.LayoutVersion, row.ImageKey, row.ImageSHA256, row.VesselKey, d})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
