@@ -69,6 +69,8 @@ type Service struct {
 	decodeBudget *imaging.Budget
 	// reports renders each report once per state (report.go).
 	reports reportRenders
+	// avg is the moving average of analysis durations (see PollAfter).
+	avg analysisAvg
 }
 
 // New builds the service.
