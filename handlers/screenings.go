@@ -452,7 +452,7 @@ func (d *Deps) ScreeningReport(c *gin.Context) {
 		return
 	}
 	c.Header("ETag", r.ETag)
-	c.Header("Cache-Control", "private, no-cache")
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate") // as the image: kept, revalidated by its ETag
 	if r.NotModified {
 		c.Status(http.StatusNotModified)
 		return

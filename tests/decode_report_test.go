@@ -86,7 +86,7 @@ func TestReportRenderedOncePerState(t *testing.T) {
 	s, base := w.s, "/api/screenings/"+w.id
 	status, h1, pdf1 := rawGet(t, s, base+"/report", w.p.Token, nil)
 	etag := h1.Get("ETag")
-	if status != 200 || len(etag) < 10 || h1.Get("Cache-Control") != "private, no-cache" {
+	if status != 200 || len(etag) < 10 || h1.Get("Cache-Control") != "private, max-age=0, must-revalidate" {
 		t.Fatalf("report: %d %v", status, h1)
 	}
 	status, h2, pdf2 := rawGet(t, s, base+"/report", w.p.Token, nil)
