@@ -3,7 +3,6 @@ package screenings
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -91,22 +90,14 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		}
 		vesselKey = &k
 	}
-	duration := time.Since(start).Milliseconds()
+	duration := time.Since(start)
 	return st.Tx(func(tx *repositories.Store) error {
 		profile, err := CurrentProfile(tx)
 		if err != nil {
 			return err
 		}
-		ev := profile.EvaluateResult(res)
-		findings, _ := json.Marshal(ev.Findings)
-		a := repositories.Analysis{VesselKey: vesselKey, Analyzer: res.Analyzer, AnalyzerVersion: res.Version,
-			ProfileVersion: ev.ProfileVersion, Gradable: res.Gradable, Quality: res.Quality, RiskLevel: ev.RiskLevel,
-			Confidence: res.Confidence, FindingsJSON: string(findings), DurationMs: duration, Attempts: t.Job.Attempts}
-		if m := res.Metrics; m != nil {
-			a.VesselDensity, a.FractalDimension, a.Tortuosity, a.MeanVesselWidthPx = &m.VesselDensity, &m.FractalDimension, &m.Tortuosity, &m.MeanVesselWidthPx
-		}
 		now := s.Clock.Now()
-		ok, err := tx.Screenings.SaveAnalysis(id, a, now)
+		ok, err := tx.Screenings.SaveAnalysis(id, stored(res, profile.EvaluateResult(res), vesselKey, duration, now), t.Job.Attempts)
 		if err != nil || !ok {
 			return err
 		}
