@@ -15,7 +15,9 @@ type named struct{ name string }
 
 func (n named) Name() string { return n.name }
 
-func (n named) Analyze(context.Context, Image) (*Result, error) { return &Result{Analyzer: n.name}, nil }
+func (n named) Analyze(context.Context, Image) (*Result, error) {
+	return &Result{Analyzer: n.name}, nil
+}
 
 // TestRegistry: an analyzer registered under a name is built by New with its
 // settings; an unknown name is refused naming the registered ones; a name
