@@ -15,8 +15,9 @@ import (
 )
 
 // Report renders the screening's PDF report (who sees the screening; the
-// read is audited): NOT_READY before the analysis. Reports are made a few at
-// a time (they decode the photograph) and within ReportTimeout.
+// read is audited): NOT_READY before the analysis. A report decodes the
+// photograph and the vessel map, so it takes one of the Service's two decode
+// slots (shared with uploads' checks) and must be made within ReportTimeout.
 func (s *Service) Report(ctx context.Context, st *repositories.Store, a models.Actor, id string) ([]byte, *repositories.ScreeningRow, error) {
 	row, err := s.read(st, a, id, models.AuditReportRead)
 	if err != nil {
@@ -91,7 +92,8 @@ func (s *Service) decodeBlob(ctx context.Context, key string) (image.Image, erro
 	return img, nil
 }
 
-// reportData fills the report from what the row holds.
+// reportData fills the report from what the row holds; the analysis is the
+// one view the API shows too (ViewOf).
 func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile, now time.Time) report.Data {
 	d := report.Data{Lang: row.Lang, ScreeningID: row.ID, Eye: row.Eye, TakenAt: row.CreatedAt, ImageSHA256: row.ImageSHA256,
 		GeneratedAt: now, Clinic: report.Clinic{Name: c.Name}}
