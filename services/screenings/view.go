@@ -23,8 +23,10 @@ type AnalysisView struct {
 	Confidence     *float64          `json:"confidence"`
 	Metrics        *analysis.Metrics `json:"metrics"`
 	Findings       []risk.Finding    `json:"findings"`
-	CompletedAt    time.Time         `json:"completedAt"`
-	DurationMs     int64             `json:"durationMs"`
+	// CompletedAt is shown by the handlers in their one form of instants
+	// (handlers.AnalysisView), hence not marshalled here.
+	CompletedAt time.Time `json:"-"`
+	DurationMs  int64     `json:"durationMs"`
 }
 
 // ViewOf is the view of a stored analysis; nil until it is done. Metrics are
