@@ -231,6 +231,9 @@ func TestAnalysisApplied(t *testing.T) {
 		w := newWorld(t, e)
 		ctx := context.Background()
 		row := w.upload(t)
+		if _, err := w.svc.VesselMap(ctx, w.st, w.patient, row.ID); !errors.Is(err, models.ErrNotReady) {
+			t.Errorf("the vessel map before the analysis: %v", err)
+		}
 		// The analyzer is handed the stored bytes, whatever they are.
 		garbage := []byte("not an image: the worker must not decode it")
 		_, err := w.svc.Blobs.Put(ctx, row.ImageKey, bytes.NewReader(garbage), "image/png")
