@@ -96,8 +96,8 @@ type Analysis struct {
 	// Quality is the image quality score from 0 to 1.
 	Quality float64
 	// RiskLevel is one of vocab.RiskLevels ("low", "medium", "high",
-	// "critical"); nil when the analyser gave none (for example on an
-	// ungradable image). Another value is printed as given, on a grey badge.
+	// "critical"); nil when the risk rules gave none (an ungradable image).
+	// Another value is printed as given, on a grey badge.
 	RiskLevel *string
 	// Confidence is from 0 to 1.
 	Confidence  *float64
@@ -114,7 +114,8 @@ type Metrics struct {
 	MeanVesselWidthPx *float64 // pixels
 }
 
-// Finding is one remark of the analyser, printed as given.
+// Finding is one finding of the risk rules (a rule met, or an ungradable
+// image), printed as given.
 type Finding struct {
 	Code, Severity, Message string
 }

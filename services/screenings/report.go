@@ -19,6 +19,7 @@ import (
 	"aura/report"
 	"aura/repositories"
 	"aura/storage"
+	"aura/vocab"
 )
 
 // ReportRetryAfter is the Retry-After of a report refused because the
@@ -53,7 +54,7 @@ func (s *Service) Report(ctx context.Context, st *repositories.Store, a models.A
 	if err != nil {
 		return nil, err
 	}
-	if row.CompletedAt == nil {
+	if !row.Analysis.Done() {
 		return nil, models.ErrNotReady
 	}
 	clinic, err := st.Clinics.ByID(row.ClinicID)
@@ -154,7 +155,7 @@ const renderOverhead = 32 << 20
 func (s *Service) render(ctx context.Context, row *repositories.ScreeningRow, d report.Data) ([]byte, error) {
 	var preps []*imaging.Prepared
 	need := int64(renderOverhead)
-	for _, key := range []*string{&row.ImageKey, row.VesselKey} {
+	for _, key := range []*string{&row.ImageKey, row.Analysis.VesselKey} {
 		if key == nil {
 			preps = append(preps, nil)
 			continue
@@ -210,7 +211,7 @@ func reportFingerprint(row *repositories.ScreeningRow, d report.Data) string {
 		Format, ImageKey, ImageSHA string
 		VesselKey                  *string
 		Data                       report.Data
-	}{report.LayoutVersion, row.ImageKey, row.ImageSHA256, row.VesselKey, d})
+	}{report.LayoutVersion, row.ImageKey, row.ImageSHA256, row.Analysis.VesselKey, d})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
@@ -281,20 +282,21 @@ func (r *reportRenders) finish(key string, c *renderCall) {
 
 // profileOf is the risk profile the result was rated with.
 func (s *Service) profileOf(st *repositories.Store, row *repositories.ScreeningRow) (risk.Profile, error) {
-	if row.ProfileVersion != nil {
-		if p, err := st.Profiles.ByVersion(*row.ProfileVersion); err == nil {
+	if v := row.Analysis.ProfileVersion; v != nil {
+		if p, err := st.Profiles.ByVersion(*v); err == nil {
 			return decodeProfile(p)
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return risk.Profile{}, err
 		}
-		if *row.ProfileVersion == risk.DefaultProfile().Version {
+		if *v == risk.DefaultProfile().Version {
 			return risk.DefaultProfile(), nil
 		}
 	}
 	return CurrentProfile(st)
 }
 
-// reportData fills the report from what the row holds.
+// reportData fills the report from what the row holds; the analysis is the
+// one view the API shows too (ViewOf).
 func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile, now time.Time) report.Data {
 	d := report.Data{Lang: row.Lang, ScreeningID: row.ID, Eye: row.Eye, TakenAt: row.CreatedAt, ImageSHA256: row.ImageSHA256,
 		GeneratedAt: now, Clinic: report.Clinic{Name: c.Name}}
@@ -308,32 +310,7 @@ func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile
 	if row.PatientSex != nil {
 		d.Patient.Sex = *row.PatientSex
 	}
-	an := &report.Analysis{RiskLevel: row.RiskLevel, Confidence: row.Confidence, CompletedAt: *row.CompletedAt,
-		Metrics: report.Metrics{VesselDensity: row.VesselDensity, FractalDimension: row.FractalDimension,
-			Tortuosity: row.Tortuosity, MeanVesselWidthPx: row.MeanVesselWidthPx}}
-	if row.Analyzer != nil {
-		an.Analyzer = *row.Analyzer
-	}
-	if row.AnalyzerVersion != nil {
-		an.Version = *row.AnalyzerVersion
-	}
-	if row.ProfileVersion != nil {
-		an.ProfileVersion = *row.ProfileVersion
-	}
-	if row.Gradable != nil {
-		an.Gradable = *row.Gradable
-	}
-	if row.Quality != nil {
-		an.Quality = *row.Quality
-	}
-	if row.FindingsJSON != nil {
-		var fs []risk.Finding
-		_ = json.Unmarshal([]byte(*row.FindingsJSON), &fs)
-		for _, f := range fs {
-			an.Findings = append(an.Findings, report.Finding{Code: f.Code, Severity: f.Severity, Message: f.Message})
-		}
-	}
-	d.Analysis = an
+	d.Analysis = reportAnalysis(ViewOf(row.Analysis))
 	d.Ranges = ranges(p)
 	if row.Status == models.StatusReviewed && row.ReviewedAt != nil {
 		rv := &report.Review{DoctorName: orName(row.ReviewerName, deref(row.ReviewerEmail)), ReviewedAt: *row.ReviewedAt,
@@ -348,7 +325,7 @@ func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile
 // threshold and the lowest "above" one, with the levels they lead to.
 func ranges(p risk.Profile) []report.Range {
 	var out []report.Range
-	for _, m := range []string{"vesselDensity", "fractalDimension", "tortuosity", "meanVesselWidthPx"} {
+	for _, m := range vocab.MetricNames() {
 		r := report.Range{Metric: m}
 		for _, rule := range p.Rules {
 			if rule.Metric != m {

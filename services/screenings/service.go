@@ -10,8 +10,6 @@
 package screenings
 
 import (
-	"context"
-	"image"
 	"time"
 
 	"aura/analysis"
@@ -19,14 +17,6 @@ import (
 	"aura/models"
 	"aura/storage"
 )
-
-// Analyzer measures one fundus image.
-type Analyzer interface {
-	// Name is the analyzer's name in results ("vessels", "oip").
-	Name() string
-	// Analyze measures img (decoded from src, of contentType).
-	Analyze(ctx context.Context, img image.Image, src []byte, contentType string) (*analysis.Result, error)
-}
 
 // Settings are the values of the configuration the rules need.
 type Settings struct {
@@ -63,7 +53,7 @@ type Service struct {
 	Clock    models.Clock
 	Settings Settings
 	Blobs    *storage.Store
-	Analyzer Analyzer
+	Analyzer analysis.Analyzer
 	// decodeBudget bounds the bytes that image decodes hold at once, by
 	// each image's header (a 40 MP 8-bit RGBA PNG holds about 200 MB).
 	decodeBudget *imaging.Budget
@@ -74,7 +64,7 @@ type Service struct {
 }
 
 // New builds the service.
-func New(settings Settings, blobs *storage.Store, analyzer Analyzer, clock models.Clock) *Service {
+func New(settings Settings, blobs *storage.Store, analyzer analysis.Analyzer, clock models.Clock) *Service {
 	if settings.DecodeMemory <= 0 {
 		settings.DecodeMemory = DefaultDecodeMemory
 	}
