@@ -92,6 +92,7 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		vesselKey = &k
 	}
 	duration := time.Since(start).Milliseconds()
+	s.avg.observe(time.Since(start))
 	return st.Tx(func(tx *repositories.Store) error {
 		profile, err := CurrentProfile(tx)
 		if err != nil {
