@@ -15,7 +15,7 @@
 //
 // Analyze is safe for concurrent use; each call works on its own buffers. It
 // works at a bounded working resolution (WorkingMaxSide), so a 40-megapixel
-// photograph takes about as long as a 1-megapixel one (under a second of CPU
+// photograph takes about as long as a 1-megapixel one (about a second of CPU
 // on one core of a 2-core machine), and returns the vessel map at the
 // original size.
 //
