@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -267,7 +268,11 @@ func (d *Deps) ListScreenings(c *gin.Context) {
 		return
 	}
 	p, err := d.Screenings.List(c.Request.Context(), store(c), actor(c), screenings.ListQuery{
-		Status: c.Query("status"), Eye: c.Query("eye"), RiskLevel: c.Query("riskLevel"), ClinicID: c.Query("clinicId"),
+		// status and riskLevel are lists, comma-separated as the document
+		// says (style form, explode false); repeated (status=a&status=b, a
+		// client's default elsewhere) they are read as one list too.
+		Status: strings.Join(c.QueryArray("status"), ","), Eye: c.Query("eye"),
+		RiskLevel: strings.Join(c.QueryArray("riskLevel"), ","), ClinicID: c.Query("clinicId"),
 		PatientID: c.Query("patientId"), From: c.Query("from"), To: c.Query("to"), Page: page, PageSize: size,
 	})
 	if err != nil {
