@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"aura/analysis/oip"
-	"aura/config"
+	"aura/analysis"
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
@@ -22,7 +20,9 @@ func (a *App) newScreenings(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	analyzer, err := newAnalyzer(c.Analysis)
+	analyzer, err := analysis.New(c.Analysis.Analyzer, func(key string) any {
+		return c.Setting("analysis." + c.Analysis.Analyzer + "." + key)
+	})
 	if err != nil {
 		_ = blobs.Close()
 		return err
@@ -31,6 +31,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Screenings = screenings.New(screenings.Settings{
 		MaxImageBytes: c.Screening.MaxImageBytes, MaxAttempts: c.Analysis.MaxAttempts, AnalysisTimeout: c.Analysis.Timeout,
 		FrontendURL: c.Mail.FrontendURL, ReportTimeout: reportTimeout, DefaultLang: c.I18n.DefaultLanguage,
+		DecodeMemory: c.Screening.DecodeMemory, ReportRendersPerAccount: c.Screening.ReportRendersPerAccount,
 	}, blobs, analyzer, a.Clock)
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
@@ -43,17 +44,6 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Analysis.Clock = a.Clock
 	a.workers = append(a.workers, a.Analysis.Run)
 	return nil
-}
-
-// newAnalyzer is the analyzer analysis.analyzer names.
-func newAnalyzer(c config.AnalysisConfig) (screenings.Analyzer, error) {
-	switch c.Analyzer {
-	case "vessels":
-		return screenings.VesselsAnalyzer{}, nil
-	case "oip":
-		return oip.New(c.OIP.URL, c.OIP.Model, c.OIP.Timeout)
-	}
-	return nil, fmt.Errorf("analysis.analyzer (AURA_ANALYSIS_ANALYZER): unknown %q; accepted: vessels, oip", c.Analyzer)
 }
 
 // reportTimeout bounds the making of one PDF report.

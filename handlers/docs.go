@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"aura/apidoc"
+	"aura/models"
 )
 
 // OpenAPI is GET /api/openapi.json: the API's OpenAPI 3.1 document, as JSON.
@@ -14,11 +15,22 @@ func (d *Deps) OpenAPI(c *gin.Context) error {
 	return nil
 }
 
-// Docs is GET /api/docs: the HTML reference page, under its own
-// Content-Security-Policy (its inline style by hash, nothing else).
+// Docs is GET /api/docs: the reference page (Swagger UI on the document),
+// under its own Content-Security-Policy (scripts and styles of this origin).
 func (d *Deps) Docs(c *gin.Context) error {
 	c.Header("Content-Security-Policy", apidoc.CSP())
 	serveAsset(c, apidoc.Page(), "text/html; charset=utf-8")
+	return nil
+}
+
+// DocsFile is GET /api/docs/{file}: a file the page loads (Swagger UI's
+// script and style, the page's start script) or a licence of them.
+func (d *Deps) DocsFile(c *gin.Context) error {
+	f, ok := apidoc.DocsFile(c.Param("file"))
+	if !ok {
+		return models.ErrNotFound
+	}
+	serveAsset(c, f.Asset, f.ContentType)
 	return nil
 }
 

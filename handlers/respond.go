@@ -28,6 +28,12 @@ var (
 	errUnauthorized = models.ErrUnauthorized
 	errForbidden    = models.ErrForbidden
 	errNotFound     = models.ErrNotFound
+	// errMultipart: an upload's body is not the multipart/form-data it
+	// claims (no boundary, broken framing, cut short).
+	errMultipart = models.NewError(models.CodeInvalidMultipart, "The multipart body could not be read")
+	// errBodyTimeout: the body did not arrive within its deadline
+	// (server.upload_timeout for an upload).
+	errBodyTimeout = models.NewError(models.CodeRequestTimeout, "The request body did not arrive in time")
 )
 
 // statusOf is the one table from an error's code to its HTTP status: the
@@ -36,6 +42,8 @@ var (
 var statusOf = map[models.Code]int{
 	models.CodeValidation:         http.StatusBadRequest,
 	models.CodeInvalidJSON:        http.StatusBadRequest,
+	models.CodeInvalidMultipart:   http.StatusBadRequest,
+	models.CodeRequestTimeout:     http.StatusRequestTimeout,
 	models.CodeTokenInvalid:       http.StatusBadRequest,
 	models.CodeUnauthorized:       http.StatusUnauthorized,
 	models.CodeTokenReused:        http.StatusUnauthorized,

@@ -14,6 +14,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	api.GET("/", Handle(d.Index))
 	api.GET("/openapi.json", Handle(d.OpenAPI))
 	api.GET("/docs", Handle(d.Docs))
+	api.GET("/docs/:file", Handle(d.DocsFile))
 	api.GET("/health", WithToken(session), Handle(d.Operator), Handle(d.Health))
 	api.GET("/health/live", Handle(d.Live))
 

@@ -1,12 +1,14 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,8 +27,8 @@ type ScreeningView struct {
 	Status     string            `json:"status"`
 	Eye        string            `json:"eye"`
 	Note       *string           `json:"note"`
-	CreatedAt  time.Time         `json:"createdAt"`
-	UpdatedAt  time.Time         `json:"updatedAt"`
+	CreatedAt  Timestamp         `json:"createdAt"`
+	UpdatedAt  Timestamp         `json:"updatedAt"`
 	Patient    ScreeningPatient  `json:"patient"`
 	Clinic     ScreeningClinic   `json:"clinic"`
 	Image      ScreeningImage    `json:"image"`
@@ -62,27 +64,11 @@ type ScreeningImage struct {
 	SHA256      string `json:"sha256"`
 }
 
-// AnalysisView is the analysis part of a Screening.
+// AnalysisView is the analysis part of a Screening: the one view of the
+// stored analysis (screenings.ViewOf), its instant in TimeLayout.
 type AnalysisView struct {
-	Analyzer       string         `json:"analyzer"`
-	Version        string         `json:"version"`
-	ProfileVersion int            `json:"profileVersion"`
-	Gradable       bool           `json:"gradable"`
-	Quality        float64        `json:"quality"`
-	RiskLevel      *string        `json:"riskLevel"`
-	Confidence     *float64       `json:"confidence"`
-	Metrics        *MetricsView   `json:"metrics"`
-	Findings       []risk.Finding `json:"findings"`
-	CompletedAt    time.Time      `json:"completedAt"`
-	DurationMs     int64          `json:"durationMs"`
-}
-
-// MetricsView are the vessel measurements.
-type MetricsView struct {
-	VesselDensity     float64 `json:"vesselDensity"`
-	FractalDimension  float64 `json:"fractalDimension"`
-	Tortuosity        float64 `json:"tortuosity"`
-	MeanVesselWidthPx float64 `json:"meanVesselWidthPx"`
+	*screenings.AnalysisView
+	CompletedAt Timestamp `json:"completedAt"`
 }
 
 // ReviewView is the review part of a Screening (the claim while in_review).
@@ -91,8 +77,8 @@ type ReviewView struct {
 	RiskLevel      *string      `json:"riskLevel"`
 	Notes          *string      `json:"notes"`
 	Recommendation *string      `json:"recommendation"`
-	ClaimedAt      *time.Time   `json:"claimedAt"`
-	ReviewedAt     *time.Time   `json:"reviewedAt"`
+	ClaimedAt      *Timestamp   `json:"claimedAt"`
+	ReviewedAt     *Timestamp   `json:"reviewedAt"`
 }
 
 // ReviewerView names the reviewing doctor.
@@ -120,16 +106,8 @@ func orName(name *string, email string) string {
 	return email
 }
 
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
-	v := ScreeningView{ID: r.ID, Status: r.Status, Eye: r.Eye, Note: r.Note, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	v := ScreeningView{ID: r.ID, Status: r.Status, Eye: r.Eye, Note: r.Note, CreatedAt: ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt),
 		Patient: ScreeningPatient{UserID: r.PatientID, PatientCode: r.PatientCode, FullName: orName(r.PatientName, r.PatientEmail),
 			DateOfBirth: r.PatientDOB, Sex: r.PatientSex},
 		Clinic: ScreeningClinic{ID: r.ClinicID, Name: r.ClinicName},
@@ -138,34 +116,9 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 		Disclaimer: notifications.Disclaimer[i18n.Lang(lang)],
 		Links:      map[string]string{"image": "/api/screenings/" + r.ID + "/image"},
 	}
-	if r.CompletedAt != nil {
-		a := &AnalysisView{Findings: []risk.Finding{}, CompletedAt: r.CompletedAt.UTC(), RiskLevel: r.RiskLevel, Confidence: r.Confidence}
-		if r.Analyzer != nil {
-			a.Analyzer = *r.Analyzer
-		}
-		if r.AnalyzerVersion != nil {
-			a.Version = *r.AnalyzerVersion
-		}
-		if r.ProfileVersion != nil {
-			a.ProfileVersion = *r.ProfileVersion
-		}
-		if r.Gradable != nil {
-			a.Gradable = *r.Gradable
-		}
-		if r.Quality != nil {
-			a.Quality = *r.Quality
-		}
-		if r.DurationMs != nil {
-			a.DurationMs = *r.DurationMs
-		}
-		if r.VesselDensity != nil && r.FractalDimension != nil && r.Tortuosity != nil && r.MeanVesselWidthPx != nil {
-			a.Metrics = &MetricsView{*r.VesselDensity, *r.FractalDimension, *r.Tortuosity, *r.MeanVesselWidthPx}
-		}
-		if r.FindingsJSON != nil {
-			_ = json.Unmarshal([]byte(*r.FindingsJSON), &a.Findings)
-		}
-		v.Analysis = a
-		if r.VesselKey != nil {
+	if a := screenings.ViewOf(r.Analysis); a != nil {
+		v.Analysis = &AnalysisView{AnalysisView: a, CompletedAt: ts(a.CompletedAt)}
+		if r.Analysis.VesselKey != nil {
 			v.Links["vessels"] = "/api/screenings/" + r.ID + "/vessels"
 		}
 		v.Links["report"] = "/api/screenings/" + r.ID + "/report"
@@ -173,7 +126,7 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 	if r.ReviewerID != nil {
 		v.Review = &ReviewView{Reviewer: ReviewerView{UserID: *r.ReviewerID, FullName: orName(r.ReviewerName, deref(r.ReviewerEmail))},
 			RiskLevel: r.ReviewRiskLevel, Notes: r.ReviewNotes, Recommendation: r.Recommendation,
-			ClaimedAt: utcPtr(r.ClaimedAt), ReviewedAt: utcPtr(r.ReviewedAt)}
+			ClaimedAt: tsPtr(r.ClaimedAt), ReviewedAt: tsPtr(r.ReviewedAt)}
 	}
 	if r.FailureCode != nil {
 		v.Failure = &FailureView{Code: *r.FailureCode, Message: deref(r.FailureMessage), Attempts: r.Attempts}
@@ -217,7 +170,7 @@ func (d *Deps) UploadScreening(c *gin.Context) error {
 	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		return models.NewError(models.CodeInvalidJSON, "The multipart body could not be read")
+		return errMultipart
 	}
 	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c)}
 	defer func() { in.Image.Close() }()
@@ -227,12 +180,8 @@ func (d *Deps) UploadScreening(c *gin.Context) error {
 		if err == io.EOF {
 			break
 		}
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return models.ErrTooLarge
-		}
 		if err != nil {
-			return models.NewError(models.CodeInvalidJSON, "The multipart body could not be read")
+			return bodyError(err)
 		}
 		name := part.FormName()
 		switch name {
@@ -241,13 +190,20 @@ func (d *Deps) UploadScreening(c *gin.Context) error {
 				details["image"] = "must be sent once"
 				continue
 			}
-			in.Image, err = d.Screenings.Spool(c.Request.Context(), limited{part})
+			body := &limited{r: part}
+			in.Image, err = d.Screenings.Spool(c.Request.Context(), body)
 			if err != nil {
+				if body.err != nil {
+					err = body.err // the body failed, not the image
+				}
 				return err
 			}
 		case "eye", "clinicId", "note":
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil || len(b) > maxFieldBytes {
+			if err != nil {
+				return bodyError(err)
+			}
+			if len(b) > maxFieldBytes {
 				details[name] = "is too long"
 				continue
 			}
@@ -277,6 +233,9 @@ func (d *Deps) UploadScreening(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// Where to poll, and when it is worth it.
+	c.Header("Location", "/api/screenings/"+row.ID)
+	c.Header("Retry-After", strconv.Itoa(int(d.Screenings.PollAfter()/time.Second)))
 	OK(c, http.StatusAccepted, screeningView(row, in.Lang), "Screening queued for analysis")
 	return nil
 }
@@ -300,7 +259,11 @@ func (d *Deps) ListScreenings(c *gin.Context) error {
 		return models.Invalid(details)
 	}
 	p, err := d.Screenings.List(c.Request.Context(), store(c), actor(c), screenings.ListQuery{
-		Status: c.Query("status"), Eye: c.Query("eye"), RiskLevel: c.Query("riskLevel"), ClinicID: c.Query("clinicId"),
+		// status and riskLevel are lists, comma-separated as the document
+		// says (style form, explode false); repeated (status=a&status=b, a
+		// client's default elsewhere) they are read as one list too.
+		Status: strings.Join(c.QueryArray("status"), ","), Eye: c.Query("eye"),
+		RiskLevel: strings.Join(c.QueryArray("riskLevel"), ","), ClinicID: c.Query("clinicId"),
 		PatientID: c.Query("patientId"), From: c.Query("from"), To: c.Query("to"), Page: page, PageSize: size,
 	})
 	if err != nil {
@@ -434,27 +397,57 @@ func (d *Deps) ReviewScreening(c *gin.Context) error {
 }
 
 // ScreeningReport is GET /api/screenings/{id}/report: the PDF, in the
-// patient's language; 409 NOT_READY before the analysis.
+// patient's language; 409 NOT_READY before the analysis. Its ETag names the
+// state it shows; If-None-Match answers 304.
 func (d *Deps) ScreeningReport(c *gin.Context) error {
-	pdf, row, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	r, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"), c.GetHeader("If-None-Match"))
 	if err != nil {
 		return err
 	}
-	c.Header("Cache-Control", "private, no-store")
-	c.Header("Content-Disposition", `inline; filename="aura-report-`+row.ID+`.pdf"`)
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	c.Header("ETag", r.ETag)
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate") // as the image: kept, revalidated by its ETag
+	if r.NotModified {
+		c.Status(http.StatusNotModified)
+		return nil
+	}
+	c.Header("Content-Disposition", `inline; filename="aura-report-`+r.Row.ID+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", r.PDF)
 	return nil
 }
 
 // limited turns the body limit's error into the domain's ErrTooLarge, so the
-// rules read the image without knowing HTTP.
-type limited struct{ r io.Reader }
+// rules read the image without knowing HTTP; any other failure of the body
+// (its deadline, broken framing) is kept in err, for the handler to answer
+// instead of the rules' verdict on the image.
+type limited struct {
+	r   io.Reader
+	err error
+}
 
-func (l limited) Read(p []byte) (int, error) {
+func (l *limited) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.As(err, &tooBig):
 		err = models.ErrTooLarge
+	default:
+		l.err = bodyError(err)
 	}
 	return n, err
+}
+
+// bodyError is the answer to a failed read of an upload's body: 413 over
+// the limit, 408 past its deadline, else 400 INVALID_MULTIPART.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		return models.ErrTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return errBodyTimeout
+	default:
+		return errMultipart
+	}
 }

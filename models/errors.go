@@ -32,6 +32,8 @@ const (
 	// not the documented JSON, a method the route does not have, and a
 	// failure with no code of its own (its cause is logged, never sent).
 	CodeInvalidJSON      Code = "INVALID_JSON"
+	CodeInvalidMultipart Code = "INVALID_MULTIPART"
+	CodeRequestTimeout   Code = "REQUEST_TIMEOUT"
 	CodeMethodNotAllowed Code = "METHOD_NOT_ALLOWED"
 	CodeInternal         Code = "INTERNAL"
 	// CodeTokenReused is internal: the rules answer it as UNAUTHORIZED after

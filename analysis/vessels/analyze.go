@@ -10,13 +10,14 @@ import (
 	"aura/analysis"
 )
 
-// Name is the analyzer's name in results and configuration.
+// Name is the analyzer's name in results, and the name it is registered
+// under (analysis.analyzer: vessels; see analyzer.go).
 const Name = "vessels"
 
 // Version is recorded in every result; it changes whenever the method or a
 // threshold changes, so that a result can be traced to the method that made
 // it.
-const Version = "vessels-1.1.0"
+const Version = "vessels-2.0.0"
 
 // WorkingMaxSide is the longest side, in pixels, of the working copy that the
 // segmentation and the metrics run on: a larger image is shrunk (by area
@@ -34,12 +35,15 @@ var (
 	ErrTooLarge = fmt.Errorf("vessels: image larger than %d pixels", MaxPixels)
 )
 
-// Analyze measures the retinal vessels of a colour fundus photograph.
+// Analyze measures the retinal vessels of a decoded colour fundus
+// photograph (the screening worker reaches it through Analyzer, which
+// decodes the uploaded file first).
 //
 // It returns a result for any image, however poor: an image that is too
-// dark, too bright, out of focus or has no visible field of view is
-// reported gradable=false with the reasons in QualityDetail.Reasons and no
-// metrics. It fails only for a nil or empty image, one larger than
+// dark, overexposed, too noisy, out of focus, or whose field of view is
+// missing or too small is reported gradable=false with the reasons in
+// QualityDetail.Reasons, no metrics and no confidence, and still with its
+// vessel map. It fails only for a nil or empty image, one larger than
 // MaxPixels, or when ctx is done (it checks ctx between stages and returns
 // ctx.Err()). It never panics: an unexpected panic inside is returned as an
 // error.
@@ -119,7 +123,7 @@ func measure(v *mask, f fov, scale float64) analysis.Metrics {
 		m.VesselDensity = float64(area) / float64(n)
 	}
 	m.FractalDimension = boxCountingDimension(v, max(16, int(D/8)))
-	skel := prune(thin(v), max(3, int(math.Round(D*closeRadius))))
+	skel := prune(thin(v), max(3, int(math.Round(D*pruneLength))))
 	if l := linkLength(skel); l > 0 {
 		m.MeanVesselWidthPx = float64(area) / l / scale
 	}

@@ -60,16 +60,20 @@ func (s *Service) Image(ctx context.Context, st *repositories.Store, a models.Ac
 	return s.open(ctx, row.ImageKey, row.ImageType, row.ImageSHA256)
 }
 
-// VesselMap is the analysis's vessel map (PNG); NOT_FOUND until analysed.
+// VesselMap is the analysis's vessel map (PNG): NOT_READY before the
+// analysis (as the report), NOT_FOUND when the analysis made none.
 func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
 	row, err := s.read(st, a, id, models.AuditVesselsRead)
 	if err != nil {
 		return nil, err
 	}
-	if row.VesselKey == nil {
+	if !row.Analysis.Done() {
+		return nil, models.ErrNotReady
+	}
+	if row.Analysis.VesselKey == nil {
 		return nil, models.ErrNotFound
 	}
-	return s.open(ctx, *row.VesselKey, "image/png", "")
+	return s.open(ctx, *row.Analysis.VesselKey, "image/png", "")
 }
 
 func (s *Service) open(ctx context.Context, key, contentType, sum string) (*Blob, error) {
