@@ -171,6 +171,9 @@ func (a *App) router() *gin.Engine {
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,
 		Clinics: &clinics.Service{}, Patients: &patients.Service{}, Audit: &audit.Service{},
 		Screenings: a.Screenings, Notifications: &notifications.Service{}}
+	if a.Blobs != nil {
+		d.Storage = a.Blobs
+	}
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	return r

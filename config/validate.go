@@ -73,6 +73,8 @@ func (c *Config) validate() error {
 		{c.Limits.Register.Max > 0, "limits.register.max (AURA_LIMITS_REGISTER_MAX): must be positive"},
 		{c.Limits.Register.Window > 0, "limits.register.window (AURA_LIMITS_REGISTER_WINDOW): must be positive"},
 		{c.Limits.Email.Interval >= 0, "limits.email.interval (AURA_LIMITS_EMAIL_INTERVAL): must not be negative"},
+		{c.Limits.Upload.Max >= 0, "limits.upload.max (AURA_LIMITS_UPLOAD_MAX): must not be negative (0: no limit)"},
+		{c.Limits.Upload.Window > 0, "limits.upload.window (AURA_LIMITS_UPLOAD_WINDOW): must be positive"},
 		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
 		// The log driver writes every reset and verification link to the log:
 		// in production, whoever reads the logs could take over accounts.
@@ -92,6 +94,7 @@ func (c *Config) validate() error {
 		{c.Analysis.Lease >= time.Second, "analysis.lease (AURA_ANALYSIS_LEASE): must be at least 1s"},
 		{c.Analysis.Timeout >= 0 && c.Analysis.Timeout < c.Analysis.Lease, "analysis.timeout (AURA_ANALYSIS_TIMEOUT): must be shorter than analysis.lease"},
 		{c.Analysis.Analyzer != "oip" || c.Analysis.OIP.URL != "" && c.Analysis.OIP.Model != "", "analysis.oip.url and analysis.oip.model (AURA_ANALYSIS_OIP_URL, AURA_ANALYSIS_OIP_MODEL): required by the oip analyzer"},
+		{c.Analysis.OutageBudget >= time.Second, "analysis.outage_budget (AURA_ANALYSIS_OUTAGE_BUDGET): must be at least 1s"},
 		{c.Analysis.OIP.Timeout > 0, "analysis.oip.timeout (AURA_ANALYSIS_OIP_TIMEOUT): must be positive"},
 		{c.Log.Format == "" || c.Log.Format == "json" || c.Log.Format == "text", "log.format: accepted: json, text"},
 	}

@@ -217,12 +217,19 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 		Fail(c, Errf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be multipart/form-data"))
 		return
 	}
+	// The account's upload limit is claimed before a byte of the body is
+	// read: a flood is refused at the cost of one statement.
+	claimed, err := d.Screenings.ClaimUpload(store(c), a)
+	if err != nil {
+		Fail(c, err)
+		return
+	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		Fail(c, Errf(http.StatusBadRequest, CodeInvalidJSON, "The multipart body could not be read"))
 		return
 	}
-	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c)}
+	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c), Claimed: claimed}
 	defer func() { in.Image.Close() }()
 	details := map[string]string{}
 	for {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"aura/analysis"
+	"aura/fault"
 )
 
 // Analyzer is the analyzer that asks a model server speaking the Open Inference
@@ -67,7 +68,7 @@ func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, con
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+"/v2/models/"+url.PathEscape(o.Model)+"/infer", bytes.NewReader(body))
 	if err != nil {
-		return nil, analysis.Permanent(err)
+		return nil, fault.Permanent(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := o.Client.Do(req)
@@ -84,14 +85,14 @@ func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, con
 		// Busy, rate-limited or timed out: the same image may pass later.
 		return nil, fmt.Errorf("model server: %s", res.Status)
 	case res.StatusCode >= 400:
-		return nil, analysis.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
+		return nil, fault.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
 	}
 	var out struct {
 		ModelVersion string      `json:"model_version"`
 		Outputs      []oipTensor `json:"outputs"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, analysis.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
+		return nil, fault.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
 	}
 	return decodeOIP(o.Model, out.ModelVersion, out.Outputs, img)
 }
@@ -128,7 +129,7 @@ func decodeOIP(model, version string, outs []oipTensor, photo image.Image) (*ana
 		"tortuosity": &m.Tortuosity, "mean_vessel_width_px": &m.MeanVesselWidthPx} {
 		v, ok := num[name]
 		if !ok {
-			return nil, analysis.Permanent(fmt.Errorf("model server answer lacks output %q", name))
+			return nil, fault.Permanent(fmt.Errorf("model server answer lacks output %q", name))
 		}
 		*dst = v
 	}
@@ -150,21 +151,21 @@ func decodeOIP(model, version string, outs []oipTensor, photo image.Image) (*ana
 	if mapPNG != "" {
 		b, err := base64.StdEncoding.DecodeString(mapPNG)
 		if err != nil {
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
 		}
 		cfg, err := png.DecodeConfig(bytes.NewReader(b))
 		if err != nil {
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not a PNG: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is not a PNG: %w", err))
 		}
 		switch {
 		case photo != nil && (cfg.Width != photo.Bounds().Dx() || cfg.Height != photo.Bounds().Dy()):
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is %d×%d, the image %d×%d", cfg.Width, cfg.Height, photo.Bounds().Dx(), photo.Bounds().Dy()))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is %d×%d, the image %d×%d", cfg.Width, cfg.Height, photo.Bounds().Dx(), photo.Bounds().Dy()))
 		case int64(cfg.Width)*int64(cfg.Height) > maxMapPixels:
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is %d×%d, over %d pixels", cfg.Width, cfg.Height, maxMapPixels))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is %d×%d, over %d pixels", cfg.Width, cfg.Height, maxMapPixels))
 		}
 		img, err := png.Decode(bytes.NewReader(b))
 		if err != nil {
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
 		}
 		gray := image.NewGray(img.Bounds())
 		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"aura/analysis"
+	"aura/fault"
 )
 
 // modelServer is an in-process model server speaking the Open Inference
@@ -180,7 +181,7 @@ func TestUngradableAndDefaults(t *testing.T) {
 	}
 }
 
-func permanent(err error) bool { return err != nil && errors.Is(err, analysis.ErrPermanent) }
+func permanent(err error) bool { return fault.IsPermanent(err) }
 
 // TestFailures: a 4xx or an answer that is not OIP is permanent; a 5xx, a
 // timeout or a refused connection is not (the queue retries it).

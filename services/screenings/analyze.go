@@ -13,6 +13,7 @@ import (
 
 	"aura/analysis"
 	"aura/analysis/vessels"
+	"aura/fault"
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
@@ -45,16 +46,16 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 	st := w.St(ctx)
 	row, err := st.Screenings.Get(id, repositories.Scope{All: true})
 	if errors.Is(err, models.ErrNotFound) {
-		return queue.Permanent(fmt.Errorf("screening %s is gone", id))
+		return fault.Permanent(fmt.Errorf("screening %s is gone", id))
 	}
 	if err != nil {
-		return err
+		return fault.Outage("database", err)
 	}
 	if row.Status != models.StatusQueued && row.Status != models.StatusProcessing {
 		return nil // done already (a retried job whose result was recorded)
 	}
 	if _, err := st.Screenings.SetStatus(id, []string{models.StatusQueued}, models.StatusProcessing, s.Clock.Now()); err != nil {
-		return err
+		return fault.Outage("database", err)
 	}
 	start := time.Now()
 	src, img, err := s.load(ctx, row)
@@ -70,29 +71,26 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 	res, err := s.Analyzer.Analyze(actx, img, src, row.ImageType)
 	img, src = nil, nil // let the pixels go before the map is encoded
 	if err != nil {
-		err = fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
-		if errors.Is(err, analysis.ErrPermanent) {
-			return queue.Permanent(err)
-		}
-		return err
+		// A fault.Permanent (the analyzer refused the image) stays one.
+		return fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
 	}
 	var vesselKey *string
 	if res.VesselMap != nil {
 		k, err := storage.VesselMapKey(id)
 		if err != nil {
-			return queue.Permanent(err)
+			return fault.Permanent(err)
 		}
 		var buf bytes.Buffer
 		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, res.VesselMap); err != nil {
 			return err
 		}
 		if _, err := s.Blobs.Put(ctx, k, &buf, "image/png"); err != nil {
-			return err
+			return fault.Outage("storage", err)
 		}
 		vesselKey = &k
 	}
 	duration := time.Since(start).Milliseconds()
-	return st.Tx(func(tx *repositories.Store) error {
+	return fault.Outage("database", st.Tx(func(tx *repositories.Store) error {
 		profile, err := CurrentProfile(tx)
 		if err != nil {
 			return err
@@ -126,24 +124,25 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		}
 		_, err = tx.Jobs.Finish(t.Job.ID, t.Owner, now)
 		return err
-	})
+	}))
 }
 
-// load reads and decodes the stored image. An image that cannot be decoded
-// is a permanent failure: no retry will change it.
+// load reads and decodes the stored image. A store that cannot be read is an
+// outage, waited out; an image that cannot be decoded is a permanent
+// failure: no retry will change it.
 func (s *Service) load(ctx context.Context, row *repositories.ScreeningRow) ([]byte, image.Image, error) {
 	rc, _, err := s.Blobs.Get(ctx, row.ImageKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fault.Outage("storage", err)
 	}
 	defer rc.Close()
 	src, err := io.ReadAll(io.LimitReader(rc, row.ImageBytes+1))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fault.Outage("storage", err)
 	}
 	img, _, err := image.Decode(bytes.NewReader(src))
 	if err != nil {
-		return nil, nil, queue.Permanent(fmt.Errorf("%w: %v", errUnreadable, err))
+		return nil, nil, fault.Permanent(fmt.Errorf("%w: %v", errUnreadable, err))
 	}
 	return src, img, nil
 }
@@ -158,7 +157,9 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 	switch {
 	case errors.Is(cause, errUnreadable):
 		code, msg = FailureImageUnreadable, "The stored image could not be read"
-	case errors.Is(cause, analysis.ErrPermanent):
+	case errors.Is(cause, queue.ErrOutageBudget):
+		msg = "The image could not be analysed: a service it needs stayed unavailable"
+	case fault.IsPermanent(cause):
 		msg = "The analyzer could not analyse this image"
 	}
 	return w.St(ctx).Tx(func(tx *repositories.Store) error {

@@ -41,6 +41,10 @@ type Settings struct {
 	FrontendURL string
 	// ReportTimeout bounds the making of one PDF report.
 	ReportTimeout time.Duration
+	// UploadMax uploads per UploadWindow per patient account
+	// (limits.upload.*); 0: no limit.
+	UploadMax    int
+	UploadWindow time.Duration
 }
 
 // Service applies the screening rules.
