@@ -12,22 +12,7 @@ import (
 	"aura/internal/testenv"
 	"aura/models"
 	"aura/queue"
-	"aura/repositories"
-	"aura/services/screenings"
 )
-
-// outageRunner is an analysis runner on s's screenings with the pacing the
-// server itself uses (1 s poll, 5 min retry cap, the default outage budget
-// and outage backoff cap), so what it measures is what an instance does.
-func outageRunner(t *testing.T, s *testenv.Server, workers int) *queue.Runner {
-	w := &screenings.Worker{S: s.App.Screenings, St: func(ctx context.Context) *repositories.Store {
-		return repositories.New(s.App.DB.WithContext(ctx))
-	}}
-	return queue.New(queue.Config{Kind: models.JobAnalyze, Workers: workers, MaxAttempts: 3, Lease: 5 * time.Minute,
-		PollInterval: time.Second, MaxBackoff: 5 * time.Minute},
-		func(ctx context.Context) *repositories.Jobs { return repositories.New(s.App.DB.WithContext(ctx)).Jobs },
-		w.Handle, w.GiveUp, testenv.Logger(t))
-}
 
 // TestStorageOutageWaitedOut: the image store (an S3 server) goes down
 // while screenings are queued and two workers run. Every job meets the
@@ -64,7 +49,7 @@ func TestStorageOutageWaitedOut(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outageRunner(t, s, 2).Run(ctx)
+			pacedRunner(t, s, 2).Run(ctx)
 		}()
 		defer func() { cancel(); wg.Wait() }()
 		count := func(where string, args ...any) int64 {
