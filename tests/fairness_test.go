@@ -125,3 +125,52 @@ func TestFairQueue(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadLimit: a patient may upload limits.upload.max screenings per
+// limits.upload.window (3 per hour here) across every instance sharing the
+// database; the next answers 429 RATE_LIMITED with Retry-After before its
+// body is read, and leaves no screening. A replay of an earlier upload
+// (Idempotency-Key) gives its slot back; another patient has slots of its
+// own.
+func TestUploadLimit(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		sharedDatabase(t, e)
+		uri, store := e.URI(t), "file://"+t.TempDir()
+		env := map[string]string{"AURA_STORAGE_URI": store, "AURA_LIMITS_UPLOAD_MAX": "3", "AURA_LIMITS_UPLOAD_WINDOW": "1h"}
+		apps := []*testenv.Server{testenv.Start(t, testenv.Config(t, uri, env)), testenv.Start(t, testenv.Config(t, uri, env))}
+		adm := makeAdmin(t, apps[0], "admin@clinic.example")
+		createClinic(t, apps[0], adm, "Only Clinic")
+		a, b := signUp(t, apps[0], "an@patient.example"), signUp(t, apps[0], "binh@patient.example")
+		jpg := encodeJPEG(t, 320, 320, 70)
+		send := func(s *testenv.Server, p person, key string) *testenv.Response {
+			h := map[string]string{}
+			if key != "" {
+				h["Idempotency-Key"] = key
+			}
+			return upload(t, s, p.Token, form{image: jpg, fields: map[string]string{"eye": "left"}}, h)
+		}
+		var first, again screening
+		send(apps[0], a, "k-1").Expect(t, http.StatusAccepted, "").Data(t, &first)
+		send(apps[1], a, "k-1").Expect(t, http.StatusAccepted, "").Data(t, &again) // a replay: its slot goes back
+		if again.ID != first.ID {
+			t.Fatalf("replay gave %s, want %s", again.ID, first.ID)
+		}
+		send(apps[1], a, "").Expect(t, http.StatusAccepted, "")
+		send(apps[0], a, "").Expect(t, http.StatusAccepted, "")
+		for i, s := range apps {
+			r := send(s, a, "").Expect(t, http.StatusTooManyRequests, "RATE_LIMITED")
+			ra, err := strconv.Atoi(r.Header.Get("Retry-After"))
+			if err != nil || ra < 3500 || ra > 3600 {
+				t.Fatalf("instance %d: Retry-After %q", i+1, r.Header.Get("Retry-After"))
+			}
+		}
+		// Refused before the body is looked at: not a 415 for a non-image.
+		upload(t, apps[0], a.Token, form{image: []byte("not an image at all"), fields: map[string]string{"eye": "left"}}, nil).
+			Expect(t, http.StatusTooManyRequests, "RATE_LIMITED")
+		if n := countScreenings(t, apps[0]); n != 3 {
+			t.Fatalf("%d screenings, want 3", n)
+		}
+		send(apps[1], b, "").Expect(t, http.StatusAccepted, "")
+	})
+}
