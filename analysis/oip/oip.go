@@ -12,6 +12,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,8 +32,10 @@ import (
 // "mean_vessel_width_px" (FP32/FP64, one value each), "quality" (0..1),
 // "gradable" (BOOL), "confidence" (0..1), and "vessel_map" (BYTES, a PNG
 // of the image's size, base64). A 4xx answer is a permanent failure, except
-// 408 and 429, which say "later": those, a 5xx, a timeout or a refused
-// connection are retried by the queue.
+// 408 and 429, which say "later". A refused connection, 502, 503, 504 and
+// 429 are an outage of the model server (fault.Outage: waited out without
+// using up attempts); a timeout, 408 and any other 5xx are retried by the
+// queue, counting attempts.
 type Analyzer struct {
 	URL, Model string
 	Client     *http.Client
@@ -73,7 +76,14 @@ func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, con
 	req.Header.Set("Content-Type", "application/json")
 	res, err := o.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("model server unreachable: %w", err)
+		err = fmt.Errorf("model server unreachable: %w", err)
+		var ne net.Error
+		if ctx.Err() == nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			// Refused, reset, no route: the server is not there. An outage,
+			// waited out; a timeout may be this image's doing and counts.
+			return nil, fault.Outage("model server", err)
+		}
+		return nil, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
@@ -81,8 +91,12 @@ func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, con
 		return nil, fmt.Errorf("model server answer: %w", err)
 	}
 	switch {
-	case res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout:
-		// Busy, rate-limited or timed out: the same image may pass later.
+	case res.StatusCode == http.StatusBadGateway || res.StatusCode == http.StatusServiceUnavailable ||
+		res.StatusCode == http.StatusGatewayTimeout || res.StatusCode == http.StatusTooManyRequests:
+		// Not there, overloaded or rate-limiting: an outage, waited out.
+		return nil, fault.Outage("model server", fmt.Errorf("model server: %s", res.Status))
+	case res.StatusCode >= 500 || res.StatusCode == http.StatusRequestTimeout:
+		// Failed or timed out on this image: retried, counting attempts.
 		return nil, fmt.Errorf("model server: %s", res.Status)
 	case res.StatusCode >= 400:
 		return nil, fault.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
