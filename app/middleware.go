@@ -116,6 +116,30 @@ func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
 	}
 }
 
+// uploadDeadline gives the image upload (POST /api/screenings) its own read
+// deadline, server.upload_timeout from now, instead of server.read_timeout:
+// a photograph over a slow line takes longer than a JSON body. The write
+// deadline moves with it (writeTimeout past the read deadline) so that a
+// body that does not arrive in time is still answered, 408 REQUEST_TIMEOUT
+// (by the upload handler, which sees the read fail), not cut without an
+// answer. 0 keeps the server's deadlines.
+func uploadDeadline(timeout, writeTimeout time.Duration, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if timeout <= 0 || c.Request.Method != http.MethodPost || c.FullPath() != "/api/screenings" {
+			c.Next()
+			return
+		}
+		rc := http.NewResponseController(c.Writer)
+		read := time.Now().Add(timeout)
+		if err := rc.SetReadDeadline(read); err != nil {
+			log.Warn("upload deadline not set", "request_id", handlers.RequestID(c), "err", err)
+		} else if writeTimeout > 0 {
+			_ = rc.SetWriteDeadline(read.Add(writeTimeout))
+		}
+		c.Next()
+	}
+}
+
 // session attaches the request's database session: the pool handle bound to
 // the client's context (so a client that leaves cancels its queries) with the
 // per-request query timeout. Repositories are built on it, never on a global.
@@ -144,28 +168,71 @@ func session(db *gorm.DB, timeout time.Duration) gin.HandlerFunc {
 	}
 }
 
-// cors answers browsers from the allowed origins ("*" allows any).
-func cors(allowed []string) gin.HandlerFunc {
-	any := slices.Contains(allowed, "*")
-	return func(c *gin.Context) {
-		origin := c.GetHeader("Origin")
-		if origin == "" || (!any && !slices.Contains(allowed, origin)) {
-			c.Next()
-			return
-		}
-		h := c.Writer.Header()
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Add("Vary", "Origin")
-		h.Set("Access-Control-Expose-Headers", "X-Request-ID, Retry-After")
-		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID")
-			h.Set("Access-Control-Max-Age", "600")
-			c.AbortWithStatus(http.StatusNoContent)
-			return
-		}
+// CORSAllowHeaders are the request headers a browser app may send: those the
+// API reads (the bearer token, JSON, the language, an upload's idempotency
+// key, a conditional GET, an event stream's resume point, a request id).
+const CORSAllowHeaders = "Authorization, Content-Type, Accept-Language, Idempotency-Key, If-None-Match, Last-Event-ID, X-Request-ID"
+
+// CORSExposeHeaders are the answer headers a browser app may read.
+const CORSExposeHeaders = "ETag, Location, Retry-After, Content-Disposition, Content-Language, X-Request-ID"
+
+// corsPolicy answers browsers from the allowed origins ("*" allows any).
+// Its methods are those of the registered routes (RouteMethods), set once
+// the routes are mounted, so the preflight cannot drift from the API.
+type corsPolicy struct {
+	allowed []string
+	any     bool
+	methods string
+}
+
+func newCORS(allowed []string) *corsPolicy {
+	return &corsPolicy{allowed: allowed, any: slices.Contains(allowed, "*")}
+}
+
+func (p *corsPolicy) handle(c *gin.Context) {
+	origin := c.GetHeader("Origin")
+	if origin == "" || (!p.any && !slices.Contains(p.allowed, origin)) {
 		c.Next()
+		return
 	}
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", CORSExposeHeaders)
+	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", p.methods)
+		h.Set("Access-Control-Allow-Headers", CORSAllowHeaders)
+		h.Set("Access-Control-Max-Age", "600")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}
+
+// RouteMethods lists the methods of routes, each once, in a fixed order
+// (GET, POST, PUT, PATCH, DELETE, then any other by name).
+func RouteMethods(routes gin.RoutesInfo) []string {
+	rank := map[string]int{http.MethodGet: 0, http.MethodPost: 1, http.MethodPut: 2, http.MethodPatch: 3, http.MethodDelete: 4}
+	var out []string
+	for _, r := range routes {
+		if !slices.Contains(out, r.Method) {
+			out = append(out, r.Method)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		ra, oka := rank[a]
+		rb, okb := rank[b]
+		switch {
+		case oka && okb:
+			return ra - rb
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return out
 }
 
 // securityHeaders sets the headers every response of the API carries before

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -158,8 +159,10 @@ func (a *App) router() *gin.Engine {
 	if a.Metrics != nil {
 		r.Use(observe(a.Metrics))
 	}
-	r.Use(requestID, language(a.Cfg.I18n.DefaultLanguage), accessLog(a.Log), recovery(a.Log), cors(trimAll(a.Cfg.CORS.AllowedOrigins)),
-		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead))
+	cors := newCORS(trimAll(a.Cfg.CORS.AllowedOrigins))
+	r.Use(requestID, language(a.Cfg.I18n.DefaultLanguage), accessLog(a.Log), recovery(a.Log), cors.handle,
+		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead),
+		uploadDeadline(a.Cfg.Server.UploadTimeout, a.Cfg.Server.WriteTimeout, a.Log))
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Fail(c, handlers.Errf(http.StatusNotFound, handlers.CodeNotFound, "No such endpoint"))
 	})
@@ -176,6 +179,9 @@ func (a *App) router() *gin.Engine {
 	}
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
+	// The preflight allows what the routes use; tests add routes later, on
+	// methods already here.
+	cors.methods = strings.Join(RouteMethods(r.Routes()), ", ")
 	return r
 }
 

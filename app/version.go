@@ -3,6 +3,7 @@ package app
 import (
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"aura/handlers"
 )
@@ -52,7 +53,17 @@ func ReadBuild() Build {
 
 // view is b as the operator health view shows it.
 func (b Build) view() handlers.VersionView {
-	return handlers.VersionView{AURA: b.Version, Revision: b.Revision, BuildTime: b.Time, Dirty: b.Dirty, Go: b.Go}
+	return handlers.VersionView{AURA: b.Version, Revision: b.Revision, BuildTime: buildTime(b.Time), Dirty: b.Dirty, Go: b.Go}
+}
+
+// buildTime is the VCS commit time in the one form of instants in answers
+// (handlers.TimeLayout); "" stays "".
+func buildTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return handlers.FormatTime(t)
 }
 
 // Version is AURA's version, from the build information (ReadBuild); a

@@ -109,6 +109,10 @@ type ServerConfig struct {
 	// MemoryLimitMiB is the Go runtime's soft memory limit
 	// (debug.SetMemoryLimit); 0 leaves Go's default (GOMEMLIMIT, else none).
 	MemoryLimitMiB int64 `mapstructure:"memory_limit_mib"`
+	// UploadTimeout replaces ReadTimeout for an image upload (POST
+	// /api/screenings): the whole request, body included, must arrive
+	// within it; the answer may take WriteTimeout more. 0 keeps ReadTimeout.
+	UploadTimeout time.Duration `mapstructure:"upload_timeout"`
 }
 
 // DatabaseConfig is either a whole URI or its fields; URI wins.
@@ -260,6 +264,7 @@ var defaults = map[string]any{
 	"server.memory_limit_mib":          0,
 	"server.read_header_timeout":       "5s",
 	"server.read_timeout":              "15s",
+	"server.upload_timeout":            "120s",
 	"server.write_timeout":             "30s",
 	"server.idle_timeout":              "120s",
 	"server.shutdown_grace":            "20s",

@@ -59,6 +59,7 @@ func (c *Config) validate() error {
 		{c.Server.MaxBodyBytes > 0, "server.max_body_bytes (AURA_SERVER_MAX_BODY_BYTES): must be positive"},
 		{c.Server.ShutdownGrace > 0, "server.shutdown_grace: must be positive"},
 		{c.Server.MemoryLimitMiB >= 0, "server.memory_limit_mib (AURA_SERVER_MEMORY_LIMIT_MIB): must not be negative (0: Go's default)"},
+		{c.Server.UploadTimeout >= 0, "server.upload_timeout (AURA_SERVER_UPLOAD_TIMEOUT): must not be negative (0 keeps server.read_timeout)"},
 		{c.Database.QueryTimeout > 0, "database.query_timeout: must be positive"},
 		{c.Database.ConnectTimeout >= 0, "database.connect_timeout (AURA_DATABASE_CONNECT_TIMEOUT): must not be negative (0 means one try)"},
 		{c.Auth.AccessTTL > 0, "auth.access_ttl (AURA_AUTH_ACCESS_TTL): must be positive"},

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,7 +12,7 @@ import (
 // AuditView is one row of the audit trail.
 type AuditView struct {
 	ID         uint64    `json:"id"`
-	At         time.Time `json:"at"`
+	At         Timestamp `json:"at"`
 	ActorID    *string   `json:"actorId"`
 	ActorRole  *string   `json:"actorRole"`
 	Action     string    `json:"action"`
@@ -42,7 +41,7 @@ func (d *Deps) ListAuditLogs(c *gin.Context) {
 	}
 	items := make([]AuditView, len(p.Items))
 	for i, r := range p.Items {
-		items[i] = AuditView{ID: r.ID, At: r.At.UTC(), ActorID: r.ActorID, ActorRole: r.ActorRole, Action: r.Action,
+		items[i] = AuditView{ID: r.ID, At: ts(r.At), ActorID: r.ActorID, ActorRole: r.ActorRole, Action: r.Action,
 			EntityType: r.EntityType, EntityID: r.EntityID, IP: r.IP, RequestID: r.RequestID}
 	}
 	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")

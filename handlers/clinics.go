@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -16,11 +15,11 @@ type ClinicView struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Address   *string   `json:"address"`
-	CreatedAt time.Time `json:"createdAt"`
+	CreatedAt Timestamp `json:"createdAt"`
 }
 
 func clinicView(c *models.Clinic) ClinicView {
-	return ClinicView{ID: c.ID, Name: c.Name, Address: c.Address, CreatedAt: c.CreatedAt.UTC()}
+	return ClinicView{ID: c.ID, Name: c.Name, Address: c.Address, CreatedAt: ts(c.CreatedAt)}
 }
 
 // DoctorView is the Doctor object of the contract.
@@ -62,18 +61,25 @@ func idParam(c *gin.Context, name string) (string, bool) {
 	return id, true
 }
 
-// ListClinics is GET /api/clinics.
+// ListClinics is GET /api/clinics?page=&pageSize=: a page, as every list.
 func (d *Deps) ListClinics(c *gin.Context) {
-	list, err := d.Clinics.List(c.Request.Context(), store(c))
+	details := map[string]string{}
+	page := intQuery(c, "page", 1, 1, 1_000_000, details)
+	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
+	if len(details) > 0 {
+		Fail(c, models.Invalid(details))
+		return
+	}
+	p, err := d.Clinics.List(c.Request.Context(), store(c), page, size)
 	if err != nil {
 		Fail(c, err)
 		return
 	}
-	items := make([]ClinicView, len(list))
-	for i := range list {
-		items[i] = clinicView(&list[i])
+	items := make([]ClinicView, len(p.Items))
+	for i := range p.Items {
+		items[i] = clinicView(&p.Items[i])
 	}
-	OK(c, http.StatusOK, gin.H{"items": items}, "")
+	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")
 }
 
 type clinicRequest struct {

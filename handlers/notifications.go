@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,13 +15,13 @@ type NotificationView struct {
 	Title       string     `json:"title"`
 	Body        string     `json:"body"`
 	ScreeningID *string    `json:"screeningId"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ReadAt      *time.Time `json:"readAt"`
+	CreatedAt   Timestamp  `json:"createdAt"`
+	ReadAt      *Timestamp `json:"readAt"`
 }
 
 func notificationView(n *models.Notification) NotificationView {
 	return NotificationView{ID: n.ID, Type: n.Type, Title: n.Title, Body: n.Body, ScreeningID: n.ScreeningID,
-		CreatedAt: n.CreatedAt.UTC(), ReadAt: utcPtr(n.ReadAt)}
+		CreatedAt: ts(n.CreatedAt), ReadAt: tsPtr(n.ReadAt)}
 }
 
 // ListNotifications is GET /api/notifications (?unread=true).

@@ -17,6 +17,8 @@ import (
 // models.Code values, mapped by statusOf).
 const (
 	CodeInvalidJSON      = "INVALID_JSON"
+	CodeInvalidMultipart = "INVALID_MULTIPART"
+	CodeRequestTimeout   = "REQUEST_TIMEOUT"
 	CodeUnauthorized     = string(models.CodeUnauthorized)
 	CodeNotFound         = string(models.CodeNotFound)
 	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
@@ -58,6 +60,12 @@ var (
 	errForbidden    = models.ErrForbidden
 	errNotFound     = models.ErrNotFound
 	errInternal     = Errf(http.StatusInternalServerError, CodeInternal, "Internal server error")
+	// errMultipart: an upload's body is not the multipart/form-data it
+	// claims (no boundary, broken framing, cut short).
+	errMultipart = Errf(http.StatusBadRequest, CodeInvalidMultipart, "The multipart body could not be read")
+	// errBodyTimeout: the body did not arrive within its deadline
+	// (server.upload_timeout for an upload).
+	errBodyTimeout = Errf(http.StatusRequestTimeout, CodeRequestTimeout, "The request body did not arrive in time")
 )
 
 // statusOf is the one table from a domain error's code to its HTTP status.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -25,8 +27,8 @@ type ScreeningView struct {
 	Status     string            `json:"status"`
 	Eye        string            `json:"eye"`
 	Note       *string           `json:"note"`
-	CreatedAt  time.Time         `json:"createdAt"`
-	UpdatedAt  time.Time         `json:"updatedAt"`
+	CreatedAt  Timestamp         `json:"createdAt"`
+	UpdatedAt  Timestamp         `json:"updatedAt"`
 	Patient    ScreeningPatient  `json:"patient"`
 	Clinic     ScreeningClinic   `json:"clinic"`
 	Image      ScreeningImage    `json:"image"`
@@ -73,7 +75,7 @@ type AnalysisView struct {
 	Confidence     *float64       `json:"confidence"`
 	Metrics        *MetricsView   `json:"metrics"`
 	Findings       []risk.Finding `json:"findings"`
-	CompletedAt    time.Time      `json:"completedAt"`
+	CompletedAt    Timestamp      `json:"completedAt"`
 	DurationMs     int64          `json:"durationMs"`
 }
 
@@ -91,8 +93,8 @@ type ReviewView struct {
 	RiskLevel      *string      `json:"riskLevel"`
 	Notes          *string      `json:"notes"`
 	Recommendation *string      `json:"recommendation"`
-	ClaimedAt      *time.Time   `json:"claimedAt"`
-	ReviewedAt     *time.Time   `json:"reviewedAt"`
+	ClaimedAt      *Timestamp   `json:"claimedAt"`
+	ReviewedAt     *Timestamp   `json:"reviewedAt"`
 }
 
 // ReviewerView names the reviewing doctor.
@@ -120,16 +122,8 @@ func orName(name *string, email string) string {
 	return email
 }
 
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
-	v := ScreeningView{ID: r.ID, Status: r.Status, Eye: r.Eye, Note: r.Note, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	v := ScreeningView{ID: r.ID, Status: r.Status, Eye: r.Eye, Note: r.Note, CreatedAt: ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt),
 		Patient: ScreeningPatient{UserID: r.PatientID, PatientCode: r.PatientCode, FullName: orName(r.PatientName, r.PatientEmail),
 			DateOfBirth: r.PatientDOB, Sex: r.PatientSex},
 		Clinic: ScreeningClinic{ID: r.ClinicID, Name: r.ClinicName},
@@ -139,7 +133,7 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 		Links:      map[string]string{"image": "/api/screenings/" + r.ID + "/image"},
 	}
 	if r.CompletedAt != nil {
-		a := &AnalysisView{Findings: []risk.Finding{}, CompletedAt: r.CompletedAt.UTC(), RiskLevel: r.RiskLevel, Confidence: r.Confidence}
+		a := &AnalysisView{Findings: []risk.Finding{}, CompletedAt: ts(*r.CompletedAt), RiskLevel: r.RiskLevel, Confidence: r.Confidence}
 		if r.Analyzer != nil {
 			a.Analyzer = *r.Analyzer
 		}
@@ -173,7 +167,7 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 	if r.ReviewerID != nil {
 		v.Review = &ReviewView{Reviewer: ReviewerView{UserID: *r.ReviewerID, FullName: orName(r.ReviewerName, deref(r.ReviewerEmail))},
 			RiskLevel: r.ReviewRiskLevel, Notes: r.ReviewNotes, Recommendation: r.Recommendation,
-			ClaimedAt: utcPtr(r.ClaimedAt), ReviewedAt: utcPtr(r.ReviewedAt)}
+			ClaimedAt: tsPtr(r.ClaimedAt), ReviewedAt: tsPtr(r.ReviewedAt)}
 	}
 	if r.FailureCode != nil {
 		v.Failure = &FailureView{Code: *r.FailureCode, Message: deref(r.FailureMessage), Attempts: r.Attempts}
@@ -226,7 +220,7 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		Fail(c, Errf(http.StatusBadRequest, CodeInvalidJSON, "The multipart body could not be read"))
+		Fail(c, errMultipart)
 		return
 	}
 	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c), Claimed: claimed}
@@ -237,13 +231,8 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 		if err == io.EOF {
 			break
 		}
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			Fail(c, models.ErrTooLarge)
-			return
-		}
 		if err != nil {
-			Fail(c, Errf(http.StatusBadRequest, CodeInvalidJSON, "The multipart body could not be read"))
+			Fail(c, bodyError(err))
 			return
 		}
 		name := part.FormName()
@@ -253,14 +242,22 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 				details["image"] = "must be sent once"
 				continue
 			}
-			in.Image, err = d.Screenings.Spool(c.Request.Context(), limited{part})
+			body := &limited{r: part}
+			in.Image, err = d.Screenings.Spool(c.Request.Context(), body)
 			if err != nil {
+				if body.err != nil {
+					err = body.err // the body failed, not the image
+				}
 				Fail(c, err)
 				return
 			}
 		case "eye", "clinicId", "note":
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil || len(b) > maxFieldBytes {
+			if err != nil {
+				Fail(c, bodyError(err))
+				return
+			}
+			if len(b) > maxFieldBytes {
 				details[name] = "is too long"
 				continue
 			}
@@ -293,6 +290,9 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
+	// Where to poll, and when it is worth it.
+	c.Header("Location", "/api/screenings/"+row.ID)
+	c.Header("Retry-After", strconv.Itoa(int(d.Screenings.PollAfter()/time.Second)))
 	OK(c, http.StatusAccepted, screeningView(row, in.Lang), "Screening queued for analysis")
 }
 
@@ -463,14 +463,38 @@ func (d *Deps) ScreeningReport(c *gin.Context) {
 }
 
 // limited turns the body limit's error into the domain's ErrTooLarge, so the
-// rules read the image without knowing HTTP.
-type limited struct{ r io.Reader }
+// rules read the image without knowing HTTP; any other failure of the body
+// (its deadline, broken framing) is kept in err, for the handler to answer
+// instead of the rules' verdict on the image.
+type limited struct {
+	r   io.Reader
+	err error
+}
 
-func (l limited) Read(p []byte) (int, error) {
+func (l *limited) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.As(err, &tooBig):
 		err = models.ErrTooLarge
+	default:
+		l.err = bodyError(err)
 	}
 	return n, err
+}
+
+// bodyError is the answer to a failed read of an upload's body: 413 over
+// the limit, 408 past its deadline, else 400 INVALID_MULTIPART.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		return models.ErrTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return errBodyTimeout
+	default:
+		return errMultipart
+	}
 }

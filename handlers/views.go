@@ -17,7 +17,7 @@ type UserView struct {
 	Avatar        string    `json:"avatar"`
 	EmailVerified bool      `json:"emailVerified"`
 	IsActive      bool      `json:"isActive"`
-	CreatedAt     time.Time `json:"createdAt"`
+	CreatedAt     Timestamp `json:"createdAt"`
 	// Language is the language of the account's mail and notices ("" when
 	// the account has none: the default applies).
 	Language string     `json:"language"`
@@ -57,7 +57,7 @@ func roleViews(u *models.User) []RoleView {
 func userView(u *models.User, withRoles bool) UserView {
 	v := UserView{
 		ID: u.ID, Email: u.Email, FullName: accounts.DisplayName(u), Phone: u.Phone,
-		EmailVerified: u.EmailVerified, IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC(),
+		EmailVerified: u.EmailVerified, IsActive: u.IsActive, CreatedAt: ts(u.CreatedAt),
 	}
 	if u.Lang != nil {
 		v.Language = *u.Lang

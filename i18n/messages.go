@@ -96,7 +96,6 @@ var vi = map[string]string{
 	"must be a date (YYYY-MM-DD) or an RFC 3339 time":                              "phải là ngày (YYYY-MM-DD) hoặc thời điểm RFC 3339",
 	"must be a year from 1900 to this year":                                        "phải là năm từ 1900 đến năm nay",
 	"must be an account that holds the DOCTOR role":                                "phải là tài khoản có vai trò DOCTOR",
-	"must be an http or https URL of at most 255 characters":                       "phải là URL http hoặc https tối đa 255 ký tự",
 	"must be a phone number: digits, spaces, +, -, ( and ), at most 32 characters": "phải là số điện thoại: chữ số, khoảng trắng, +, -, ( và ), tối đa 32 ký tự",
 	"must be at least 256×256 pixels":                                              "phải có kích thước ít nhất 256×256 điểm ảnh",
 	"must be at most 40 megapixels":                                                "tối đa 40 megapixel",
@@ -116,6 +115,10 @@ var vi = map[string]string{
 	"The image could not be analysed after several attempts":                       "Không phân tích được ảnh sau nhiều lần thử",
 	"The stored image could not be read":                                           "Không đọc được ảnh đã lưu",
 	"The analyzer could not analyse this image":                                    "Bộ phân tích không phân tích được ảnh này",
+
+	// Uploads and avatars (issue 17).
+	"The request body did not arrive in time":                                               "Nội dung yêu cầu không đến kịp thời hạn",
+	"must be an https URL of at most 255 characters, without credentials, on a public host": "phải là URL https tối đa 255 ký tự, không kèm thông tin đăng nhập, trỏ tới máy chủ công khai",
 }
 
 // patterns translate the messages built with numbers, names or a cause.

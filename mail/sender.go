@@ -217,10 +217,10 @@ func (s *Sender) deliver(ctx context.Context, owner string, leaseEnd time.Time, 
 			// The driver has logged the message as not sent; this is only
 			// the outbox's side of it.
 			sent++
-			s.log.Debug("mail "+s.done(), "id", row.ID, "kind", row.Kind, "to", row.Recipient, "attempt", row.Attempts)
+			s.log.Debug("mail "+s.done(), "id", row.ID, "kind", row.Kind, "to", RecipientTag(row.Recipient), "attempt", row.Attempts)
 		default:
 			sent++
-			s.log.Info("mail sent", "id", row.ID, "kind", row.Kind, "to", row.Recipient, "attempt", row.Attempts)
+			s.log.Info("mail sent", "id", row.ID, "kind", row.Kind, "to", RecipientTag(row.Recipient), "attempt", row.Attempts)
 		}
 	}
 	return sent
@@ -236,7 +236,7 @@ func (s *Sender) failed(record func() (context.Context, context.CancelFunc), own
 		s.Observer.MailFailed(row.Kind, fault.IsPermanent(cause), took)
 	}
 	if fault.IsPermanent(cause) {
-		s.log.Error("mail refused for good; dropped", "id", row.ID, "kind", row.Kind, "to", row.Recipient, "err", cause)
+		s.log.Error("mail refused for good; dropped", "id", row.ID, "kind", row.Kind, "to", RecipientTag(row.Recipient), "err", redacted(cause))
 		if err := s.outbox(rctx).Drop(row.ID, owner, now, cause.Error()); err != nil {
 			s.log.Warn("mail drop not recorded", "id", row.ID, "err", err)
 		}
@@ -244,7 +244,7 @@ func (s *Sender) failed(record func() (context.Context, context.CancelFunc), own
 	}
 	wait := Backoff(row.Attempts, s.cfg.RetryMaxBackoff)
 	s.log.Warn("mail not sent; will retry", "id", row.ID, "kind", row.Kind, "attempt", row.Attempts,
-		"retry_in", wait.String(), "err", cause)
+		"retry_in", wait.String(), "err", redacted(cause))
 	if err := s.outbox(rctx).MarkFailed(row.ID, owner, now.Add(wait), cause.Error()); err != nil {
 		s.log.Warn("mail failure not recorded; the lease will free it", "id", row.ID, "err", err)
 	}

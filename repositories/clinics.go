@@ -33,6 +33,23 @@ func (r *Clinics) List() ([]models.Clinic, error) {
 	return out, translate(r.db.Order("name_key, id").Find(&out).Error)
 }
 
+// ClinicPage is one page of the clinics, by name.
+type ClinicPage struct {
+	Items []models.Clinic
+	Total int64
+}
+
+// Page returns page (from 1) of pageSize clinics, by name, and how many
+// there are.
+func (r *Clinics) Page(page, pageSize int) (ClinicPage, error) {
+	p := ClinicPage{Items: []models.Clinic{}}
+	if err := r.db.Model(&models.Clinic{}).Count(&p.Total).Error; err != nil {
+		return p, translate(err)
+	}
+	err := r.db.Order("name_key, id").Limit(pageSize).Offset((page - 1) * pageSize).Find(&p.Items).Error
+	return p, translate(err)
+}
+
 // ClinicChanges is a typed update of a clinic; nil or unset leaves a field.
 type ClinicChanges struct {
 	Name    *string

@@ -217,6 +217,14 @@ func TestUpdateMe(t *testing.T) {
 		if len(r.Env.Details) != 3 {
 			t.Fatalf("details: %s", r.Body)
 		}
+		// An avatar is https on a public host, without credentials.
+		for _, bad := range []string{"http://cdn.example/a.png", "https://user:pw@cdn.example/a.png", "https://127.0.0.1/a.png",
+			"https://localhost/a.png", "https://[::1]/a.png", "https://169.254.169.254/a.png", "https://10.0.0.7/a.png"} {
+			r := s.Do(t, "PATCH", "/api/auth/me", map[string]any{"avatar": bad}, a.AccessToken).Expect(t, 400, "VALIDATION_FAILED")
+			if r.Env.Details["avatar"] == "" || len(r.Env.Details) != 1 {
+				t.Fatalf("avatar %s: %s", bad, r.Body)
+			}
+		}
 		// unknown fields never grant anything
 		for _, body := range []string{`{"roles":["ADMIN"]}`, `{"isActive":true,"emailVerified":true}`, `{"email":"x@example.com"}`} {
 			s.Do(t, "PATCH", "/api/auth/me", testenv.Invalid(body), a.AccessToken).Expect(t, 400, "INVALID_JSON")

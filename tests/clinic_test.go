@@ -46,6 +46,24 @@ func TestClinicsAndDoctors(t *testing.T) {
 			t.Fatalf("clinics %+v", list.Items)
 		}
 		s.Do(t, "GET", "/api/clinics", nil, "").Expect(t, http.StatusUnauthorized, "UNAUTHORIZED")
+		// A page, as every list: items, total, page, pageSize, and the same
+		// query parameters.
+		var page struct {
+			Items                 []struct{ Name string }
+			Total, Page, PageSize int
+		}
+		s.Do(t, "GET", "/api/clinics?page=2&pageSize=1", nil, w.p1.Token).Expect(t, http.StatusOK, "").Data(t, &page)
+		if page.Total != 2 || page.Page != 2 || page.PageSize != 1 || len(page.Items) != 1 || page.Items[0].Name != "Phòng khám Hai" {
+			t.Fatalf("clinics page 2 %+v", page)
+		}
+		s.Do(t, "GET", "/api/clinics", nil, w.p1.Token).Expect(t, http.StatusOK, "").Data(t, &page)
+		if page.Total != 2 || page.Page != 1 || page.PageSize != 20 || len(page.Items) != 2 {
+			t.Fatalf("clinics default page %+v", page)
+		}
+		r0 := s.Do(t, "GET", "/api/clinics?pageSize=1000", testenv.Invalid(nil), w.p1.Token).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		if r0.Env.Details["pageSize"] == "" {
+			t.Fatalf("details %v", r0.Env.Details)
+		}
 
 		// Attaching: only DOCTOR accounts, unique license numbers, repeat updates.
 		r := attach(t, s, adm, w.c1, w.p1.ID, "BS-009").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")

@@ -133,7 +133,8 @@ func TestMailAnswersIdentical(t *testing.T) {
 }
 
 // TestMailPasswordReset: forgot-password mails a link; reset-password
-// applies the sign-up policy (a refused password leaves the link usable),
+// applies the sign-up policy and refuses the current password (a refused
+// password leaves the link usable),
 // revokes every session, lifts the login block, mails a notice, and works
 // once. The old token-less reset is refused.
 func TestMailPasswordReset(t *testing.T) {
@@ -171,6 +172,11 @@ func TestMailPasswordReset(t *testing.T) {
 		reset("password1234", "password1234").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		reset("rita.reset-is-my-name", "rita.reset-is-my-name").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		reset(newPassword, newPassword+"x").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		// The current password is refused as in change-password, and the
+		// link stays usable (the successful reset below uses it).
+		if r := reset(goodPassword, goodPassword).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED"); r.Env.Details["newPassword"] == "" {
+			t.Fatalf("same password: details %v", r.Env.Details)
+		}
 		s.Do(t, "POST", "/api/auth/reset-password", testenv.Invalid(map[string]any{"token": tok}), "").Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		reset(newPassword, newPassword).Expect(t, http.StatusOK, "")
 		reset(newPassword, newPassword).Expect(t, http.StatusBadRequest, "TOKEN_INVALID")

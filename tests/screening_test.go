@@ -37,8 +37,13 @@ func TestScreeningFlow(t *testing.T) {
 		jpg, _ := fundus(t)
 
 		var sc screening
-		upload(t, s, pat.Token, form{image: jpg, fields: map[string]string{"eye": "left", "note": "Mắt trái hơi mờ"}},
-			map[string]string{"Accept-Language": "vi-VN,vi;q=0.9"}).Expect(t, http.StatusAccepted, "").Data(t, &sc)
+		up := upload(t, s, pat.Token, form{image: jpg, fields: map[string]string{"eye": "left", "note": "Mắt trái hơi mờ"}},
+			map[string]string{"Accept-Language": "vi-VN,vi;q=0.9"}).Expect(t, http.StatusAccepted, "")
+		up.Data(t, &sc)
+		// Long work: where to poll, and when (no analysis has run yet: 2 s).
+		if loc, ra := up.Header.Get("Location"), up.Header.Get("Retry-After"); loc != "/api/screenings/"+sc.ID || ra != "2" {
+			t.Fatalf("upload 202: Location %q, Retry-After %q", loc, ra)
+		}
 		sum := sha256.Sum256(jpg)
 		if sc.Status != "queued" || sc.Eye != "left" || *sc.Note != "Mắt trái hơi mờ" || sc.Clinic.ID != clinic ||
 			sc.Image.ContentType != "image/jpeg" || sc.Image.Width != 1024 || sc.Image.Height != 1024 ||
@@ -55,7 +60,9 @@ func TestScreeningFlow(t *testing.T) {
 		if status, _, _ := rawGet(t, s, "/api/screenings/"+sc.ID+"/image", pat.Token, map[string]string{"If-None-Match": h.Get("ETag")}); status != http.StatusNotModified {
 			t.Fatalf("If-None-Match: %d", status)
 		}
-		s.Do(t, "GET", "/api/screenings/"+sc.ID+"/vessels", nil, pat.Token).Expect(t, http.StatusNotFound, "NOT_FOUND")
+		// Before the analysis the vessel map is "not yet", as the report is.
+		s.Do(t, "GET", "/api/screenings/"+sc.ID+"/vessels", nil, pat.Token).Expect(t, http.StatusConflict, "NOT_READY")
+		s.Do(t, "GET", "/api/screenings/"+sc.ID+"/report", nil, pat.Token).Expect(t, http.StatusConflict, "NOT_READY")
 
 		if n := analyse(t, s); n != 1 {
 			t.Fatalf("jobs run: %d", n)
@@ -224,7 +231,7 @@ func TestUploadRefusals(t *testing.T) {
 		// A multipart type without its boundary, and a body that is not the multipart it claims.
 		for _, c := range []struct{ ct, body string }{{"multipart/form-data", "--x\r\n"}, {"multipart/form-data; boundary=zzz", "not multipart at all"}} {
 			r := s.DoHeaders(t, "POST", "/api/screenings", testenv.Invalid(c.body), map[string]string{"Authorization": "Bearer " + pat.Token, "Content-Type": c.ct})
-			if r.Status != 400 {
+			if r.Status != 400 || r.Env.Code != "INVALID_MULTIPART" {
 				t.Errorf("%q: %d %s", c.ct, r.Status, r.Body)
 			}
 		}

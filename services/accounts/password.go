@@ -71,7 +71,8 @@ type ResetPasswordInput struct {
 
 // ResetPassword sets a new password with a reset token, revokes every session
 // of the account, voids its other reset links, lifts its login block and
-// queues a notice. A refused password leaves the link usable.
+// queues a notice. A refused password (the current one among them) leaves
+// the link usable.
 func (s *Service) ResetPassword(ctx context.Context, st *repositories.Store, in ResetPasswordInput) error {
 	if missing := required(map[string]string{"token": in.Token, "newPassword": in.NewPassword, "confirmPassword": in.ConfirmPassword}); missing != nil {
 		return models.Invalid(missing)
@@ -94,6 +95,14 @@ func (s *Service) ResetPassword(ctx context.Context, st *repositories.Store, in 
 	}
 	if msg := s.newPasswordProblems(in.NewPassword, in.ConfirmPassword, u); len(msg) > 0 {
 		return models.Invalid(msg)
+	}
+	// Refused as in change-password, before the token is burnt.
+	same, _, err := s.Hasher.Verify(ctx, in.NewPassword, u.PasswordHash)
+	if err != nil && !errors.Is(err, security.ErrMalformedHash) {
+		return unavailableOr(err)
+	}
+	if same {
+		return models.Invalid(map[string]string{"newPassword": "must differ from the current password"})
 	}
 	pwHash, err := s.Hasher.Hash(ctx, in.NewPassword)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // ProfileChange is a PATCH of one's profile: fullName (not null, not empty),
-// phone (null clears), avatar (an http(s) URL; null clears).
+// phone (null clears), avatar (an https URL on a public host, see validAvatar; null clears).
 type ProfileChange struct {
 	FullName models.Opt[string]
 	Phone    models.Opt[string]
@@ -35,8 +35,7 @@ func (s *Service) UpdateProfile(ctx context.Context, st *repositories.Store, u *
 	}
 	upd.Phone = optText(ch.Phone, "phone", validPhone,
 		"must be a phone number: digits, spaces, +, -, ( and ), at most 32 characters", details)
-	upd.AvatarURL = optText(ch.Avatar, "avatar", validURL,
-		"must be an http or https URL of at most 255 characters", details)
+	upd.AvatarURL = optText(ch.Avatar, "avatar", validAvatar, badAvatar, details)
 	if ch.Language.Set {
 		if ch.Language.Null || (ch.Language.Value != "vi" && ch.Language.Value != "en") {
 			details["language"] = "must be vi or en"

@@ -19,7 +19,7 @@ func TestUpdateProfile(t *testing.T) {
 	const (
 		oldName, oldPhone, oldAvatar = "Old Name", "555 0100", "https://old.example/a.png"
 		badPhone                     = "must be a phone number: digits, spaces, +, -, ( and ), at most 32 characters"
-		badAvatar                    = "must be an http or https URL of at most 255 characters"
+		badAvatar                    = "must be an https URL of at most 255 characters, without credentials, on a public host"
 	)
 	cases := []struct {
 		name        string

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,12 +45,53 @@ func validPhone(p string) bool {
 	return digits >= 3
 }
 
-func validURL(s string) bool {
-	if len(s) > 255 {
+// badAvatar is why an avatar URL is refused.
+const badAvatar = "must be an https URL of at most 255 characters, without credentials, on a public host"
+
+// validAvatar accepts an avatar picture's URL: https only (browsers of the
+// front end load it, so no mixed content), no userinfo (no credentials, and
+// no "https://trusted@evil" lookalikes), and not a host that names the
+// viewer's own machine or network: "localhost" (and *.localhost), or an IP
+// literal that is loopback, private, link-local, unspecified, multicast or
+// shared (CGNAT) space. A host whose last label is a number is an IP literal
+// to browsers (WHATWG URL: 2130706433, 0x7f.1 and 127.1 all mean 127.0.0.1),
+// so it must be a canonical dotted quad to be judged, else it is refused.
+func validAvatar(s string) bool {
+	if len(s) > 255 || strings.ContainsFunc(s, models.Invisible) || strings.ContainsAny(s, "\\ ") {
 		return false
 	}
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsFunc(s, models.Invisible)
+	if err != nil || u.Scheme != "https" || u.Opaque != "" || u.User != nil || u.Host == "" {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "" || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	if strings.HasPrefix(u.Host, "[") {
+		return publicIP(host)
+	}
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if last != "" && (strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x")) {
+		return publicIP(host)
+	}
+	return true
+}
+
+// cgnat is the shared address space of carrier-grade NAT (RFC 6598).
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// publicIP reports whether s is an IP address (canonical form) that is
+// reachable on the public internet, as far as its range tells.
+func publicIP(s string) bool {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip) ||
+		(ip.Is4() && ip.As4()[0] == 0))
 }
 
 // Roles checks a list of role names (exactly as the contract spells them)

@@ -21,9 +21,10 @@ import (
 // Service applies the clinic rules.
 type Service struct{ Clock models.Clock }
 
-// List returns every clinic, by name, to any signed-in user.
-func (s *Service) List(ctx context.Context, st *repositories.Store) ([]models.Clinic, error) {
-	return st.Clinics.List()
+// List returns a page (from 1) of the clinics, by name, to any signed-in
+// user.
+func (s *Service) List(ctx context.Context, st *repositories.Store, page, pageSize int) (repositories.ClinicPage, error) {
+	return st.Clinics.Page(page, pageSize)
 }
 
 // ClinicInput is a clinic as an admin types it; nil leaves a field as it is

@@ -90,6 +90,7 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		vesselKey = &k
 	}
 	duration := time.Since(start).Milliseconds()
+	s.avg.observe(time.Since(start))
 	return fault.Outage("database", st.Tx(func(tx *repositories.Store) error {
 		profile, err := CurrentProfile(tx)
 		if err != nil {

@@ -60,11 +60,15 @@ func (s *Service) Image(ctx context.Context, st *repositories.Store, a models.Ac
 	return s.open(ctx, row.ImageKey, row.ImageType, row.ImageSHA256)
 }
 
-// VesselMap is the analysis's vessel map (PNG); NOT_FOUND until analysed.
+// VesselMap is the analysis's vessel map (PNG): NOT_READY before the
+// analysis (as the report), NOT_FOUND when the analysis made none.
 func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
 	row, err := s.read(st, a, id, models.AuditVesselsRead)
 	if err != nil {
 		return nil, err
+	}
+	if row.CompletedAt == nil {
+		return nil, models.ErrNotReady
 	}
 	if row.VesselKey == nil {
 		return nil, models.ErrNotFound

@@ -56,6 +56,8 @@ type Service struct {
 	// decodes bounds the full decodes of uploads running at once: a 40 MP
 	// image takes up to 160 MiB while it is checked.
 	decodes chan struct{}
+	// avg is the moving average of analysis durations (see PollAfter).
+	avg analysisAvg
 }
 
 // New builds the service.
