@@ -80,11 +80,8 @@ func TestFairQueue(t *testing.T) {
 		defer func() { cancel(); wg.Wait() }()
 
 		imgs := make([][]byte, n+1)
-		for i := range imgs {
-			imgs[i] = encodeJPEG(t, 384, 384, 40+i%60)
-			if i >= 60 {
-				imgs[i] = encodeJPEG(t, 400, 384, 40+i%60)
-			}
+		for i := range imgs { // all different, so each is known by its SHA-256
+			imgs[i] = encodeJPEG(t, 384+16*(i/60), 384, 40+i%60)
 		}
 		floodStart := time.Now()
 		shaA := make([]string, n)
