@@ -213,7 +213,7 @@ func (d *Deps) UploadScreening(c *gin.Context) {
 	}
 	// The account's upload limit is claimed before a byte of the body is
 	// read: a flood is refused at the cost of one statement.
-	claimed, err := d.Screenings.ClaimUpload(store(c), a)
+	claimed, err := d.Screenings.ClaimUpload(store(c), a, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		Fail(c, err)
 		return

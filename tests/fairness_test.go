@@ -128,8 +128,8 @@ func TestFairQueue(t *testing.T) {
 // limits.upload.window (3 per hour here) across every instance sharing the
 // database; the next answers 429 RATE_LIMITED with Retry-After before its
 // body is read, and leaves no screening. A replay of an earlier upload
-// (Idempotency-Key) gives its slot back; another patient has slots of its
-// own.
+// (Idempotency-Key) takes no slot, and is answered even at the limit;
+// another patient has slots of its own.
 func TestUploadLimit(t *testing.T) {
 	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
@@ -150,7 +150,7 @@ func TestUploadLimit(t *testing.T) {
 		}
 		var first, again screening
 		send(apps[0], a, "k-1").Expect(t, http.StatusAccepted, "").Data(t, &first)
-		send(apps[1], a, "k-1").Expect(t, http.StatusAccepted, "").Data(t, &again) // a replay: its slot goes back
+		send(apps[1], a, "k-1").Expect(t, http.StatusAccepted, "").Data(t, &again) // a replay: no slot
 		if again.ID != first.ID {
 			t.Fatalf("replay gave %s, want %s", again.ID, first.ID)
 		}
@@ -166,6 +166,11 @@ func TestUploadLimit(t *testing.T) {
 		// Refused before the body is looked at: not a 415 for a non-image.
 		upload(t, apps[0], a.Token, form{image: []byte("not an image at all"), fields: map[string]string{"eye": "left"}}, nil).
 			Expect(t, http.StatusTooManyRequests, "RATE_LIMITED")
+		// A replay still gets its screening at the limit.
+		send(apps[1], a, "k-1").Expect(t, http.StatusAccepted, "").Data(t, &again)
+		if again.ID != first.ID {
+			t.Fatalf("replay at the limit gave %s, want %s", again.ID, first.ID)
+		}
 		if n := countScreenings(t, apps[0]); n != 3 {
 			t.Fatalf("%d screenings, want 3", n)
 		}

@@ -43,12 +43,22 @@ func uploadKey(userID string) string { return "upload:" + userID }
 // before it costs a byte of disk or a decode: RATE_LIMITED with the wait
 // when none is left. The counter lives in the database (Limits.Claim, one
 // conditional upsert), so the limit holds across every instance sharing
-// it. Every upload request counts, refused ones too; a replay of an earlier
-// upload (Idempotency-Key) gives its slot back (see Upload). Run it outside
-// a transaction.
-func (s *Service) ClaimUpload(st *repositories.Store, a models.Actor) (bool, error) {
+// it. Every upload request counts, refused ones too, except a replay of an
+// earlier upload (its Idempotency-Key, idemKey, seen in the last 24 hours),
+// which takes no slot, so a client retrying after a lost answer gets its
+// screening even at the limit. Run it outside a transaction.
+func (s *Service) ClaimUpload(st *repositories.Store, a models.Actor, idemKey string) (bool, error) {
 	if s.Settings.UploadMax <= 0 || !a.Has(models.RolePatient) {
 		return false, nil
+	}
+	if idemKey != "" && len(idemKey) <= 100 {
+		prev, err := st.Screenings.ByIdempotencyKey(a.UserID, idemKey)
+		if err == nil && s.Clock.Now().Sub(prev.CreatedAt) < IdempotencyWindow {
+			return false, nil
+		}
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return false, err
+		}
 	}
 	wait, err := st.Limits.Claim(uploadKey(a.UserID), s.Settings.UploadMax, s.Settings.UploadWindow, s.Clock.Now())
 	if err != nil {
@@ -99,8 +109,9 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		switch {
 		case err == nil && now.Sub(prev.CreatedAt) < IdempotencyWindow:
 			if in.Claimed {
-				// A replay adds no work: its slot goes back (an error only
-				// keeps the limit stricter until the window ends).
+				// A replay adds no work: its slot goes back (its twin was
+				// committed after ClaimUpload looked; an error only keeps
+				// the limit stricter until the window ends).
 				_ = st.Limits.Release(uploadKey(a.UserID))
 			}
 			row, err := st.Screenings.Get(prev.ID, repositories.Scope{PatientID: a.UserID})
