@@ -92,3 +92,34 @@ func TestNoTransactionInHandlers(t *testing.T) {
 		}
 	}
 }
+
+// analysisShared are the packages of analysis/ that are not analyzers: the
+// shared types and registry, and the risk rules.
+var analysisShared = map[string]bool{"aura/analysis": true, "aura/analysis/risk": true}
+
+// TestAnalyzersChosenByName: every other package of analysis/ is an analyzer
+// that registers itself, and only app imports it (one line in
+// app/analyzers.go); everything else reaches an analyzer through
+// analysis.Analyzer, built by the name analysis.analyzer gives.
+func TestAnalyzersChosenByName(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	analyzers := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := fields[0]
+		if strings.HasPrefix(pkg, "aura/analysis/") && !analysisShared[pkg] {
+			analyzers++
+		}
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, "aura/analysis/") && !analysisShared[imp] && pkg != "aura/app" {
+				t.Errorf("%s imports the analyzer %s: only app does (a blank import in app/analyzers.go)", pkg, imp)
+			}
+		}
+	}
+	if analyzers < 2 {
+		t.Errorf("found %d analyzer packages under analysis/, want vessels and oip at least", analyzers)
+	}
+}

@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"aura/analysis/oip"
-	"aura/config"
+	"aura/analysis"
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
@@ -22,7 +20,9 @@ func (a *App) newScreenings(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	analyzer, err := newAnalyzer(c.Analysis)
+	analyzer, err := analysis.New(c.Analysis.Analyzer, func(key string) any {
+		return c.Setting("analysis." + c.Analysis.Analyzer + "." + key)
+	})
 	if err != nil {
 		_ = blobs.Close()
 		return err
@@ -44,17 +44,6 @@ func (a *App) newScreenings(ctx context.Context) error {
 		w.Handle, w.GiveUp, a.Log)
 	a.workers = append(a.workers, a.Analysis.Run)
 	return nil
-}
-
-// newAnalyzer is the analyzer analysis.analyzer names.
-func newAnalyzer(c config.AnalysisConfig) (screenings.Analyzer, error) {
-	switch c.Analyzer {
-	case "vessels":
-		return screenings.VesselsAnalyzer{}, nil
-	case "oip":
-		return oip.New(c.OIP.URL, c.OIP.Model, c.OIP.Timeout)
-	}
-	return nil, fmt.Errorf("analysis.analyzer (AURA_ANALYSIS_ANALYZER): unknown %q; accepted: vessels, oip", c.Analyzer)
 }
 
 // reportTimeout bounds the making of one PDF report.

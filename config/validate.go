@@ -88,15 +88,12 @@ func (c *Config) validate() error {
 		{c.I18n.DefaultLanguage == "vi" || c.I18n.DefaultLanguage == "en", "i18n.default_language (AURA_I18N_DEFAULT_LANGUAGE): accepted: vi, en"},
 		{c.Storage.URI != "", "storage.uri (AURA_STORAGE_URI): must not be empty"},
 		{c.Screening.MaxImageBytes >= 1<<10 && c.Screening.MaxImageBytes <= 1<<30, "screening.max_image_bytes (AURA_SCREENING_MAX_IMAGE_BYTES): must be 1 KiB to 1 GiB"},
-		{c.Analysis.Analyzer == "vessels" || c.Analysis.Analyzer == "oip", "analysis.analyzer (AURA_ANALYSIS_ANALYZER): accepted: vessels, oip"},
 		{c.Analysis.Workers >= 0 && c.Analysis.Workers <= 256, "analysis.workers (AURA_ANALYSIS_WORKERS): must be 0-256"},
 		{c.Analysis.MaxAttempts >= 1 && c.Analysis.MaxAttempts <= 100, "analysis.max_attempts (AURA_ANALYSIS_MAX_ATTEMPTS): must be 1-100"},
 		{c.Analysis.Nice >= 0 && c.Analysis.Nice <= 19, "analysis.nice (AURA_ANALYSIS_NICE): must be 0-19"},
 		{c.Analysis.Lease >= time.Second, "analysis.lease (AURA_ANALYSIS_LEASE): must be at least 1s"},
 		{c.Analysis.Timeout >= 0 && c.Analysis.Timeout < c.Analysis.Lease, "analysis.timeout (AURA_ANALYSIS_TIMEOUT): must be shorter than analysis.lease"},
-		{c.Analysis.Analyzer != "oip" || c.Analysis.OIP.URL != "" && c.Analysis.OIP.Model != "", "analysis.oip.url and analysis.oip.model (AURA_ANALYSIS_OIP_URL, AURA_ANALYSIS_OIP_MODEL): required by the oip analyzer"},
 		{c.Analysis.OutageBudget >= time.Second, "analysis.outage_budget (AURA_ANALYSIS_OUTAGE_BUDGET): must be at least 1s"},
-		{c.Analysis.OIP.Timeout > 0, "analysis.oip.timeout (AURA_ANALYSIS_OIP_TIMEOUT): must be positive"},
 		{c.Log.Format == "" || c.Log.Format == "json" || c.Log.Format == "text", "log.format: accepted: json, text"},
 	}
 	for _, ck := range checks {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -64,27 +63,11 @@ type ScreeningImage struct {
 	SHA256      string `json:"sha256"`
 }
 
-// AnalysisView is the analysis part of a Screening.
+// AnalysisView is the analysis part of a Screening: the one view of the
+// stored analysis (screenings.ViewOf), its instant in TimeLayout.
 type AnalysisView struct {
-	Analyzer       string         `json:"analyzer"`
-	Version        string         `json:"version"`
-	ProfileVersion int            `json:"profileVersion"`
-	Gradable       bool           `json:"gradable"`
-	Quality        float64        `json:"quality"`
-	RiskLevel      *string        `json:"riskLevel"`
-	Confidence     *float64       `json:"confidence"`
-	Metrics        *MetricsView   `json:"metrics"`
-	Findings       []risk.Finding `json:"findings"`
-	CompletedAt    Timestamp      `json:"completedAt"`
-	DurationMs     int64          `json:"durationMs"`
-}
-
-// MetricsView are the vessel measurements.
-type MetricsView struct {
-	VesselDensity     float64 `json:"vesselDensity"`
-	FractalDimension  float64 `json:"fractalDimension"`
-	Tortuosity        float64 `json:"tortuosity"`
-	MeanVesselWidthPx float64 `json:"meanVesselWidthPx"`
+	*screenings.AnalysisView
+	CompletedAt Timestamp `json:"completedAt"`
 }
 
 // ReviewView is the review part of a Screening (the claim while in_review).
@@ -132,34 +115,9 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 		Disclaimer: notifications.Disclaimer[notifications.Lang(lang)],
 		Links:      map[string]string{"image": "/api/screenings/" + r.ID + "/image"},
 	}
-	if r.CompletedAt != nil {
-		a := &AnalysisView{Findings: []risk.Finding{}, CompletedAt: ts(*r.CompletedAt), RiskLevel: r.RiskLevel, Confidence: r.Confidence}
-		if r.Analyzer != nil {
-			a.Analyzer = *r.Analyzer
-		}
-		if r.AnalyzerVersion != nil {
-			a.Version = *r.AnalyzerVersion
-		}
-		if r.ProfileVersion != nil {
-			a.ProfileVersion = *r.ProfileVersion
-		}
-		if r.Gradable != nil {
-			a.Gradable = *r.Gradable
-		}
-		if r.Quality != nil {
-			a.Quality = *r.Quality
-		}
-		if r.DurationMs != nil {
-			a.DurationMs = *r.DurationMs
-		}
-		if r.VesselDensity != nil && r.FractalDimension != nil && r.Tortuosity != nil && r.MeanVesselWidthPx != nil {
-			a.Metrics = &MetricsView{*r.VesselDensity, *r.FractalDimension, *r.Tortuosity, *r.MeanVesselWidthPx}
-		}
-		if r.FindingsJSON != nil {
-			_ = json.Unmarshal([]byte(*r.FindingsJSON), &a.Findings)
-		}
-		v.Analysis = a
-		if r.VesselKey != nil {
+	if a := screenings.ViewOf(r.Analysis); a != nil {
+		v.Analysis = &AnalysisView{AnalysisView: a, CompletedAt: ts(a.CompletedAt)}
+		if r.Analysis.VesselKey != nil {
 			v.Links["vessels"] = "/api/screenings/" + r.ID + "/vessels"
 		}
 		v.Links["report"] = "/api/screenings/" + r.ID + "/report"

@@ -41,22 +41,9 @@ type Screening struct {
 	IdempotencyKey *string `gorm:"type:varchar(100);uniqueIndex:idx_screenings_idem,priority:2"`
 	IdemPatientID  *string `gorm:"type:varchar(36);uniqueIndex:idx_screenings_idem,priority:1"`
 
-	// The analysis, once done.
-	VesselKey         *string `gorm:"type:varchar(200)"`
-	Analyzer          *string `gorm:"type:varchar(20)"`
-	AnalyzerVersion   *string `gorm:"type:varchar(40)"`
-	ProfileVersion    *int
-	Gradable          *bool `gorm:"type:boolean"`
-	Quality           *float64
-	RiskLevel         *string `gorm:"type:varchar(10);index"`
-	Confidence        *float64
-	VesselDensity     *float64
-	FractalDimension  *float64
-	Tortuosity        *float64
-	MeanVesselWidthPx *float64
-	FindingsJSON      *string `gorm:"type:text"`
-	CompletedAt       *time.Time
-	DurationMs        *int64
+	// Analysis is the analysis, once done (its columns keep their names:
+	// embedded, not prefixed).
+	Analysis Analysis `gorm:"embedded"`
 
 	// The review: the claim while in_review, the verdict once reviewed.
 	ReviewerID      *string `gorm:"type:varchar(36);index"`
@@ -77,3 +64,33 @@ type Screening struct {
 	Patient *Patient `gorm:"foreignKey:PatientID;references:UserID;constraint:OnDelete:RESTRICT"`
 	Clinic  *Clinic  `gorm:"foreignKey:ClinicID;constraint:OnDelete:RESTRICT"`
 }
+
+// Analysis is a screening's analysis as stored: every column is NULL until
+// the analysis is recorded, which CompletedAt marks. One value is written
+// (repositories.Screenings.SaveAnalysis) and read back whole; its one view is
+// screenings.ViewOf.
+type Analysis struct {
+	// VesselKey is the vessel map's storage key; nil when the analyzer gave
+	// no map.
+	VesselKey       *string `gorm:"type:varchar(200)"`
+	Analyzer        *string `gorm:"type:varchar(20)"`
+	AnalyzerVersion *string `gorm:"type:varchar(40)"`
+	// ProfileVersion is the risk profile the result was rated with.
+	ProfileVersion *int
+	Gradable       *bool `gorm:"type:boolean"`
+	Quality        *float64
+	RiskLevel      *string `gorm:"type:varchar(10);index"`
+	Confidence     *float64
+	// The metrics: all four set, or (an ungradable image) none.
+	VesselDensity     *float64
+	FractalDimension  *float64
+	Tortuosity        *float64
+	MeanVesselWidthPx *float64
+	// FindingsJSON is the risk rules' findings as a JSON array.
+	FindingsJSON *string `gorm:"type:text"`
+	CompletedAt  *time.Time
+	DurationMs   *int64
+}
+
+// Done says whether the analysis has been recorded.
+func (a Analysis) Done() bool { return a.CompletedAt != nil }

@@ -91,7 +91,7 @@ type Analysis struct {
 	// Quality is the image quality score from 0 to 1.
 	Quality float64
 	// RiskLevel is "low", "medium", "high" or "very_high"; nil when the
-	// analyser gave none (for example on an ungradable image).
+	// risk rules gave none (an ungradable image).
 	RiskLevel *string
 	// Confidence is from 0 to 1.
 	Confidence  *float64
@@ -108,7 +108,8 @@ type Metrics struct {
 	MeanVesselWidthPx *float64 // pixels
 }
 
-// Finding is one remark of the analyser, printed as given.
+// Finding is one finding of the risk rules (a rule met, or an ungradable
+// image), printed as given.
 type Finding struct {
 	Code, Severity, Message string
 }

@@ -1,6 +1,9 @@
 package repositories
 
 import (
+	"context"
+	"errors"
+	"reflect"
 	"strings"
 	"time"
 
@@ -181,36 +184,41 @@ func (r *Screenings) SetStatus(id string, from []string, status string, now time
 	return res.RowsAffected == 1, translate(res.Error)
 }
 
-// Analysis is the result of an analysis, as stored.
-type Analysis struct {
-	VesselKey         *string
-	Analyzer          string
-	AnalyzerVersion   string
-	ProfileVersion    int
-	Gradable          bool
-	Quality           float64
-	RiskLevel         *string
-	Confidence        *float64
-	VesselDensity     *float64
-	FractalDimension  *float64
-	Tortuosity        *float64
-	MeanVesselWidthPx *float64
-	FindingsJSON      string
-	DurationMs        int64
-	Attempts          int
+// SaveAnalysis records a finished analysis (a.CompletedAt set) after
+// attempts and moves the screening to awaiting_review; false when it was not
+// queued or processing. Every column of models.Analysis is written, so one
+// added there needs nothing here.
+func (r *Screenings) SaveAnalysis(id string, a models.Analysis, attempts int) (bool, error) {
+	if a.CompletedAt == nil {
+		return false, errors.New("SaveAnalysis: the analysis has no CompletedAt")
+	}
+	cols, err := analysisColumns(r.db, a)
+	if err != nil {
+		return false, err
+	}
+	cols["status"], cols["attempts"], cols["failure_code"], cols["failure_message"], cols["updated_at"] =
+		models.StatusAwaitingReview, attempts, nil, nil, *a.CompletedAt
+	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, []string{models.StatusQueued, models.StatusProcessing}).
+		Updates(cols)
+	return res.RowsAffected == 1, translate(res.Error)
 }
 
-// SaveAnalysis records a finished analysis and moves the screening to
-// awaiting_review; false when it was not queued or processing.
-func (r *Screenings) SaveAnalysis(id string, a Analysis, now time.Time) (bool, error) {
-	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, []string{models.StatusQueued, models.StatusProcessing}).
-		Updates(map[string]any{"status": models.StatusAwaitingReview, "vessel_key": a.VesselKey, "analyzer": a.Analyzer,
-			"analyzer_version": a.AnalyzerVersion, "profile_version": a.ProfileVersion, "gradable": a.Gradable,
-			"quality": a.Quality, "risk_level": a.RiskLevel, "confidence": a.Confidence, "vessel_density": a.VesselDensity,
-			"fractal_dimension": a.FractalDimension, "tortuosity": a.Tortuosity, "mean_vessel_width_px": a.MeanVesselWidthPx,
-			"findings_json": a.FindingsJSON, "completed_at": now, "duration_ms": a.DurationMs, "attempts": a.Attempts,
-			"failure_code": nil, "failure_message": nil, "updated_at": now})
-	return res.RowsAffected == 1, translate(res.Error)
+// analysisColumns maps every column of the embedded models.Analysis to its
+// value in a, as GORM's schema of models.Screening names them.
+func analysisColumns(db *gorm.DB, a models.Analysis) (map[string]any, error) {
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(&models.Screening{}); err != nil {
+		return nil, err
+	}
+	row := reflect.ValueOf(&models.Screening{Analysis: a}).Elem()
+	cols := map[string]any{}
+	for _, f := range stmt.Schema.Fields {
+		if len(f.BindNames) == 2 && f.BindNames[0] == "Analysis" && f.DBName != "" {
+			v, _ := f.ValueOf(context.Background(), row)
+			cols[f.DBName] = v
+		}
+	}
+	return cols, nil
 }
 
 // Fail records that the analysis could not run; false when the screening was

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"image"
 	"net/http"
 	"os"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"aura/analysis"
+	"aura/analysis/vessels"
 	"aura/internal/testenv"
 	"aura/models"
 	"aura/queue"
@@ -42,12 +42,12 @@ type startLog struct {
 
 func (l *startLog) Name() string { return "vessels" }
 
-func (l *startLog) Analyze(ctx context.Context, img image.Image, src []byte, ct string) (*analysis.Result, error) {
-	sum := sha256.Sum256(src)
+func (l *startLog) Analyze(ctx context.Context, im analysis.Image) (*analysis.Result, error) {
+	sum := sha256.Sum256(im.Bytes)
 	l.mu.Lock()
 	l.starts[hex.EncodeToString(sum[:])] = time.Now()
 	l.mu.Unlock()
-	return screenings.VesselsAnalyzer{}.Analyze(ctx, img, src, ct)
+	return vessels.Analyzer{}.Analyze(ctx, im)
 }
 
 // TestFairQueue: with the upload limit raised, patient A floods the queue

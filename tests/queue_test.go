@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"aura/analysis"
+	"aura/analysis/vessels"
 	"aura/internal/testenv"
 	"aura/models"
 	"aura/queue"
@@ -270,7 +270,7 @@ type blockingAnalyzer struct{ started chan string }
 
 func (b blockingAnalyzer) Name() string { return "vessels" }
 
-func (b blockingAnalyzer) Analyze(ctx context.Context, _ image.Image, _ []byte, _ string) (*analysis.Result, error) {
+func (b blockingAnalyzer) Analyze(ctx context.Context, _ analysis.Image) (*analysis.Result, error) {
 	b.started <- "started"
 	<-ctx.Done()
 	return nil, ctx.Err()
@@ -424,10 +424,10 @@ type gatedAnalyzer struct {
 
 func (g gatedAnalyzer) Name() string { return "vessels" }
 
-func (g gatedAnalyzer) Analyze(ctx context.Context, img image.Image, src []byte, ct string) (*analysis.Result, error) {
+func (g gatedAnalyzer) Analyze(ctx context.Context, im analysis.Image) (*analysis.Result, error) {
 	g.started <- struct{}{}
 	<-g.gate
-	return screenings.VesselsAnalyzer{}.Analyze(ctx, img, src, ct)
+	return vessels.Analyzer{}.Analyze(ctx, im)
 }
 
 // TestAnalysisDatabaseDown: PostgreSQL dies while an analysis runs, so its

@@ -1,5 +1,6 @@
 // Package oip is the analyzer that delegates to a model server speaking the
-// Open Inference Protocol.
+// Open Inference Protocol. It registers itself as "oip" with its settings
+// analysis.oip.url, .model and .timeout.
 package oip
 
 import (
@@ -22,11 +23,21 @@ import (
 	"aura/fault"
 )
 
+// Name is the analyzer's name in results and configuration.
+const Name = "oip"
+
+func init() {
+	analysis.Register(Name, func(s analysis.Settings) (analysis.Analyzer, error) {
+		return New(s.String("url"), s.String("model"), s.Duration("timeout"))
+	})
+}
+
 // Analyzer is the analyzer that asks a model server speaking the Open Inference
 // Protocol (v2 REST: KServe, Triton) at URL for model Model.
 //
 // Request: POST {URL}/v2/models/{Model}/infer with one BYTES input "image"
-// holding the photograph as uploaded (base64 in the JSON body).
+// holding the photograph as uploaded (base64 in the JSON body): the file is
+// forwarded, never decoded here.
 // Response outputs, by name (any may be missing except the metrics):
 // "vessel_density", "fractal_dimension", "tortuosity",
 // "mean_vessel_width_px" (FP32/FP64, one value each), "quality" (0..1),
@@ -50,11 +61,14 @@ func New(rawURL, model string, timeout time.Duration) (*Analyzer, error) {
 	if model == "" || strings.ContainsAny(model, "/?#") {
 		return nil, errors.New("analysis.oip.model (AURA_ANALYSIS_OIP_MODEL): must be a model name")
 	}
+	if timeout <= 0 {
+		return nil, errors.New("analysis.oip.timeout (AURA_ANALYSIS_OIP_TIMEOUT): must be positive")
+	}
 	return &Analyzer{URL: strings.TrimRight(rawURL, "/"), Model: model, Client: &http.Client{Timeout: timeout}}, nil
 }
 
 // Name is "oip".
-func (o *Analyzer) Name() string { return "oip" }
+func (o *Analyzer) Name() string { return Name }
 
 type oipTensor struct {
 	Name     string `json:"name"`
@@ -63,11 +77,11 @@ type oipTensor struct {
 	Data     []any  `json:"data"`
 }
 
-// Analyze sends the image and reads the model's outputs.
-func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, contentType string) (*analysis.Result, error) {
+// Analyze sends the file and reads the model's outputs.
+func (o *Analyzer) Analyze(ctx context.Context, im analysis.Image) (*analysis.Result, error) {
 	body, _ := json.Marshal(map[string]any{
-		"inputs":     []oipTensor{{Name: "image", Shape: []int{1}, Datatype: "BYTES", Data: []any{base64.StdEncoding.EncodeToString(src)}}},
-		"parameters": map[string]any{"content_type": contentType},
+		"inputs":     []oipTensor{{Name: "image", Shape: []int{1}, Datatype: "BYTES", Data: []any{base64.StdEncoding.EncodeToString(im.Bytes)}}},
+		"parameters": map[string]any{"content_type": im.ContentType},
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+"/v2/models/"+url.PathEscape(o.Model)+"/infer", bytes.NewReader(body))
 	if err != nil {
@@ -108,18 +122,19 @@ func (o *Analyzer) Analyze(ctx context.Context, img image.Image, src []byte, con
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, fault.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
 	}
-	return decodeOIP(o.Model, out.ModelVersion, out.Outputs, img)
+	return decodeOIP(o.Model, out.ModelVersion, out.Outputs, im)
 }
 
-// maxMapPixels bounds a vessel map when there is no image to compare it with
+// maxMapPixels bounds a vessel map when the photograph's size is not known
 // (an upload's own limit).
 const maxMapPixels = 40_000_000
 
-// decodeOIP reads the outputs. A vessel_map must be a PNG of the size of img
-// (or at most maxMapPixels when img is nil), checked from its header before
+// decodeOIP reads the outputs. A vessel_map must be a PNG of the
+// photograph's size (im.Size: the upload's record or the file's header; at
+// most maxMapPixels when that is unknown), checked from its header before
 // any pixel is decoded: a tiny answer claiming 60000×60000 pixels would
 // otherwise allocate gigabytes.
-func decodeOIP(model, version string, outs []oipTensor, photo image.Image) (*analysis.Result, error) {
+func decodeOIP(model, version string, outs []oipTensor, im analysis.Image) (*analysis.Result, error) {
 	num := map[string]float64{}
 	var gradable *bool
 	var mapPNG string
@@ -147,7 +162,7 @@ func decodeOIP(model, version string, outs []oipTensor, photo image.Image) (*ana
 		}
 		*dst = v
 	}
-	res := &analysis.Result{Analyzer: "oip", Version: strings.TrimSpace(model + " " + version), Gradable: true, Metrics: m}
+	res := &analysis.Result{Analyzer: Name, Version: strings.TrimSpace(model + " " + version), Gradable: true, Metrics: m}
 	if gradable != nil {
 		res.Gradable = *gradable
 	}
@@ -171,9 +186,10 @@ func decodeOIP(model, version string, outs []oipTensor, photo image.Image) (*ana
 		if err != nil {
 			return nil, fault.Permanent(fmt.Errorf("vessel_map is not a PNG: %w", err))
 		}
+		w, h, sizeErr := im.Size()
 		switch {
-		case photo != nil && (cfg.Width != photo.Bounds().Dx() || cfg.Height != photo.Bounds().Dy()):
-			return nil, fault.Permanent(fmt.Errorf("vessel_map is %d×%d, the image %d×%d", cfg.Width, cfg.Height, photo.Bounds().Dx(), photo.Bounds().Dy()))
+		case sizeErr == nil && (cfg.Width != w || cfg.Height != h):
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is %d×%d, the image %d×%d", cfg.Width, cfg.Height, w, h))
 		case int64(cfg.Width)*int64(cfg.Height) > maxMapPixels:
 			return nil, fault.Permanent(fmt.Errorf("vessel_map is %d×%d, over %d pixels", cfg.Width, cfg.Height, maxMapPixels))
 		}
@@ -181,10 +197,13 @@ func decodeOIP(model, version string, outs []oipTensor, photo image.Image) (*ana
 		if err != nil {
 			return nil, fault.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
 		}
-		gray := image.NewGray(img.Bounds())
-		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
-			for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
-				gray.Set(x, y, img.At(x, y))
+		gray, ok := img.(*image.Gray)
+		if !ok {
+			gray = image.NewGray(img.Bounds())
+			for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+				for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+					gray.Set(x, y, img.At(x, y))
+				}
 			}
 		}
 		res.VesselMap = gray

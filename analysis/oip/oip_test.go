@@ -120,8 +120,10 @@ func mapTensor(b []byte) tensor {
 	return tensor{Name: "vessel_map", Shape: []int{1}, Datatype: "BYTES", Data: []any{base64.StdEncoding.EncodeToString(b)}}
 }
 
-// photo is the image the analyzer is asked about: 64×48 pixels.
-var photo = image.NewRGBA(image.Rect(0, 0, 64, 48))
+// photo is the image the analyzer is asked about: a file of 64×48 pixels
+// (by the upload's record) whose bytes are not an image at all, so a decode
+// would fail: oip forwards the file and never decodes it.
+var photo = analysis.Image{Bytes: []byte("\xff\xd8\xff the photograph"), ContentType: "image/jpeg", Width: 64, Height: 48}
 
 func analyzer(t *testing.T, url string, timeout time.Duration) *Analyzer {
 	t.Helper()
@@ -134,7 +136,7 @@ func analyzer(t *testing.T, url string, timeout time.Duration) *Analyzer {
 
 func analyze(t *testing.T, a *Analyzer) (*analysis.Result, error) {
 	t.Helper()
-	return a.Analyze(context.Background(), photo, []byte("\xff\xd8\xff the photograph"), "image/jpeg")
+	return a.Analyze(context.Background(), photo)
 }
 
 // TestGoodAnswer: the outputs map to the metrics, quality, confidence and
@@ -160,7 +162,7 @@ func TestGoodAnswer(t *testing.T) {
 		t.Fatalf("metrics %+v", m)
 	}
 	vm := res.VesselMap
-	if vm == nil || vm.Bounds() != photo.Bounds() || vm.GrayAt(10, 24).Y != 255 || vm.GrayAt(10, 10).Y != 0 {
+	if vm == nil || vm.Bounds() != image.Rect(0, 0, 64, 48) || vm.GrayAt(10, 24).Y != 255 || vm.GrayAt(10, 10).Y != 0 {
 		t.Fatalf("vessel map %v", vm)
 	}
 }
@@ -311,7 +313,7 @@ func TestFailures(t *testing.T) {
 		m := startModel(t, "retina", func(w http.ResponseWriter, r *http.Request, _ []byte) { <-r.Context().Done() })
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		_, err := analyzer(t, m.URL, time.Minute).Analyze(ctx, photo, []byte("x"), "image/jpeg")
+		_, err := analyzer(t, m.URL, time.Minute).Analyze(ctx, photo)
 		if err == nil || permanent(err) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("cancelled: %v", err)
 		}
@@ -347,10 +349,48 @@ func TestHugeVesselMap(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 		t.Fatalf("refusing the bomb allocated %d MiB", grew>>20)
 	}
-	// Without an image to compare with, the map is still bounded.
-	res, err := a.Analyze(context.Background(), nil, []byte("x"), "image/jpeg")
+	// With no size to compare with, the map is still bounded.
+	res, err := a.Analyze(context.Background(), analysis.Image{Bytes: []byte("x"), ContentType: "image/jpeg"})
 	if !permanent(err) {
 		t.Fatalf("bomb with no image: %+v %v", res, err)
+	}
+}
+
+// TestSizeFromHeader: without the upload's record of the size, the vessel
+// map is checked against the size in the file's header, read without
+// decoding a pixel: the file here is a header claiming 64×48 and no pixels.
+func TestSizeFromHeader(t *testing.T) {
+	file := bombPNG(t, 64, 48)
+	if _, err := (analysis.Image{Bytes: file}).Decode(); !errors.Is(err, analysis.ErrUnreadable) {
+		t.Fatalf("the test's file decodes (%v): it must be a header only", err)
+	}
+	im := analysis.Image{Bytes: file, ContentType: "image/png"}
+	for _, c := range []struct {
+		w, h int
+		ok   bool
+	}{{64, 48, true}, {48, 64, false}} {
+		m := startModel(t, "retina", func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+			writeOutputs(w, good(mapTensor(pngBytes(t, vesselMap(c.w, c.h)))))
+		})
+		res, err := analyzer(t, m.URL, 5*time.Second).Analyze(context.Background(), im)
+		if c.ok != (err == nil) || c.ok && res.VesselMap.Bounds() != image.Rect(0, 0, 64, 48) || !c.ok && !permanent(err) {
+			t.Errorf("map %d×%d for a 64×48 header: %+v %v", c.w, c.h, res, err)
+		}
+	}
+}
+
+// TestRegistered: the package registers itself as "oip", built from its
+// settings and refusing bad ones by name.
+func TestRegistered(t *testing.T) {
+	settings := map[string]any{"url": "http://model:8080", "model": "retina", "timeout": 3 * time.Second}
+	a, err := analysis.New(Name, func(k string) any { return settings[k] })
+	if err != nil || a.Name() != "oip" || a.(*Analyzer).Client.Timeout != 3*time.Second {
+		t.Fatalf("analysis.New(oip): %v %v", a, err)
+	}
+	settings["timeout"] = time.Duration(0)
+	if _, err := analysis.New(Name, func(k string) any { return settings[k] }); err == nil ||
+		!strings.Contains(err.Error(), "analysis.oip.timeout") {
+		t.Fatalf("a zero timeout: %v", err)
 	}
 }
 

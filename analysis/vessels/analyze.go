@@ -10,7 +10,8 @@ import (
 	"aura/analysis"
 )
 
-// Name is the analyzer's name in results and configuration.
+// Name is the analyzer's name in results, and the name it is registered
+// under (analysis.analyzer: vessels; see analyzer.go).
 const Name = "vessels"
 
 // Version is recorded in every result; it changes whenever the method or a
@@ -34,12 +35,15 @@ var (
 	ErrTooLarge = fmt.Errorf("vessels: image larger than %d pixels", MaxPixels)
 )
 
-// Analyze measures the retinal vessels of a colour fundus photograph.
+// Analyze measures the retinal vessels of a decoded colour fundus
+// photograph (the screening worker reaches it through Analyzer, which
+// decodes the uploaded file first).
 //
 // It returns a result for any image, however poor: an image that is too
-// dark, too bright, out of focus or has no visible field of view is
-// reported gradable=false with the reasons in QualityDetail.Reasons and no
-// metrics. It fails only for a nil or empty image, one larger than
+// dark, overexposed, too noisy, out of focus, or whose field of view is
+// missing or too small is reported gradable=false with the reasons in
+// QualityDetail.Reasons, no metrics and no confidence, and still with its
+// vessel map. It fails only for a nil or empty image, one larger than
 // MaxPixels, or when ctx is done (it checks ctx between stages and returns
 // ctx.Err()). It never panics: an unexpected panic inside is returned as an
 // error.

@@ -3,16 +3,13 @@ package screenings
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"image/png"
 	"io"
 	"time"
 
 	"aura/analysis"
-	"aura/analysis/vessels"
 	"aura/fault"
 	"aura/models"
 	"aura/queue"
@@ -37,7 +34,8 @@ type Worker struct {
 }
 
 // Handle analyses the screening of a claimed job: it marks the screening
-// processing, reads and decodes the image, runs the analyzer, stores the
+// processing, reads the image, runs the analyzer on it (the analyzer decodes
+// it if it needs the pixels), stores the
 // vessel map, rates the result with the risk profile in force, and in one
 // transaction records the result, moves the screening to awaiting_review,
 // tells the patient and the clinic's doctors, and finishes the job.
@@ -58,7 +56,7 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		return fault.Outage("database", err)
 	}
 	start := time.Now()
-	src, img, err := s.load(ctx, row)
+	im, err := s.load(ctx, row)
 	if err != nil {
 		return err
 	}
@@ -68,8 +66,8 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		actx, cancel = context.WithTimeout(ctx, s.Settings.AnalysisTimeout)
 		defer cancel()
 	}
-	res, err := s.Analyzer.Analyze(actx, img, src, row.ImageType)
-	img, src = nil, nil // let the pixels go before the map is encoded
+	res, err := s.Analyzer.Analyze(actx, im)
+	im = analysis.Image{} // let the file go before the map is encoded
 	if err != nil {
 		// A fault.Permanent (the analyzer refused the image) stays one.
 		return fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
@@ -89,23 +87,15 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		}
 		vesselKey = &k
 	}
-	duration := time.Since(start).Milliseconds()
-	s.avg.observe(time.Since(start))
+	duration := time.Since(start)
+	s.avg.observe(duration)
 	return fault.Outage("database", st.Tx(func(tx *repositories.Store) error {
 		profile, err := CurrentProfile(tx)
 		if err != nil {
 			return err
 		}
-		ev := profile.EvaluateResult(res)
-		findings, _ := json.Marshal(ev.Findings)
-		a := repositories.Analysis{VesselKey: vesselKey, Analyzer: res.Analyzer, AnalyzerVersion: res.Version,
-			ProfileVersion: ev.ProfileVersion, Gradable: res.Gradable, Quality: res.Quality, RiskLevel: ev.RiskLevel,
-			Confidence: res.Confidence, FindingsJSON: string(findings), DurationMs: duration, Attempts: t.Job.Attempts}
-		if m := res.Metrics; m != nil {
-			a.VesselDensity, a.FractalDimension, a.Tortuosity, a.MeanVesselWidthPx = &m.VesselDensity, &m.FractalDimension, &m.Tortuosity, &m.MeanVesselWidthPx
-		}
 		now := s.Clock.Now()
-		ok, err := tx.Screenings.SaveAnalysis(id, a, now)
+		ok, err := tx.Screenings.SaveAnalysis(id, stored(res, profile.EvaluateResult(res), vesselKey, duration, now), t.Job.Attempts)
 		if err != nil || !ok {
 			return err
 		}
@@ -128,24 +118,20 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 	}))
 }
 
-// load reads and decodes the stored image. A store that cannot be read is an
-// outage, waited out; an image that cannot be decoded is a permanent
-// failure: no retry will change it.
-func (s *Service) load(ctx context.Context, row *repositories.ScreeningRow) ([]byte, image.Image, error) {
+// load reads the stored image and what the upload recorded of it. A store
+// that cannot be read is an outage, waited out (a file that does not decode
+// is the analyzer's to find: analysis.ErrUnreadable, permanent).
+func (s *Service) load(ctx context.Context, row *repositories.ScreeningRow) (analysis.Image, error) {
 	rc, _, err := s.Blobs.Get(ctx, row.ImageKey)
 	if err != nil {
-		return nil, nil, fault.Outage("storage", err)
+		return analysis.Image{}, fault.Outage("storage", err)
 	}
 	defer rc.Close()
 	src, err := io.ReadAll(io.LimitReader(rc, row.ImageBytes+1))
 	if err != nil {
-		return nil, nil, fault.Outage("storage", err)
+		return analysis.Image{}, fault.Outage("storage", err)
 	}
-	img, _, err := image.Decode(bytes.NewReader(src))
-	if err != nil {
-		return nil, nil, fault.Permanent(fmt.Errorf("%w: %v", errUnreadable, err))
-	}
-	return src, img, nil
+	return analysis.Image{Bytes: src, ContentType: row.ImageType, Width: row.ImageWidth, Height: row.ImageHeight}, nil
 }
 
 // GiveUp records a job given up: the screening is failed with the reason,
@@ -156,7 +142,7 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 	code := FailureAnalysis
 	msg := "The image could not be analysed after several attempts"
 	switch {
-	case errors.Is(cause, errUnreadable):
+	case errors.Is(cause, analysis.ErrUnreadable):
 		code, msg = FailureImageUnreadable, "The stored image could not be read"
 	case errors.Is(cause, queue.ErrOutageBudget):
 		msg = "The image could not be analysed: a service it needs stayed unavailable"
@@ -186,20 +172,6 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 		_, err = tx.Jobs.GiveUp(t.Job.ID, t.Owner, now, cause.Error())
 		return err
 	})
-}
-
-// errUnreadable marks a stored image that does not decode.
-var errUnreadable = errors.New("stored image unreadable")
-
-// VesselsAnalyzer is the built-in analyzer (analysis/vessels).
-type VesselsAnalyzer struct{}
-
-// Name is "vessels".
-func (VesselsAnalyzer) Name() string { return vessels.Name }
-
-// Analyze measures img's vessels.
-func (VesselsAnalyzer) Analyze(ctx context.Context, img image.Image, _ []byte, _ string) (*analysis.Result, error) {
-	return vessels.Analyze(ctx, img)
 }
 
 // orDefault is *lang, or def when it is unset.

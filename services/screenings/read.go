@@ -67,13 +67,13 @@ func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a model
 	if err != nil {
 		return nil, err
 	}
-	if row.CompletedAt == nil {
+	if !row.Analysis.Done() {
 		return nil, models.ErrNotReady
 	}
-	if row.VesselKey == nil {
+	if row.Analysis.VesselKey == nil {
 		return nil, models.ErrNotFound
 	}
-	return s.open(ctx, *row.VesselKey, "image/png", "")
+	return s.open(ctx, *row.Analysis.VesselKey, "image/png", "")
 }
 
 func (s *Service) open(ctx context.Context, key, contentType, sum string) (*Blob, error) {

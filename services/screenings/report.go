@@ -3,7 +3,6 @@ package screenings
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"image"
 	"io"
@@ -16,14 +15,15 @@ import (
 )
 
 // Report renders the screening's PDF report (who sees the screening; the
-// read is audited): NOT_READY before the analysis. Reports are made a few at
-// a time (they decode the photograph) and within ReportTimeout.
+// read is audited): NOT_READY before the analysis. A report decodes the
+// photograph and the vessel map, so it takes one of the Service's two decode
+// slots (shared with uploads' checks) and must be made within ReportTimeout.
 func (s *Service) Report(ctx context.Context, st *repositories.Store, a models.Actor, id string) ([]byte, *repositories.ScreeningRow, error) {
 	row, err := s.read(st, a, id, models.AuditReportRead)
 	if err != nil {
 		return nil, nil, err
 	}
-	if row.CompletedAt == nil {
+	if !row.Analysis.Done() {
 		return nil, nil, models.ErrNotReady
 	}
 	clinic, err := st.Clinics.ByID(row.ClinicID)
@@ -49,8 +49,8 @@ func (s *Service) Report(ctx context.Context, st *repositories.Store, a models.A
 	if d.Image, err = s.decodeBlob(ctx, row.ImageKey); err != nil {
 		return nil, nil, err
 	}
-	if row.VesselKey != nil {
-		if d.VesselMap, err = s.decodeBlob(ctx, *row.VesselKey); err != nil {
+	if row.Analysis.VesselKey != nil {
+		if d.VesselMap, err = s.decodeBlob(ctx, *row.Analysis.VesselKey); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -66,13 +66,13 @@ func (s *Service) Report(ctx context.Context, st *repositories.Store, a models.A
 
 // profileOf is the risk profile the result was rated with.
 func (s *Service) profileOf(st *repositories.Store, row *repositories.ScreeningRow) (risk.Profile, error) {
-	if row.ProfileVersion != nil {
-		if p, err := st.Profiles.ByVersion(*row.ProfileVersion); err == nil {
+	if v := row.Analysis.ProfileVersion; v != nil {
+		if p, err := st.Profiles.ByVersion(*v); err == nil {
 			return decodeProfile(p)
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return risk.Profile{}, err
 		}
-		if *row.ProfileVersion == risk.DefaultProfile().Version {
+		if *v == risk.DefaultProfile().Version {
 			return risk.DefaultProfile(), nil
 		}
 	}
@@ -92,7 +92,8 @@ func (s *Service) decodeBlob(ctx context.Context, key string) (image.Image, erro
 	return img, nil
 }
 
-// reportData fills the report from what the row holds.
+// reportData fills the report from what the row holds; the analysis is the
+// one view the API shows too (ViewOf).
 func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile, now time.Time) report.Data {
 	d := report.Data{Lang: row.Lang, ScreeningID: row.ID, Eye: row.Eye, TakenAt: row.CreatedAt, ImageSHA256: row.ImageSHA256,
 		GeneratedAt: now, Clinic: report.Clinic{Name: c.Name}}
@@ -106,32 +107,7 @@ func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile
 	if row.PatientSex != nil {
 		d.Patient.Sex = *row.PatientSex
 	}
-	an := &report.Analysis{RiskLevel: row.RiskLevel, Confidence: row.Confidence, CompletedAt: *row.CompletedAt,
-		Metrics: report.Metrics{VesselDensity: row.VesselDensity, FractalDimension: row.FractalDimension,
-			Tortuosity: row.Tortuosity, MeanVesselWidthPx: row.MeanVesselWidthPx}}
-	if row.Analyzer != nil {
-		an.Analyzer = *row.Analyzer
-	}
-	if row.AnalyzerVersion != nil {
-		an.Version = *row.AnalyzerVersion
-	}
-	if row.ProfileVersion != nil {
-		an.ProfileVersion = *row.ProfileVersion
-	}
-	if row.Gradable != nil {
-		an.Gradable = *row.Gradable
-	}
-	if row.Quality != nil {
-		an.Quality = *row.Quality
-	}
-	if row.FindingsJSON != nil {
-		var fs []risk.Finding
-		_ = json.Unmarshal([]byte(*row.FindingsJSON), &fs)
-		for _, f := range fs {
-			an.Findings = append(an.Findings, report.Finding{Code: f.Code, Severity: f.Severity, Message: f.Message})
-		}
-	}
-	d.Analysis = an
+	d.Analysis = reportAnalysis(ViewOf(row.Analysis))
 	d.Ranges = ranges(p)
 	if row.Status == models.StatusReviewed && row.ReviewedAt != nil {
 		rv := &report.Review{DoctorName: orName(row.ReviewerName, deref(row.ReviewerEmail)), ReviewedAt: *row.ReviewedAt,

@@ -10,22 +10,12 @@
 package screenings
 
 import (
-	"context"
-	"image"
 	"time"
 
 	"aura/analysis"
 	"aura/models"
 	"aura/storage"
 )
-
-// Analyzer measures one fundus image.
-type Analyzer interface {
-	// Name is the analyzer's name in results ("vessels", "oip").
-	Name() string
-	// Analyze measures img (decoded from src, of contentType).
-	Analyze(ctx context.Context, img image.Image, src []byte, contentType string) (*analysis.Result, error)
-}
 
 // Settings are the values of the configuration the rules need.
 type Settings struct {
@@ -52,7 +42,7 @@ type Service struct {
 	Clock    models.Clock
 	Settings Settings
 	Blobs    *storage.Store
-	Analyzer Analyzer
+	Analyzer analysis.Analyzer
 	// decodes bounds the full decodes of uploads running at once: a 40 MP
 	// image takes up to 160 MiB while it is checked.
 	decodes chan struct{}
@@ -61,6 +51,6 @@ type Service struct {
 }
 
 // New builds the service.
-func New(settings Settings, blobs *storage.Store, analyzer Analyzer, clock models.Clock) *Service {
+func New(settings Settings, blobs *storage.Store, analyzer analysis.Analyzer, clock models.Clock) *Service {
 	return &Service{Clock: clock, Settings: settings, Blobs: blobs, Analyzer: analyzer, decodes: make(chan struct{}, 2)}
 }

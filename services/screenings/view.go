@@ -1,0 +1,94 @@
+package screenings
+
+import (
+	"encoding/json"
+	"time"
+
+	"aura/analysis"
+	"aura/analysis/risk"
+	"aura/models"
+	"aura/report"
+)
+
+// AnalysisView is a recorded analysis as the contract's Screening shows it
+// ("analysis") and as the PDF report prints it. ViewOf is the one place that
+// reads the stored columns.
+type AnalysisView struct {
+	Analyzer       string            `json:"analyzer"`
+	Version        string            `json:"version"`
+	ProfileVersion int               `json:"profileVersion"`
+	Gradable       bool              `json:"gradable"`
+	Quality        float64           `json:"quality"`
+	RiskLevel      *string           `json:"riskLevel"`
+	Confidence     *float64          `json:"confidence"`
+	Metrics        *analysis.Metrics `json:"metrics"`
+	Findings       []risk.Finding    `json:"findings"`
+	// CompletedAt is shown by the handlers in their one form of instants
+	// (handlers.AnalysisView), hence not marshalled here.
+	CompletedAt time.Time `json:"-"`
+	DurationMs  int64     `json:"durationMs"`
+}
+
+// ViewOf is the view of a stored analysis; nil until it is done. Metrics are
+// shown only when all four were stored (an ungradable image has none).
+func ViewOf(a models.Analysis) *AnalysisView {
+	if !a.Done() {
+		return nil
+	}
+	v := &AnalysisView{Analyzer: deref(a.Analyzer), Version: deref(a.AnalyzerVersion), RiskLevel: a.RiskLevel,
+		Confidence: a.Confidence, Findings: []risk.Finding{}, CompletedAt: a.CompletedAt.UTC()}
+	if a.ProfileVersion != nil {
+		v.ProfileVersion = *a.ProfileVersion
+	}
+	if a.Gradable != nil {
+		v.Gradable = *a.Gradable
+	}
+	if a.Quality != nil {
+		v.Quality = *a.Quality
+	}
+	if a.DurationMs != nil {
+		v.DurationMs = *a.DurationMs
+	}
+	if a.VesselDensity != nil && a.FractalDimension != nil && a.Tortuosity != nil && a.MeanVesselWidthPx != nil {
+		v.Metrics = &analysis.Metrics{VesselDensity: *a.VesselDensity, FractalDimension: *a.FractalDimension,
+			Tortuosity: *a.Tortuosity, MeanVesselWidthPx: *a.MeanVesselWidthPx}
+	}
+	if a.FindingsJSON != nil {
+		if err := json.Unmarshal([]byte(*a.FindingsJSON), &v.Findings); err != nil || v.Findings == nil {
+			v.Findings = []risk.Finding{}
+		}
+	}
+	return v
+}
+
+// stored is the analysis to record: the analyzer's result rated by a
+// profile (ev), with the vessel map's key and the analysis's own duration.
+func stored(res *analysis.Result, ev risk.Evaluation, vesselKey *string, duration time.Duration, now time.Time) models.Analysis {
+	findings, _ := json.Marshal(ev.Findings)
+	a := models.Analysis{VesselKey: vesselKey, Analyzer: &res.Analyzer, AnalyzerVersion: &res.Version,
+		ProfileVersion: &ev.ProfileVersion, Gradable: &res.Gradable, Quality: &res.Quality, RiskLevel: ev.RiskLevel,
+		Confidence: res.Confidence, FindingsJSON: ptr(string(findings)), CompletedAt: &now, DurationMs: ptr(duration.Milliseconds())}
+	if m := res.Metrics; m != nil {
+		a.VesselDensity, a.FractalDimension, a.Tortuosity, a.MeanVesselWidthPx = &m.VesselDensity, &m.FractalDimension, &m.Tortuosity, &m.MeanVesselWidthPx
+	}
+	return a
+}
+
+// reportAnalysis is the view as the report prints it.
+func reportAnalysis(v *AnalysisView) *report.Analysis {
+	if v == nil {
+		return nil
+	}
+	an := &report.Analysis{Analyzer: v.Analyzer, Version: v.Version, ProfileVersion: v.ProfileVersion, Gradable: v.Gradable,
+		Quality: v.Quality, RiskLevel: v.RiskLevel, Confidence: v.Confidence, CompletedAt: v.CompletedAt}
+	if m := v.Metrics; m != nil {
+		an.Metrics = report.Metrics{VesselDensity: &m.VesselDensity, FractalDimension: &m.FractalDimension,
+			Tortuosity: &m.Tortuosity, MeanVesselWidthPx: &m.MeanVesselWidthPx}
+	}
+	for _, f := range v.Findings {
+		an.Findings = append(an.Findings, report.Finding{Code: f.Code, Severity: f.Severity, Message: f.Message})
+	}
+	return an
+}
+
+func ptr[T any](v T) *T { return &v }
