@@ -16,6 +16,8 @@ import (
 	// The formats an upload may be: an analyzer that decodes can read them.
 	_ "image/jpeg"
 	_ "image/png"
+
+	"aura/imaging"
 )
 
 // Analyzer measures one fundus photograph. Analyze may be called from
@@ -47,9 +49,15 @@ type Image struct {
 // change it (it comes marked fault.Permanent).
 var ErrUnreadable = errors.New("image unreadable")
 
-// Decode decodes the pixels. A file that does not decode is ErrUnreadable.
+// Decode decodes the pixels. A 16-bit PNG is decoded row by row into 8
+// bits per sample (imaging), so it holds at most 4 bytes a pixel, not 8. A
+// file that does not decode is ErrUnreadable.
 func (im Image) Decode() (image.Image, error) {
-	img, _, err := image.Decode(bytes.NewReader(im.Bytes))
+	p, err := imaging.Prepare(bytes.NewReader(im.Bytes))
+	if err != nil {
+		return nil, unreadable(err)
+	}
+	img, err := p.Decode()
 	if err != nil {
 		return nil, unreadable(err)
 	}

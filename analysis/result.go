@@ -8,24 +8,28 @@
 // is good enough to be read). It is a screening aid for a clinician, who
 // makes every clinical decision.
 //
-// This package and its sub-packages import nothing else of AURA, so that the
-// job worker, the report builder and tests can use them freely.
+// This package and its sub-packages import nothing else of AURA but vocab
+// (the contract's words), so that the job worker, the report builder and
+// tests can use them freely.
 package analysis
 
-import "image"
+import (
+	"image"
 
-// Metric names, as they appear in the API contract and in risk rules.
+	"aura/vocab"
+)
+
+// Metric names, as they appear in the API contract and in risk rules (the
+// vocabulary's).
 const (
-	MetricVesselDensity     = "vesselDensity"
-	MetricFractalDimension  = "fractalDimension"
-	MetricTortuosity        = "tortuosity"
-	MetricMeanVesselWidthPx = "meanVesselWidthPx"
+	MetricVesselDensity     = vocab.MetricVesselDensity
+	MetricFractalDimension  = vocab.MetricFractalDimension
+	MetricTortuosity        = vocab.MetricTortuosity
+	MetricMeanVesselWidthPx = vocab.MetricMeanVesselWidthPx
 )
 
 // MetricNames lists the metric names in their documented order.
-func MetricNames() []string {
-	return []string{MetricVesselDensity, MetricFractalDimension, MetricTortuosity, MetricMeanVesselWidthPx}
-}
+func MetricNames() []string { return vocab.MetricNames() }
 
 // Metrics are the measurements of the vessels of one gradable image.
 type Metrics struct {

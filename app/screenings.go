@@ -31,6 +31,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Screenings = screenings.New(screenings.Settings{
 		MaxImageBytes: c.Screening.MaxImageBytes, MaxAttempts: c.Analysis.MaxAttempts, AnalysisTimeout: c.Analysis.Timeout,
 		FrontendURL: c.Mail.FrontendURL, ReportTimeout: reportTimeout, DefaultLang: c.I18n.DefaultLanguage,
+		DecodeMemory: c.Screening.DecodeMemory, ReportRendersPerAccount: c.Screening.ReportRendersPerAccount,
 		UploadMax: c.Limits.Upload.Max, UploadWindow: c.Limits.Upload.Window,
 	}, blobs, analyzer, nil)
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {

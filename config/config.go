@@ -66,9 +66,16 @@ type StorageConfig struct {
 	URI string `mapstructure:"uri"`
 }
 
-// ScreeningConfig bounds uploads.
+// ScreeningConfig bounds uploads, image decodes and report renders.
 type ScreeningConfig struct {
 	MaxImageBytes int64 `mapstructure:"max_image_bytes"`
+	// DecodeMemory is the bytes of decoded images (upload checks, reports)
+	// that one process holds at once, each decode's share read from the
+	// image's header; an image needing more alone is refused (400).
+	DecodeMemory int64 `mapstructure:"decode_memory"`
+	// ReportRendersPerAccount is how many PDF reports one account may have
+	// rendered at once in one process (429 RATE_LIMITED beyond).
+	ReportRendersPerAccount int `mapstructure:"report_renders_per_account"`
 }
 
 // AnalysisConfig tunes the analysis workers.
@@ -334,6 +341,10 @@ var defaults = map[string]any{
 	"housekeeping.enabled":             true,
 	"housekeeping.interval":            "1h",
 	"housekeeping.retention":           "720h",
+
+	// the decode memory budget and the report renders (docs/screening.md, docs/report.md)
+	"screening.decode_memory":              512 << 20,
+	"screening.report_renders_per_account": 2,
 }
 
 // aliases are the environment names kept from the first AURA backend; they are

@@ -88,6 +88,8 @@ func (c *Config) validate() error {
 		{c.I18n.DefaultLanguage == "vi" || c.I18n.DefaultLanguage == "en", "i18n.default_language (AURA_I18N_DEFAULT_LANGUAGE): accepted: vi, en"},
 		{c.Storage.URI != "", "storage.uri (AURA_STORAGE_URI): must not be empty"},
 		{c.Screening.MaxImageBytes >= 1<<10 && c.Screening.MaxImageBytes <= 1<<30, "screening.max_image_bytes (AURA_SCREENING_MAX_IMAGE_BYTES): must be 1 KiB to 1 GiB"},
+		{c.Screening.DecodeMemory >= 16<<20 && c.Screening.DecodeMemory <= 64<<30, "screening.decode_memory (AURA_SCREENING_DECODE_MEMORY): must be 16 MiB to 64 GiB (bytes)"},
+		{c.Screening.ReportRendersPerAccount >= 1 && c.Screening.ReportRendersPerAccount <= 100, "screening.report_renders_per_account (AURA_SCREENING_REPORT_RENDERS_PER_ACCOUNT): must be 1-100"},
 		{c.Analysis.Workers >= 0 && c.Analysis.Workers <= 256, "analysis.workers (AURA_ANALYSIS_WORKERS): must be 0-256"},
 		{c.Analysis.MaxAttempts >= 1 && c.Analysis.MaxAttempts <= 100, "analysis.max_attempts (AURA_ANALYSIS_MAX_ATTEMPTS): must be 1-100"},
 		{c.Analysis.Nice >= 0 && c.Analysis.Nice <= 19, "analysis.nice (AURA_ANALYSIS_NICE): must be 0-19"},

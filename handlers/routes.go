@@ -14,6 +14,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	api.GET("/", d.Index)
 	api.GET("/openapi.json", d.OpenAPI)
 	api.GET("/docs", d.Docs)
+	api.GET("/docs/:file", d.DocsFile)
 	api.GET("/health", WithToken(session), d.Operator, d.Health)
 	api.GET("/health/live", d.Live)
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -274,7 +275,11 @@ func (d *Deps) ListScreenings(c *gin.Context) {
 		return
 	}
 	p, err := d.Screenings.List(c.Request.Context(), store(c), actor(c), screenings.ListQuery{
-		Status: c.Query("status"), Eye: c.Query("eye"), RiskLevel: c.Query("riskLevel"), ClinicID: c.Query("clinicId"),
+		// status and riskLevel are lists, comma-separated as the document
+		// says (style form, explode false); repeated (status=a&status=b, a
+		// client's default elsewhere) they are read as one list too.
+		Status: strings.Join(c.QueryArray("status"), ","), Eye: c.Query("eye"),
+		RiskLevel: strings.Join(c.QueryArray("riskLevel"), ","), ClinicID: c.Query("clinicId"),
 		PatientID: c.Query("patientId"), From: c.Query("from"), To: c.Query("to"), Page: page, PageSize: size,
 	})
 	if err != nil {
@@ -408,16 +413,22 @@ func (d *Deps) ReviewScreening(c *gin.Context) {
 }
 
 // ScreeningReport is GET /api/screenings/{id}/report: the PDF, in the
-// patient's language; 409 NOT_READY before the analysis.
+// patient's language; 409 NOT_READY before the analysis. Its ETag names the
+// state it shows; If-None-Match answers 304.
 func (d *Deps) ScreeningReport(c *gin.Context) {
-	pdf, row, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	r, err := d.Screenings.Report(c.Request.Context(), store(c), actor(c), c.Param("id"), c.GetHeader("If-None-Match"))
 	if err != nil {
 		Fail(c, err)
 		return
 	}
-	c.Header("Cache-Control", "private, no-store")
-	c.Header("Content-Disposition", `inline; filename="aura-report-`+row.ID+`.pdf"`)
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	c.Header("ETag", r.ETag)
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate") // as the image: kept, revalidated by its ETag
+	if r.NotModified {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Header("Content-Disposition", `inline; filename="aura-report-`+r.Row.ID+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", r.PDF)
 }
 
 // limited turns the body limit's error into the domain's ErrTooLarge, so the

@@ -1,6 +1,10 @@
 package models
 
-import "time"
+import (
+	"time"
+
+	"aura/vocab"
+)
 
 // Screening statuses, in their order.
 const (
@@ -15,8 +19,8 @@ const (
 // Statuses lists every screening status.
 var Statuses = []string{StatusQueued, StatusProcessing, StatusAwaitingReview, StatusInReview, StatusReviewed, StatusFailed}
 
-// RiskLevels in increasing order.
-var RiskLevels = []string{"low", "medium", "high", "critical"}
+// RiskLevels in increasing order (the vocabulary's).
+var RiskLevels = vocab.RiskLevels()
 
 // Screening is one fundus image a patient sent to a clinic, its analysis, and
 // its review. The image and the vessel map are stored outside the database

@@ -8,6 +8,8 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/text/unicode/norm"
+
+	"aura/vocab"
 )
 
 // vietnameseAlphabet is every letter Vietnamese writes: the 29 letters in
@@ -79,21 +81,28 @@ func TestGoFontsLackVietnamese(t *testing.T) {
 func TestMessagesComplete(t *testing.T) {
 	cov := fontCoverage()
 	for _, m := range []messages{vi, en} {
-		v := reflect.ValueOf(m)
-		for i := 0; i < v.NumField(); i++ {
-			f := v.Field(i)
-			if f.Kind() != reflect.String {
-				continue
-			}
-			name := v.Type().Field(i).Name
-			if f.String() == "" {
+		check := func(name, s string) {
+			if s == "" {
 				t.Errorf("%s: %s is empty", m.lang, name)
 			}
-			for _, r := range f.String() {
+			for _, r := range s {
 				if !cov.has(r) {
 					t.Errorf("%s: %s has %q, which the font lacks", m.lang, name, r)
 				}
 			}
+		}
+		v := reflect.ValueOf(m)
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Field(i); f.Kind() == reflect.String {
+				check(v.Type().Field(i).Name, f.String())
+			}
+		}
+		for k, s := range m.levels {
+			check("levels["+k+"]", s)
+		}
+		for k, s := range m.metricNames {
+			check("metricNames["+k+"] name", s[0])
+			check("metricNames["+k+"] unit", s[1])
 		}
 	}
 	for _, r := range "•…–≥≤·—" {
@@ -103,16 +112,58 @@ func TestMessagesComplete(t *testing.T) {
 	}
 }
 
+// TestVocabularyInEveryLanguage: every risk level of the contract's
+// vocabulary has a label in every language and a colour of its own (not the
+// grey of an unknown value), every metric a name and a unit, and the report
+// knows no level or metric the vocabulary lacks.
+func TestVocabularyInEveryLanguage(t *testing.T) {
+	colours := map[rgb]string{}
+	for _, l := range vocab.RiskLevels() {
+		c, ok := riskColor[l]
+		switch {
+		case !ok:
+			t.Errorf("risk level %q has no colour", l)
+		case c == muted || colours[c] != "":
+			t.Errorf("risk level %q has the colour of %q", l, colours[c]+map[bool]string{true: "an unknown level"}[c == muted])
+		}
+		colours[c] = l
+	}
+	if len(riskColor) != len(vocab.RiskLevels()) {
+		t.Errorf("%d colours for %d levels", len(riskColor), len(vocab.RiskLevels()))
+	}
+	for _, m := range []*messages{&vi, &en} {
+		for _, l := range vocab.RiskLevels() {
+			if m.levels[l] == "" || m.level(l) != m.levels[l] {
+				t.Errorf("%s: risk level %q has no label", m.lang, l)
+			}
+		}
+		if len(m.levels) != len(vocab.RiskLevels()) {
+			t.Errorf("%s: %d labels for %d levels", m.lang, len(m.levels), len(vocab.RiskLevels()))
+		}
+		for _, name := range vocab.MetricNames() {
+			if n := m.metricNames[name]; n[0] == "" || n[1] == "" {
+				t.Errorf("%s: metric %q has no name or unit", m.lang, name)
+			}
+		}
+		if len(m.metricNames) != len(vocab.MetricNames()) {
+			t.Errorf("%s: %d metric names for %d metrics", m.lang, len(m.metricNames), len(vocab.MetricNames()))
+		}
+		if rows := m.metrics(Metrics{}); len(rows) != len(vocab.MetricNames()) {
+			t.Errorf("%s: %d rows in the measurements table", m.lang, len(rows))
+		}
+	}
+}
+
 func TestLevelsAndNames(t *testing.T) {
 	cases := []struct{ got, want string }{
 		{vi.level("low"), "thấp"}, {vi.level("MEDIUM"), "trung bình"}, {vi.level("high"), "cao"},
-		{vi.level("very_high"), "rất cao"}, {vi.level("Very High"), "rất cao"}, {en.level("very-high"), "very high"},
-		{capitalize(vi.level("very_high")), "Rất cao"}, {vi.level("urgent"), "urgent"},
+		{vi.level("critical"), "nghiêm trọng"}, {vi.level(" Critical "), "nghiêm trọng"}, {en.level("critical"), "critical"},
+		{capitalize(vi.level("critical")), "Nghiêm trọng"}, {vi.level("urgent"), "urgent"}, {vi.level("very_high"), "very_high"},
 		{vi.sexName("F"), "Nữ"}, {vi.sexName("male"), "Nam"}, {en.sexName("nữ"), "Female"},
 		{vi.eyeName("OS"), "Mắt trái (OS)"}, {en.eyeName("right"), "Right eye (OD)"},
 		{vi.birthDate("1961-03-12"), "12/03/1961"}, {en.birthDate("1961-03-12"), "12 Mar 1961"}, {vi.birthDate("1961"), "1961"},
 		{vi.bound(0.08), "0,08"}, {en.bound(1.5), "1.5"}, {vi.bound(6), "6"}, {vi.fixed(0.0621, 3), "0,062"},
-		{metricKey("meanVesselWidth"), "meanvesselwidthpx"}, {metricKey("vessel_density"), "vesseldensity"},
+		{metricKey("meanVesselWidthPx"), "meanVesselWidthPx"}, {metricKey("VESSELDENSITY"), "vesselDensity"}, {metricKey("vessel_density"), ""},
 		{messagesFor("en-US").lang, "en"}, {messagesFor("").lang, "vi"}, {messagesFor("fr").lang, "vi"},
 	}
 	for i, c := range cases {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-pdf/fpdf"
+
+	"aura/vocab"
 )
 
 // Page geometry, in millimetres (A4 portrait).
@@ -24,21 +26,21 @@ const (
 type rgb struct{ r, g, b int }
 
 var (
-	ink       = rgb{33, 37, 41}
-	muted     = rgb{98, 108, 118}
-	accent    = rgb{0, 98, 110}
-	paleFill  = rgb{243, 246, 247}
-	headFill  = rgb{225, 238, 240}
-	hairline  = rgb{205, 212, 216}
-	white     = rgb{255, 255, 255}
-	okColor   = rgb{46, 125, 50}
-	offColor  = rgb{176, 96, 0}
+	ink      = rgb{33, 37, 41}
+	muted    = rgb{98, 108, 118}
+	accent   = rgb{0, 98, 110}
+	paleFill = rgb{243, 246, 247}
+	headFill = rgb{225, 238, 240}
+	hairline = rgb{205, 212, 216}
+	white    = rgb{255, 255, 255}
+	okColor  = rgb{46, 125, 50}
+	offColor = rgb{176, 96, 0}
+	// riskColor is the badge of each risk level of the vocabulary.
 	riskColor = map[string]rgb{
-		"low":      {46, 125, 50},
-		"medium":   {196, 120, 0},
-		"moderate": {196, 120, 0},
-		"high":     {206, 72, 16},
-		"veryhigh": {176, 0, 32},
+		vocab.RiskLow:      {46, 125, 50},
+		vocab.RiskMedium:   {196, 120, 0},
+		vocab.RiskHigh:     {206, 72, 16},
+		vocab.RiskCritical: {150, 0, 40},
 	}
 )
 
@@ -130,6 +132,7 @@ type report struct {
 	// cleaned texts
 	clinicName, clinicAddress string
 	patientName, patientCode  string
+	nameLines                 []string // the patient's name wrapped to the box's width
 
 	findings  para // every finding's lines; the first line of each is in findStart
 	findStart map[int]bool
@@ -144,7 +147,9 @@ const (
 	sectionGap  = 4.0
 	headingH    = 7.0
 	riskBoxH    = 22.0
-	patientBoxH = 25.0
+	patientRowH = 5.0
+	labelW      = 30.0 // the labels of the patient box
+	maxNameRows = 10   // a name longer than this many lines (about 700 characters) ends with "…"
 	imageBoxH   = 60.0
 	captionH    = 6.0
 	tableHeadH  = 7.0
@@ -221,6 +226,14 @@ func build(ctx context.Context, w io.Writer, d *Data, photo, vessels *encoded) e
 
 // wrapTexts splits the long texts into lines at their widths and fonts.
 func (r *report) wrapTexts() {
+	// The name is never cut: it wraps over the whole width of the patient box.
+	r.font("B", 10.5, ink)
+	nameW := contentW - 8 - labelW
+	r.nameLines = r.pdf.SplitText(r.patientName, nameW)
+	if len(r.nameLines) > maxNameRows {
+		r.nameLines = r.nameLines[:maxNameRows]
+		r.nameLines[maxNameRows-1] = r.ellipsis(r.nameLines[maxNameRows-1], nameW, "B", 10.5)
+	}
 	r.font("", 8.5, ink)
 	if a := r.d.Analysis; a != nil {
 		for _, f := range a.Findings {
@@ -370,7 +383,7 @@ func (r *report) blocks() []block {
 	}
 	b = append(b, block{h: 26, draw: r.header})
 	gap(1.5)
-	b = append(b, block{h: patientBoxH, draw: r.patientBox})
+	b = append(b, block{h: r.patientBoxH(), draw: r.patientBox})
 	gap(sectionGap)
 	heading(r.m.images)
 	b = append(b, block{h: imageBoxH + captionH, draw: r.images})
@@ -414,13 +427,19 @@ func (r *report) runningHeader() {
 	if r.clinicName != "" {
 		left = r.clinicName + " · " + left
 	}
-	right := r.patientName
-	if r.patientCode != "" {
-		right += " · " + r.patientCode
-	}
+	// the code whole, then as much of the name as fits
 	r.font("", 8, muted)
+	rightW := contentW * 0.38
+	right := r.patientCode
+	if r.patientName != "" {
+		sep := ""
+		if right != "" {
+			sep = " · "
+		}
+		right = r.fitWidth(r.patientName, rightW-r.pdf.GetStringWidth(right+sep)) + sep + right
+	}
 	r.text(marginL, 14, contentW*0.62, 4, left, "L")
-	r.text(marginL+contentW*0.62, 14, contentW*0.38, 4, right, "R")
+	r.text(marginL+contentW*0.62, 14, rightW, 4, right, "R")
 	r.stroke(hairline, 0.3)
 	r.pdf.Line(marginL, 19.5, marginL+contentW, 19.5)
 }
@@ -432,12 +451,21 @@ func (r *report) heading(y float64, s string) {
 	r.pdf.Line(marginL, y+5.6, marginL+contentW, y+5.6)
 }
 
+// patientBoxH is the height of the patient box: the name's lines, then
+// four rows of two columns.
+func (r *report) patientBoxH() float64 {
+	return 5 + float64(max(1, len(r.nameLines))+4)*patientRowH
+}
+
+// patientBox: the name over the whole width (wrapped, never cut), then the
+// patient code, birth date and sex beside the eye, date imaged, image
+// quality and analyser. The code is never cut either: a code too wide for
+// its column is printed smaller.
 func (r *report) patientBox(y float64) {
 	m, d := r.m, r.d
 	r.fill(paleFill)
-	r.pdf.RoundedRect(marginL, y, contentW, patientBoxH, 1.5, "1234", "F")
+	r.pdf.RoundedRect(marginL, y, contentW, r.patientBoxH(), 1.5, "1234", "F")
 	half := contentW / 2
-	labelW := 30.0
 	quality, analyzer := "", ""
 	if a := d.Analysis; a != nil {
 		f := m.qualityBad
@@ -447,25 +475,44 @@ func (r *report) patientBox(y float64) {
 		quality = fmt.Sprintf(f, m.percent(a.Quality))
 		analyzer = analyzerName(a)
 	}
-	rows := [][2][2]string{
-		{{m.fullName, r.patientName}, {m.eye, m.eyeName(clean(d.Eye, false))}},
-		{{m.patientCode, r.patientCode}, {m.takenAt, m.dateTime(d.TakenAt, d.Location)}},
-		{{m.dateOfBirth, m.birthDate(clean(d.Patient.DateOfBirth, false))}, {m.imageQuality, quality}},
-		{{m.sex, m.sexName(clean(d.Patient.Sex, false))}, {m.analyzer, analyzer}},
+	ry := y + 2.5
+	r.font("", 8.5, muted)
+	r.text(marginL+4, ry, labelW, patientRowH, m.fullName, "L")
+	r.font("B", 10.5, ink)
+	lines := r.nameLines
+	if len(lines) == 0 {
+		lines = []string{"—"}
 	}
+	for _, line := range lines {
+		r.text(marginL+4+labelW, ry, contentW-8-labelW, patientRowH, line, "L")
+		ry += patientRowH
+	}
+	rows := [][2][2]string{
+		{{m.patientCode, r.patientCode}, {m.eye, m.eyeName(clean(d.Eye, false))}},
+		{{m.dateOfBirth, m.birthDate(clean(d.Patient.DateOfBirth, false))}, {m.takenAt, m.dateTime(d.TakenAt, d.Location)}},
+		{{m.sex, m.sexName(clean(d.Patient.Sex, false))}, {m.imageQuality, quality}},
+		{{"", ""}, {m.analyzer, analyzer}},
+	}
+	valueW := half - labelW - 8
 	for i, row := range rows {
-		ry := y + 2.5 + float64(i)*5
 		for c, cell := range row {
+			if cell[0] == "" {
+				continue
+			}
 			x := marginL + 4 + float64(c)*half
 			r.font("", 8.5, muted)
-			r.text(x, ry, labelW, 5, cell[0], "L")
-			if i == 0 && c == 0 {
-				r.font("B", 10.5, ink)
-			} else {
-				r.font("", 9.5, ink)
+			r.text(x, ry, labelW, patientRowH, cell[0], "L")
+			size := 9.5
+			r.font("", size, ink)
+			if i == 0 && c == 0 { // the code: smaller rather than cut
+				for size > 6 && r.pdf.GetStringWidth(cell[1]) > valueW {
+					size -= 0.5
+					r.font("", size, ink)
+				}
 			}
-			r.text(x+labelW, ry, half-labelW-8, 5, orDash(cell[1]), "L")
+			r.text(x+labelW, ry, valueW, patientRowH, orDash(cell[1]), "L")
 		}
+		ry += patientRowH
 	}
 }
 
@@ -651,9 +698,9 @@ func (r *report) riskBox(x, y, w float64, label, level string, known bool, note,
 
 	badgeY, badgeH := y+7.5, 7.0
 	if known {
-		c, ok := riskColor[key(level)]
+		c, ok := riskColor[riskLevel(level)]
 		if !ok {
-			c = muted
+			c = muted // a value outside the vocabulary, printed as given
 		}
 		text := capitalize(r.m.level(level))
 		r.font("B", 10.5, white)

@@ -2,11 +2,14 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"aura/vocab"
 )
 
 // messages is every text of the report in one language. Every field must be
@@ -72,18 +75,11 @@ type messages struct {
 	otherSex       string
 	rightEye       string
 	leftEye        string
-	low            string
-	medium         string
-	high           string
-	veryHigh       string
-	info           string
-	metricDensity  string
-	metricFractal  string
-	metricTortuous string
-	metricWidth    string
-	unitDensity    string
-	unitNone       string
-	unitPixels     string
+	// levels names each risk level of the vocabulary (vocab.RiskLevels).
+	levels map[string]string
+	// metricNames names each metric of the vocabulary (vocab.MetricNames)
+	// and says under the name what it is measured in.
+	metricNames    map[string][2]string
 	decimalComma   bool
 	dateLayout     string
 	dateTimeLayout string
@@ -150,18 +146,15 @@ var vi = messages{
 	otherSex:       "Khác",
 	rightEye:       "Mắt phải (OD)",
 	leftEye:        "Mắt trái (OS)",
-	low:            "thấp",
-	medium:         "trung bình",
-	high:           "cao",
-	veryHigh:       "rất cao",
-	info:           "thông tin",
-	metricDensity:  "Mật độ mạch máu",
-	metricFractal:  "Số chiều fractal",
-	metricTortuous: "Độ xoắn vặn mạch",
-	metricWidth:    "Độ rộng mạch trung bình",
-	unitDensity:    "tỷ lệ diện tích, 0–1",
-	unitNone:       "không đơn vị",
-	unitPixels:     "điểm ảnh (px)",
+	levels: map[string]string{
+		vocab.RiskLow: "thấp", vocab.RiskMedium: "trung bình", vocab.RiskHigh: "cao", vocab.RiskCritical: "nghiêm trọng",
+	},
+	metricNames: map[string][2]string{
+		vocab.MetricVesselDensity:     {"Mật độ mạch máu", "tỷ lệ diện tích, 0–1"},
+		vocab.MetricFractalDimension:  {"Số chiều fractal", "không đơn vị"},
+		vocab.MetricTortuosity:        {"Độ xoắn vặn mạch", "không đơn vị"},
+		vocab.MetricMeanVesselWidthPx: {"Độ rộng mạch trung bình", "điểm ảnh (px)"},
+	},
 	decimalComma:   true,
 	dateLayout:     "02/01/2006",
 	dateTimeLayout: "02/01/2006 15:04",
@@ -228,18 +221,15 @@ var en = messages{
 	otherSex:       "Other",
 	rightEye:       "Right eye (OD)",
 	leftEye:        "Left eye (OS)",
-	low:            "low",
-	medium:         "medium",
-	high:           "high",
-	veryHigh:       "very high",
-	info:           "info",
-	metricDensity:  "Vessel density",
-	metricFractal:  "Fractal dimension",
-	metricTortuous: "Tortuosity",
-	metricWidth:    "Mean vessel width",
-	unitDensity:    "area fraction, 0–1",
-	unitNone:       "dimensionless",
-	unitPixels:     "pixels (px)",
+	levels: map[string]string{
+		vocab.RiskLow: "low", vocab.RiskMedium: "medium", vocab.RiskHigh: "high", vocab.RiskCritical: "critical",
+	},
+	metricNames: map[string][2]string{
+		vocab.MetricVesselDensity:     {"Vessel density", "area fraction, 0–1"},
+		vocab.MetricFractalDimension:  {"Fractal dimension", "dimensionless"},
+		vocab.MetricTortuosity:        {"Tortuosity", "dimensionless"},
+		vocab.MetricMeanVesselWidthPx: {"Mean vessel width", "pixels (px)"},
+	},
 	dateLayout:     "2 Jan 2006",
 	dateTimeLayout: "2 Jan 2006 15:04",
 }
@@ -267,22 +257,21 @@ func key(s string) string {
 	return b.String()
 }
 
-// level names a risk level or severity ("" when s is empty); an unknown
-// value is printed as given.
+// riskLevel is the vocabulary's risk level s names ("" when none): the
+// levels are matched ignoring case and surrounding space.
+func riskLevel(s string) string {
+	l := strings.ToLower(strings.TrimSpace(s))
+	if slices.Contains(vocab.RiskLevels(), l) {
+		return l
+	}
+	return ""
+}
+
+// level names a risk level or severity in the report's language ("" when s
+// is empty); a value outside the vocabulary is printed as given.
 func (m *messages) level(s string) string {
-	switch key(s) {
-	case "":
-		return ""
-	case "low":
-		return m.low
-	case "medium", "moderate":
-		return m.medium
-	case "high":
-		return m.high
-	case "veryhigh":
-		return m.veryHigh
-	case "info":
-		return m.info
+	if l := riskLevel(s); l != "" {
+		return m.levels[l]
 	}
 	return strings.TrimSpace(s)
 }
@@ -315,7 +304,7 @@ func (m *messages) eyeName(s string) string {
 
 // metric describes one row of the measurements table.
 type metric struct {
-	key      string // normalised by key()
+	key      string // the vocabulary's name
 	name     string
 	unit     string // the explanation under the name
 	suffix   string // printed after the value
@@ -323,23 +312,32 @@ type metric struct {
 	value    *float64
 }
 
+// metrics are the table's rows, one per metric of the vocabulary, in its order.
 func (m *messages) metrics(x Metrics) []metric {
-	return []metric{
-		{"vesseldensity", m.metricDensity, m.unitDensity, "", 3, x.VesselDensity},
-		{"fractaldimension", m.metricFractal, m.unitNone, "", 3, x.FractalDimension},
-		{"tortuosity", m.metricTortuous, m.unitNone, "", 3, x.Tortuosity},
-		{"meanvesselwidthpx", m.metricWidth, m.unitPixels, " px", 1, x.MeanVesselWidthPx},
+	values := map[string]*float64{
+		vocab.MetricVesselDensity: x.VesselDensity, vocab.MetricFractalDimension: x.FractalDimension,
+		vocab.MetricTortuosity: x.Tortuosity, vocab.MetricMeanVesselWidthPx: x.MeanVesselWidthPx,
 	}
+	var out []metric
+	for _, name := range vocab.MetricNames() {
+		mt := metric{key: name, name: m.metricNames[name][0], unit: m.metricNames[name][1], decimals: 3, value: values[name]}
+		if name == vocab.MetricMeanVesselWidthPx {
+			mt.suffix, mt.decimals = " px", 1
+		}
+		out = append(out, mt)
+	}
+	return out
 }
 
-// metricKey normalises a Range's metric name ("meanVesselWidth" and
-// "mean_vessel_width_px" are the same metric).
+// metricKey is the vocabulary's name of a Range's metric, matched ignoring
+// case ("" for a metric outside the vocabulary).
 func metricKey(s string) string {
-	k := key(s)
-	if k == "meanvesselwidth" {
-		return "meanvesselwidthpx"
+	for _, name := range vocab.MetricNames() {
+		if strings.EqualFold(strings.TrimSpace(s), name) {
+			return name
+		}
 	}
-	return k
+	return ""
 }
 
 // fixed prints v with exactly n decimals in the report's number style.

@@ -27,6 +27,11 @@ const MaxImageSide = 1000
 // shortened, ending with an ellipsis and a line saying so.
 const MaxPages = 2
 
+// LayoutVersion names what a PDF of given Data shows. Raise it with any
+// change that makes the same Data print differently: callers that keep
+// rendered reports (services/screenings) make them again.
+const LayoutVersion = "2"
+
 // Data is everything a report shows. Only what is known needs to be filled:
 // empty strings print as "—", nil images as "not available", a nil Analysis as
 // "no analysis", a nil Review as "awaiting doctor review".
@@ -90,8 +95,9 @@ type Analysis struct {
 	Gradable          bool
 	// Quality is the image quality score from 0 to 1.
 	Quality float64
-	// RiskLevel is "low", "medium", "high" or "very_high"; nil when the
-	// risk rules gave none (an ungradable image).
+	// RiskLevel is one of vocab.RiskLevels ("low", "medium", "high",
+	// "critical"); nil when the risk rules gave none (an ungradable image).
+	// Another value is printed as given, on a grey badge.
 	RiskLevel *string
 	// Confidence is from 0 to 1.
 	Confidence  *float64
@@ -116,8 +122,9 @@ type Finding struct {
 
 // Range is the reference range of one metric in the active risk profile.
 type Range struct {
-	// Metric is "vessel_density", "fractal_dimension", "tortuosity" or
-	// "mean_vessel_width_px" (camelCase and hyphens are accepted).
+	// Metric is one of vocab.MetricNames ("vesselDensity",
+	// "fractalDimension", "tortuosity", "meanVesselWidthPx"), matched
+	// ignoring case.
 	Metric string
 	// Low and High bound the expected values; nil leaves that side open.
 	Low, High *float64
@@ -129,7 +136,7 @@ type Range struct {
 // Review is a doctor's review of the screening.
 type Review struct {
 	DoctorName, LicenseNo string
-	RiskLevel             string
+	RiskLevel             string // one of vocab.RiskLevels
 	Notes                 string
 	Recommendation        string
 	ReviewedAt            time.Time

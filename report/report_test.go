@@ -6,6 +6,10 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+
+	"aura/vocab"
 )
 
 func TestRenderVietnamese(t *testing.T) {
@@ -360,4 +366,83 @@ func BenchmarkRender(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 	b.ReportMetric(float64(size), "pdf-bytes")
+}
+
+// TestCriticalInVietnamese: a critical level (the AI's and the doctor's)
+// prints the Vietnamese word on the critical colour, not the English word
+// on grey (issue 17).
+func TestCriticalInVietnamese(t *testing.T) {
+	d := sample("vi")
+	d.Analysis.RiskLevel = str("critical")
+	d.Review.RiskLevel = "critical"
+	d.Analysis.Findings = append(d.Analysis.Findings, Finding{Code: "X", Severity: "critical", Message: "Mật độ rất thấp"})
+	pdf := render(t, d)
+	text := pdfText(t, pdf)
+	mustContain(t, text, "Nghiêm trọng", "mức: nghiêm trọng")
+	if strings.Contains(strings.ToLower(text), "critical") {
+		t.Error("the Vietnamese report prints the English word")
+	}
+	// The badge: page 1 as an image has pixels of the critical colour.
+	img := pageImage(t, pdf, 1)
+	want := riskColor[vocab.RiskCritical]
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if near(int(r>>8), want.r) && near(int(g>>8), want.g) && near(int(bl>>8), want.b) {
+				n++
+			}
+		}
+	}
+	if n < 200 {
+		t.Errorf("%d pixels of the critical colour on page 1: no critical badge", n)
+	}
+}
+
+func near(a, b int) bool { return a-b <= 6 && b-a <= 6 }
+
+// pageImage is page n of pdf rendered at 60 dpi by pdftoppm.
+func pageImage(t *testing.T, pdf []byte, n int) image.Image {
+	t.Helper()
+	path, err := exec.LookPath("pdftoppm")
+	if err != nil {
+		t.Skip("pdftoppm not installed (apt-get install poppler-utils)")
+	}
+	dir := t.TempDir()
+	f := filepath.Join(dir, "r.pdf")
+	if err := os.WriteFile(f, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	page := strconv.Itoa(n)
+	if out, err := exec.Command(path, "-r", "60", "-png", "-f", page, "-l", page, "-singlefile", f, filepath.Join(dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	pf, err := os.Open(filepath.Join(dir, "p.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	img, err := png.Decode(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestLongNameAndCodeWhole: a long name wraps and a wide patient code of
+// the contract's longest (20 characters) prints smaller; neither is cut,
+// in either language.
+func TestLongNameAndCodeWhole(t *testing.T) {
+	for _, lang := range []string{"vi", "en"} {
+		d := sample(lang)
+		d.Patient.FullName = "Công Tôn Nữ Hoàng Thị Phương Thảo Nguyễn Lê Trần Phạm Huỳnh Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Minh Châu"
+		d.Patient.Code = "WWWWWWWWWW-MMMMMMMMM"
+		pdf := render(t, d)
+		text := strings.Join(strings.Fields(pdfText(t, pdf)), " ")
+		mustContain(t, text, d.Patient.FullName, d.Patient.Code)
+		if n := pageCount(t, pdf); n > MaxPages {
+			t.Errorf("%s: %d pages", lang, n)
+		}
+	}
 }

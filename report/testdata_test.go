@@ -129,10 +129,10 @@ func sample(lang string) Data {
 			CompletedAt: time.Date(2026, 11, 15, 2, 32, 0, 0, time.UTC),
 		},
 		Ranges: []Range{
-			{Metric: "vessel_density", Low: f64(0.08), High: f64(0.15), BelowLevel: "medium"},
-			{Metric: "fractal_dimension", Low: f64(1.35), High: f64(1.55), BelowLevel: "medium"},
+			{Metric: "vesselDensity", Low: f64(0.08), High: f64(0.15), BelowLevel: "medium"},
+			{Metric: "fractalDimension", Low: f64(1.35), High: f64(1.55), BelowLevel: "medium"},
 			{Metric: "tortuosity", High: f64(1.15), AboveLevel: "high"},
-			{Metric: "meanVesselWidth", Low: f64(6), High: f64(14)},
+			{Metric: "meanVesselWidthPx", Low: f64(6), High: f64(14)},
 		},
 		Review: &Review{
 			DoctorName: "BS. Trần Văn Minh", LicenseNo: "0012345/HCM-CCHN", RiskLevel: "high",

@@ -131,3 +131,29 @@ func alnum(c byte) bool {
 func keyByte(c byte) bool {
 	return alnum(c) || c == '-' || c == '/' || c == '.' || c == '_'
 }
+
+// ReportKey returns the key of a screening's rendered PDF report for one
+// state of it, "screenings/<id[:2]>/<id>/report-<fingerprint>.pdf", and
+// ReportPrefix the prefix all of that screening's reports share.
+// fingerprint is 1 to 64 lower-case hex digits naming the state the report
+// shows. On a bad id or fingerprint it returns "" and an error wrapping
+// ErrInvalidKey.
+func ReportKey(screeningID, fingerprint string) (string, error) {
+	prefix, err := ReportPrefix(screeningID)
+	if err != nil {
+		return "", err
+	}
+	if fingerprint == "" || len(fingerprint) > 64 || strings.Trim(fingerprint, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("%w: report fingerprint must be 1 to 64 hex digits", ErrInvalidKey)
+	}
+	return prefix + fingerprint + ".pdf", nil
+}
+
+// ReportPrefix is the prefix of a screening's report keys.
+func ReportPrefix(screeningID string) (string, error) {
+	dir, err := screeningDir(screeningID)
+	if err != nil {
+		return "", err
+	}
+	return dir + "report-", nil
+}

@@ -389,6 +389,26 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// List returns the keys that begin with prefix (at most 1000 of them, in
+// the store's order).
+func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	var keys []string
+	for len(keys) < 1000 {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return keys, wrap("list", prefix, err)
+		}
+		if !obj.IsDir {
+			keys = append(keys, obj.Key)
+		}
+	}
+	return keys, nil
+}
+
 // Ping checks that the directory or bucket exists and can be listed, for a
 // health check. It returns nil when it can, otherwise an error naming the
 // store (never its credentials).

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,19 @@ func TestStore(t *testing.T) {
 		name string
 		run  func(t *testing.T, b backend)
 	}{
+		{"list by prefix", func(t *testing.T, b backend) {
+			a := must(ReportKey(screening, "aa01"))
+			c := must(ReportKey(screening, "bb02"))
+			for _, k := range []string{a, c, must(VesselMapKey(screening))} {
+				if _, err := b.store.Put(ctx, k, strings.NewReader("x"), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keys, err := b.store.List(ctx, must(ReportPrefix(screening)))
+			if err != nil || len(keys) != 2 || !slices.Contains(keys, a) || !slices.Contains(keys, c) {
+				t.Fatalf("List = %v, %v; want the two reports", keys, err)
+			}
+		}},
 		{"put and get round trip", func(t *testing.T, b backend) {
 			key := must(ScreeningImageKey(screening, "jpg"))
 			body := []byte("\xff\xd8\xff\xe0 not really a jpeg")
@@ -459,6 +473,14 @@ func TestScreeningKeys(t *testing.T) {
 	}
 	if k, err := VesselMapKey(screening); err != nil || k != "screenings/3f/"+screening+"/vessels.png" {
 		t.Errorf("VesselMapKey = %q, %v", k, err)
+	}
+	if k, err := ReportKey(screening, "0123abcd"); err != nil || k != "screenings/3f/"+screening+"/report-0123abcd.pdf" || ValidateKey(k) != nil {
+		t.Errorf("ReportKey = %q, %v", k, err)
+	}
+	for _, fp := range []string{"", "ABCD", "../x", strings.Repeat("a", 65), "12 34"} {
+		if k, err := ReportKey(screening, fp); !errors.Is(err, ErrInvalidKey) || k != "" {
+			t.Errorf("ReportKey(fingerprint %q) = %q, %v; want ErrInvalidKey", fp, k, err)
+		}
 	}
 	for _, id := range []string{
 		"", "jane-doe", "jane.doe@example.org", strings.ToUpper(screening), "../" + screening[3:],

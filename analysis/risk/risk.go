@@ -17,24 +17,23 @@ import (
 	"strings"
 
 	"aura/analysis"
+	"aura/vocab"
 )
 
-// Risk levels, lowest first.
+// Risk levels, lowest first (the vocabulary's).
 const (
-	Low      = "low"
-	Medium   = "medium"
-	High     = "high"
-	Critical = "critical"
+	Low      = vocab.RiskLow
+	Medium   = vocab.RiskMedium
+	High     = vocab.RiskHigh
+	Critical = vocab.RiskCritical
 )
 
 // Levels lists the risk levels, lowest first.
-func Levels() []string { return []string{Low, Medium, High, Critical} }
+func Levels() []string { return vocab.RiskLevels() }
 
 // Rank orders the levels: 1 for low up to 4 for critical, 0 for an unknown
 // level.
-func Rank(level string) int {
-	return slices.Index(Levels(), level) + 1
-}
+func Rank(level string) int { return vocab.RiskRank(level) }
 
 // CodeUngradable is the finding of an image too poor to be measured.
 const CodeUngradable = "UNGRADABLE_IMAGE"

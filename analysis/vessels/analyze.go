@@ -17,7 +17,7 @@ const Name = "vessels"
 // Version is recorded in every result; it changes whenever the method or a
 // threshold changes, so that a result can be traced to the method that made
 // it.
-const Version = "vessels-1.1.0"
+const Version = "vessels-2.0.0"
 
 // WorkingMaxSide is the longest side, in pixels, of the working copy that the
 // segmentation and the metrics run on: a larger image is shrunk (by area
@@ -123,7 +123,7 @@ func measure(v *mask, f fov, scale float64) analysis.Metrics {
 		m.VesselDensity = float64(area) / float64(n)
 	}
 	m.FractalDimension = boxCountingDimension(v, max(16, int(D/8)))
-	skel := prune(thin(v), max(3, int(math.Round(D*closeRadius))))
+	skel := prune(thin(v), max(3, int(math.Round(D*pruneLength))))
 	if l := linkLength(skel); l > 0 {
 		m.MeanVesselWidthPx = float64(area) / l / scale
 	}

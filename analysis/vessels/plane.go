@@ -103,41 +103,78 @@ func blur(a *plane, sigma float64) *plane {
 // radius r centred on each element; outside src is ignored (van Herk /
 // Gil-Werman, O(1) per element). g and h are scratch of len(src)+2r.
 func minMax1D(dst, src []float32, r int, isMax bool, g, h []float32) {
+	if isMax {
+		runMax1D(dst, src, r, g, h)
+	} else {
+		runMin1D(dst, src, r, g, h)
+	}
+}
+
+// runMax1D is minMax1D's running maximum.
+func runMax1D(dst, src []float32, r int, g, h []float32) {
+	n := len(src)
+	k := 2*r + 1
+	m := n + 2*r
+	pad := float32(math.Inf(-1))
+	g, h = g[:m], h[:m]
+	for i := range g {
+		v := pad
+		if i >= r && i < n+r {
+			v = src[i-r]
+		}
+		if i%k == 0 {
+			g[i] = v
+		} else {
+			g[i] = max(g[i-1], v)
+		}
+	}
+	for i := m - 1; i >= 0; i-- {
+		v := pad
+		if i >= r && i < n+r {
+			v = src[i-r]
+		}
+		if i == m-1 || (i+1)%k == 0 {
+			h[i] = v
+		} else {
+			h[i] = max(h[i+1], v)
+		}
+	}
+	for j := range dst[:n] {
+		dst[j] = max(h[j], g[j+2*r])
+	}
+}
+
+// runMin1D is minMax1D's running minimum.
+func runMin1D(dst, src []float32, r int, g, h []float32) {
 	n := len(src)
 	k := 2*r + 1
 	m := n + 2*r
 	pad := float32(math.Inf(1))
-	if isMax {
-		pad = float32(math.Inf(-1))
-	}
-	op := func(a, b float32) float32 {
-		if isMax {
-			return max(a, b)
+	g, h = g[:m], h[:m]
+	for i := range g {
+		v := pad
+		if i >= r && i < n+r {
+			v = src[i-r]
 		}
-		return min(a, b)
-	}
-	at := func(i int) float32 {
-		if i < r || i >= n+r {
-			return pad
-		}
-		return src[i-r]
-	}
-	for i := 0; i < m; i++ {
 		if i%k == 0 {
-			g[i] = at(i)
+			g[i] = v
 		} else {
-			g[i] = op(g[i-1], at(i))
+			g[i] = min(g[i-1], v)
 		}
 	}
 	for i := m - 1; i >= 0; i-- {
+		v := pad
+		if i >= r && i < n+r {
+			v = src[i-r]
+		}
 		if i == m-1 || (i+1)%k == 0 {
-			h[i] = at(i)
+			h[i] = v
 		} else {
-			h[i] = op(h[i+1], at(i))
+			h[i] = min(h[i+1], v)
 		}
 	}
-	for j := 0; j < n; j++ {
-		dst[j] = op(h[j], g[j+2*r])
+	for j := range dst[:n] {
+		dst[j] = min(h[j], g[j+2*r])
 	}
 }
 
@@ -429,4 +466,11 @@ func otsu(vals []float32, lo, hi float64) float64 {
 		}
 	}
 	return lo + (float64(bestT)+0.5)/256*(hi-lo)
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }

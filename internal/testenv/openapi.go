@@ -33,6 +33,7 @@ import (
 var (
 	specOnce   sync.Once
 	spec       *openapi3.T
+	base       string // the server's base path, "/api"
 	specRouter routers.Router
 	specErr    error
 
@@ -44,7 +45,9 @@ func loadSpec() {
 	openapi3filter.RegisterBodyDecoder("image/png", openapi3filter.FileBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("image/jpeg", openapi3filter.FileBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/pdf", openapi3filter.FileBodyDecoder)
-	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	for _, ct := range []string{"text/html", "text/javascript", "text/css"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+	}
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(apidoc.JSON().Body)
 	if err != nil {
@@ -55,7 +58,17 @@ func loadSpec() {
 		specErr = fmt.Errorf("the OpenAPI document is invalid: %w", err)
 		return
 	}
-	r, err := legacy.NewRouter(doc)
+	if len(doc.Servers) != 1 || !strings.HasPrefix(doc.Servers[0].URL, "/") {
+		specErr = fmt.Errorf("the OpenAPI document must name one server, its base path (servers: [{url: /api}])")
+		return
+	}
+	// The paths are relative to the server's base (/api); kin-openapi's
+	// router matches a relative server URL against the request's absolute
+	// one, so it routes a copy without servers on the path less the base.
+	base = strings.TrimSuffix(doc.Servers[0].URL, "/")
+	routed := *doc
+	routed.Servers = nil
+	r, err := legacy.NewRouter(&routed)
 	if err != nil {
 		specErr = fmt.Errorf("route the OpenAPI document: %w", err)
 		return
@@ -73,12 +86,21 @@ func Spec(t testing.TB) *openapi3.T {
 	return spec
 }
 
-// Operations lists the document's operations as "METHOD /path".
+// Base is the path the document's paths are relative to (its one server's
+// URL, "/api").
+func Base(t testing.TB) string {
+	t.Helper()
+	Spec(t)
+	return base
+}
+
+// Operations lists the document's operations as "METHOD /path", the path as
+// the server routes it (the document's path under Base).
 func Operations(t testing.TB) []string {
 	var out []string
 	for path, item := range Spec(t).Paths.Map() {
 		for method := range item.Operations() {
-			out = append(out, method+" "+path)
+			out = append(out, method+" "+base+path)
 		}
 	}
 	sort.Strings(out)
@@ -226,15 +248,22 @@ func checkExchange(req *http.Request, reqBody []byte, skip bool, res *http.Respo
 	}
 	vreq := req.Clone(context.Background())
 	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	rel, ok := strings.CutPrefix(req.URL.Path, base)
+	if !ok || !strings.HasPrefix(rel, "/") {
+		return checkUnrouted(req, routers.ErrPathNotFound, res, resBody)
+	}
+	u := *vreq.URL
+	u.Path, u.RawPath = rel, strings.TrimPrefix(u.RawPath, base)
+	vreq.URL = &u
 	route, params, err := specRouter.FindRoute(vreq)
 	if err != nil {
 		return checkUnrouted(req, err, res, resBody)
 	}
 	if (res.StatusCode == http.StatusMovedPermanently || res.StatusCode == http.StatusTemporaryRedirect) &&
-		req.URL.Path != route.Path && strings.TrimSuffix(req.URL.Path, "/") == route.Path {
+		rel != route.Path && strings.TrimSuffix(rel, "/") == route.Path {
 		return checkUnrouted(req, routers.ErrPathNotFound, res, resBody) // gin's trailing-slash redirect
 	}
-	record(req.Method+" "+route.Path, res.StatusCode)
+	record(req.Method+" "+base+route.Path, res.StatusCode)
 	if route.Operation.Responses.Status(res.StatusCode) == nil {
 		return fmt.Errorf("status %d is not documented for %s %s", res.StatusCode, req.Method, route.Path)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"aura/analysis"
+	"aura/imaging"
 	"aura/models"
 	"aura/storage"
 )
@@ -31,11 +32,25 @@ type Settings struct {
 	FrontendURL string
 	// ReportTimeout bounds the making of one PDF report.
 	ReportTimeout time.Duration
+	// DecodeMemory is the bytes that the image decodes of this process
+	// (upload checks, reports) may hold at once (screening.decode_memory);
+	// 0 is DefaultDecodeMemory.
+	DecodeMemory int64
+	// ReportRendersPerAccount is how many reports one account may have
+	// rendered at once (screening.report_renders_per_account); 0 is
+	// DefaultReportRenders.
+	ReportRendersPerAccount int
 	// UploadMax uploads per UploadWindow per patient account
 	// (limits.upload.*); 0: no limit.
 	UploadMax    int
 	UploadWindow time.Duration
 }
+
+// Defaults of the settings above.
+const (
+	DefaultDecodeMemory  = 512 << 20
+	DefaultReportRenders = 2
+)
 
 // Service applies the screening rules.
 type Service struct {
@@ -43,14 +58,26 @@ type Service struct {
 	Settings Settings
 	Blobs    *storage.Store
 	Analyzer analysis.Analyzer
-	// decodes bounds the full decodes of uploads running at once: a 40 MP
-	// image takes up to 160 MiB while it is checked.
-	decodes chan struct{}
+	// decodeBudget bounds the bytes that image decodes hold at once, by
+	// each image's header (a 40 MP 8-bit RGBA PNG holds about 200 MB).
+	decodeBudget *imaging.Budget
+	// reports renders each report once per state (report.go).
+	reports reportRenders
 	// avg is the moving average of analysis durations (see PollAfter).
 	avg analysisAvg
 }
 
 // New builds the service.
 func New(settings Settings, blobs *storage.Store, analyzer analysis.Analyzer, clock models.Clock) *Service {
-	return &Service{Clock: clock, Settings: settings, Blobs: blobs, Analyzer: analyzer, decodes: make(chan struct{}, 2)}
+	if settings.DecodeMemory <= 0 {
+		settings.DecodeMemory = DefaultDecodeMemory
+	}
+	if settings.ReportRendersPerAccount <= 0 {
+		settings.ReportRendersPerAccount = DefaultReportRenders
+	}
+	return &Service{Clock: clock, Settings: settings, Blobs: blobs, Analyzer: analyzer,
+		decodeBudget: imaging.NewBudget(settings.DecodeMemory), reports: reportRenders{perAccount: map[string]int{}}}
 }
+
+// DecodeBudget is the budget image decodes share (for tests and metrics).
+func (s *Service) DecodeBudget() *imaging.Budget { return s.decodeBudget }

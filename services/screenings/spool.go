@@ -7,12 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/jpeg" // decoders of the accepted formats
 	_ "image/png"
 	"io"
 	"os"
 
+	"aura/imaging"
 	"aura/models"
 )
 
@@ -123,22 +125,26 @@ func (s *Service) Spool(ctx context.Context, r io.Reader) (sp *Spooled, err erro
 	return sp, nil
 }
 
-// checkWhole decodes the image once, a few at a time.
+// checkWhole reads the image once, whole, within the decode memory budget:
+// a 16-bit PNG row by row (two rows held), any other image decoded. An
+// image whose decode alone would need more than the whole budget is refused.
 func (s *Service) checkWhole(ctx context.Context, sp *Spooled) error {
-	select {
-	case s.decodes <- struct{}{}:
-		defer func() { <-s.decodes }()
-	case <-ctx.Done():
-		return errors.Join(models.ErrUnavailable, ctx.Err())
-	}
 	rd, err := sp.Reader()
 	if err != nil {
 		return err
 	}
-	if _, _, err := image.Decode(rd); err != nil {
-		return invalidImage("is truncated or damaged")
+	_, err = s.decodeBudget.Check(ctx, rd)
+	var tooLarge *imaging.TooLargeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooLarge):
+		return invalidImage(fmt.Sprintf("would need %d MiB of memory to decode, more than screening.decode_memory allows (%d MiB)",
+			(tooLarge.Need+1<<20-1)>>20, tooLarge.Budget>>20))
+	case ctx.Err() != nil:
+		return errors.Join(models.ErrUnavailable, ctx.Err())
 	}
-	return nil
+	return invalidImage("is truncated or damaged")
 }
 
 // sniff names the image type by its signature: JPEG (FF D8 FF) and PNG

@@ -1,0 +1,36 @@
+// Package vocab holds the words of the screening contract that the domain,
+// the API and the PDF report share, so that each is written once: the risk
+// levels (of a result, a review, a rule and a finding's severity) and the
+// metric names. It imports nothing, so that every package may use it
+// (models, analysis and report among them).
+package vocab
+
+import "slices"
+
+// Risk levels, lowest first (SCREENING.md: "low"|"medium"|"high"|"critical").
+const (
+	RiskLow      = "low"
+	RiskMedium   = "medium"
+	RiskHigh     = "high"
+	RiskCritical = "critical"
+)
+
+// RiskLevels lists the risk levels, lowest first.
+func RiskLevels() []string { return []string{RiskLow, RiskMedium, RiskHigh, RiskCritical} }
+
+// RiskRank orders the levels: 1 for low up to 4 for critical, 0 for a value
+// that is not a level.
+func RiskRank(level string) int { return slices.Index(RiskLevels(), level) + 1 }
+
+// Metric names, as the API, the risk rules and the report name them.
+const (
+	MetricVesselDensity     = "vesselDensity"
+	MetricFractalDimension  = "fractalDimension"
+	MetricTortuosity        = "tortuosity"
+	MetricMeanVesselWidthPx = "meanVesselWidthPx"
+)
+
+// MetricNames lists the metric names in their documented order.
+func MetricNames() []string {
+	return []string{MetricVesselDensity, MetricFractalDimension, MetricTortuosity, MetricMeanVesselWidthPx}
+}
