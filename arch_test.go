@@ -41,6 +41,8 @@ var importRules = []struct {
 	{"aura/vocab", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/imaging", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/i18n", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
+	// fault classifies errors for every queue; it depends on nothing.
+	{"aura/fault", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/apidoc", []string{"aura/", "gorm.io/", "github.com/gin-gonic/", "github.com/getkin/"}},
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"aura/fault"
+
 	// The formats an upload may be: an analyzer that decodes can read them.
 	_ "image/jpeg"
 	_ "image/png"
@@ -24,8 +26,9 @@ type Analyzer interface {
 	// Name is the analyzer's name: what analysis.analyzer says to choose it,
 	// and Result.Analyzer.
 	Name() string
-	// Analyze measures im. An error wrapping ErrPermanent (Permanent,
-	// ErrUnreadable) fails the screening at once; any other is retried.
+	// Analyze measures im. An error marked fault.Permanent (ErrUnreadable
+	// is one) fails the screening at once; one marked fault.Outage (the
+	// model server is not there) is waited out; any other is retried.
 	Analyze(ctx context.Context, im Image) (*Result, error)
 }
 
@@ -43,7 +46,7 @@ type Image struct {
 }
 
 // ErrUnreadable marks a photograph that does not decode: no retry will
-// change it (it is also ErrPermanent).
+// change it (it comes marked fault.Permanent).
 var ErrUnreadable = errors.New("image unreadable")
 
 // Decode decodes the pixels. A 16-bit PNG is decoded row by row into 8
@@ -75,7 +78,7 @@ func (im Image) Size() (int, int, error) {
 }
 
 func unreadable(err error) error {
-	return permanentError{fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	return fault.Permanent(fmt.Errorf("%w: %v", ErrUnreadable, err))
 }
 
 // Settings reads an analyzer's own settings: Settings(key) is the value of

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"aura/fault"
 )
 
 type named struct{ name string }
@@ -83,7 +85,7 @@ func TestImage(t *testing.T) {
 		t.Errorf("Size from the record: %d×%d %v", w, h, err)
 	}
 	bad := Image{Bytes: buf.Bytes()[:30]}
-	if _, err := bad.Decode(); !errors.Is(err, ErrUnreadable) || !errors.Is(err, ErrPermanent) {
+	if _, err := bad.Decode(); !errors.Is(err, ErrUnreadable) || !fault.IsPermanent(err) {
 		t.Errorf("truncated file: %v", err)
 	}
 	if _, _, err := (Image{Bytes: []byte("text")}).Size(); !errors.Is(err, ErrUnreadable) {

@@ -32,6 +32,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 		MaxImageBytes: c.Screening.MaxImageBytes, MaxAttempts: c.Analysis.MaxAttempts, AnalysisTimeout: c.Analysis.Timeout,
 		FrontendURL: c.Mail.FrontendURL, ReportTimeout: reportTimeout, DefaultLang: c.I18n.DefaultLanguage,
 		DecodeMemory: c.Screening.DecodeMemory, ReportRendersPerAccount: c.Screening.ReportRendersPerAccount,
+		UploadMax: c.Limits.Upload.Max, UploadWindow: c.Limits.Upload.Window,
 	}, blobs, analyzer, a.Clock)
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
@@ -39,6 +40,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Analysis = queue.New(queue.Config{
 		Kind: models.JobAnalyze, Workers: c.Analysis.Workers, MaxAttempts: c.Analysis.MaxAttempts,
 		Lease: c.Analysis.Lease, PollInterval: analysisPoll, MaxBackoff: analysisMaxBackoff, Nice: c.Analysis.Nice,
+		OutageBudget: c.Analysis.OutageBudget, OutageMaxBackoff: analysisOutageMaxBackoff,
 	}, func(ctx context.Context) *repositories.Jobs { return repositories.New(a.DB.WithContext(ctx)).Jobs },
 		w.Handle, w.GiveUp, a.Log)
 	a.Analysis.Clock = a.Clock
@@ -53,4 +55,8 @@ const reportTimeout = 30 * time.Second
 const (
 	analysisPoll       = time.Second
 	analysisMaxBackoff = 5 * time.Minute
+	// analysisOutageMaxBackoff caps the wait between tries while the store,
+	// the database or the model server is unavailable: a job notices within
+	// it that the outage is over (and wakes the others).
+	analysisOutageMaxBackoff = queue.DefaultOutageMaxBackoff
 )

@@ -180,6 +180,9 @@ func (a *App) router() *gin.Engine {
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,
 		Clinics: &clinics.Service{Clock: a.Clock}, Patients: &patients.Service{Clock: a.Clock}, Audit: &audit.Service{Clock: a.Clock},
 		Screenings: a.Screenings, Notifications: &notifications.Service{Clock: a.Clock}}
+	if a.Blobs != nil {
+		d.Storage = a.Blobs
+	}
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	// The preflight allows what the routes use; tests add routes later, on

@@ -89,7 +89,11 @@ type AnalysisConfig struct {
 	Nice int `mapstructure:"nice"`
 	// Timeout bounds one analysis (default: nine tenths of the lease).
 	Timeout time.Duration `mapstructure:"timeout"`
-	OIP     OIPConfig     `mapstructure:"oip"`
+	// OutageBudget is how long an analysis waits out an outage of the
+	// store, the database or the model server (with capped backoff, using
+	// up no attempt) before its screening is failed.
+	OutageBudget time.Duration `mapstructure:"outage_budget"`
+	OIP          OIPConfig     `mapstructure:"oip"`
 }
 
 // OIPConfig points the oip analyzer at a model server.
@@ -172,6 +176,14 @@ type LimitsConfig struct {
 	Login    LoginLimit    `mapstructure:"login"`
 	Register RegisterLimit `mapstructure:"register"`
 	Email    EmailLimit    `mapstructure:"email"`
+	Upload   UploadLimit   `mapstructure:"upload"`
+}
+
+// UploadLimit bounds the screenings one patient account may upload per
+// window, so that one account cannot flood the analysis queue.
+type UploadLimit struct {
+	Max    int           `mapstructure:"max"`
+	Window time.Duration `mapstructure:"window"`
 }
 
 // RegisterLimit bounds sign-ups per client address.
@@ -296,6 +308,8 @@ var defaults = map[string]any{
 	"limits.register.max":              30,
 	"limits.register.window":           "1h",
 	"limits.email.interval":            "1m",
+	"limits.upload.max":                30,
+	"limits.upload.window":             "1h",
 	"mail.driver":                      "log",
 	"mail.from":                        "AURA <no-reply@aura.local>",
 	"mail.frontend_url":                "http://localhost:3000",
@@ -319,6 +333,7 @@ var defaults = map[string]any{
 	"analysis.lease":                   "5m",
 	"analysis.nice":                    10,
 	"analysis.timeout":                 "0s",
+	"analysis.outage_budget":           "15m",
 	"analysis.oip.url":                 "",
 	"analysis.oip.model":               "",
 	"analysis.oip.timeout":             "30s",

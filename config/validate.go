@@ -74,6 +74,8 @@ func (c *Config) validate() error {
 		{c.Limits.Register.Max > 0, "limits.register.max (AURA_LIMITS_REGISTER_MAX): must be positive"},
 		{c.Limits.Register.Window > 0, "limits.register.window (AURA_LIMITS_REGISTER_WINDOW): must be positive"},
 		{c.Limits.Email.Interval >= 0, "limits.email.interval (AURA_LIMITS_EMAIL_INTERVAL): must not be negative"},
+		{c.Limits.Upload.Max >= 0, "limits.upload.max (AURA_LIMITS_UPLOAD_MAX): must not be negative (0: no limit)"},
+		{c.Limits.Upload.Window > 0, "limits.upload.window (AURA_LIMITS_UPLOAD_WINDOW): must be positive"},
 		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
 		// The log driver writes every reset and verification link to the log:
 		// in production, whoever reads the logs could take over accounts.
@@ -93,6 +95,7 @@ func (c *Config) validate() error {
 		{c.Analysis.Nice >= 0 && c.Analysis.Nice <= 19, "analysis.nice (AURA_ANALYSIS_NICE): must be 0-19"},
 		{c.Analysis.Lease >= time.Second, "analysis.lease (AURA_ANALYSIS_LEASE): must be at least 1s"},
 		{c.Analysis.Timeout >= 0 && c.Analysis.Timeout < c.Analysis.Lease, "analysis.timeout (AURA_ANALYSIS_TIMEOUT): must be shorter than analysis.lease"},
+		{c.Analysis.OutageBudget >= time.Second, "analysis.outage_budget (AURA_ANALYSIS_OUTAGE_BUDGET): must be at least 1s"},
 		{c.Log.Format == "" || c.Log.Format == "json" || c.Log.Format == "text", "log.format: accepted: json, text"},
 	}
 	for _, ck := range checks {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"github.com/gin-gonic/gin"
 
 	"aura/repositories"
@@ -27,6 +28,15 @@ type Deps struct {
 	Notifications *notifications.Service
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
+	// Storage is the image store, pinged for the operator view of GET
+	// /api/health; nil: not reported.
+	Storage StorageProbe
+}
+
+// StorageProbe is what health asks of the image store (a *storage.Store).
+type StorageProbe interface {
+	Ping(ctx context.Context) error
+	Driver() string
 }
 
 // StoreKey is where the session middleware keeps the request's Store.

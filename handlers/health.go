@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -64,21 +65,45 @@ type QueueView struct {
 	OldestReadySeconds float64 `json:"oldest_ready_seconds"`
 }
 
+// StorageHealth is the image store part of GET /api/health, for operators:
+// status "ok" or "unavailable", the driver ("file", "s3"), the ping's time,
+// and when it failed, why (the store's error, which never holds
+// credentials).
+type StorageHealth struct {
+	Status string  `json:"status"`
+	Driver string  `json:"driver"`
+	PingMs float64 `json:"ping_ms"`
+	Error  string  `json:"error,omitempty"`
+}
+
 // HealthView is the data of GET /api/health.
 type HealthView struct {
 	Status   string         `json:"status"`
 	DBStatus bool           `json:"db_status"`
 	DBError  *string        `json:"db_error"`
 	Database DatabaseHealth `json:"database"`
+	Storage  *StorageHealth `json:"storage,omitempty"`
 	Version  *VersionView   `json:"version,omitempty"`
 	Queues   []QueueView    `json:"queues,omitempty"`
 }
 
+// Health statuses.
+const (
+	healthOK          = "ok"
+	healthDegraded    = "degraded"    // serving, but the image store is unavailable (operator view)
+	healthUnavailable = "unavailable" // the database does not answer: 503
+)
+
 // Health is GET /api/health: pings the database (with its own 2 s deadline)
 // and answers 200, or 503 when the database does not answer. Anonymous
-// callers (load balancers) get the status and the engine only; operators
-// (see Operator) get the operator view (see health). The failure text is
-// generic.
+// callers (load balancers) get the status and the engine only, and cost one
+// database ping; operators (see Operator) get the operator view (see
+// health), which also pings the image store. A store that does not answer
+// makes the operator view's status "degraded" but keeps 200: the database
+// decides whether an instance is fit to serve, since every instance shares
+// the one store and taking them all out of the load balancer would mend
+// nothing (sign-in, lists and reviews still work; uploads and images answer
+// 503 on their own). The failure text is generic.
 func (d *Deps) Health(c *gin.Context) error {
 	h, err := d.health(c.Request.Context(), isOperator(c))
 	if err != nil {
@@ -112,14 +137,20 @@ func (d *Deps) OperatorHealth() http.Handler {
 
 // health pings the database (2 s deadline) and builds the view: status and
 // engine for everyone; for operators also the ping time, the pool's
-// figures, the database server's version, AURA's version and the queues.
-// The error is the ping's.
+// figures, the database server's version, AURA's version, the queues and
+// the image store (pinged beside the database, within the same deadline).
+// The error is the database ping's.
 func (d *Deps) health(ctx context.Context, operator bool) (HealthView, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	var storage chan *StorageHealth
+	if operator && d.Storage != nil {
+		storage = make(chan *StorageHealth, 1)
+		go func() { storage <- d.pingStorage(ctx) }()
+	}
 	start := time.Now()
 	err := d.Probe.Ping(ctx)
-	h := HealthView{Status: "ok", DBStatus: true, Database: DatabaseHealth{Engine: d.Engine}}
+	h := HealthView{Status: healthOK, DBStatus: true, Database: DatabaseHealth{Engine: d.Engine}}
 	if operator {
 		ping := float64(time.Since(start).Microseconds()) / 1000
 		h.Database.PingMs = &ping
@@ -136,11 +167,39 @@ func (d *Deps) health(ctx context.Context, operator bool) (HealthView, error) {
 		}
 		h.Version = &v
 	}
+	if storage != nil {
+		h.Storage = <-storage
+		if h.Storage.Status != healthOK {
+			h.Status = healthDegraded
+		}
+	}
 	if err != nil {
 		msg := "database unavailable"
-		h.Status, h.DBStatus, h.DBError = "unavailable", false, &msg
+		h.Status, h.DBStatus, h.DBError = healthUnavailable, false, &msg
 	}
 	return h, err
+}
+
+// pingStorage pings the image store within ctx's deadline.
+func (d *Deps) pingStorage(ctx context.Context) *StorageHealth {
+	start := time.Now()
+	err := d.Storage.Ping(ctx)
+	sh := &StorageHealth{Status: healthOK, Driver: d.Storage.Driver(), PingMs: float64(time.Since(start).Microseconds()) / 1000}
+	if err != nil {
+		sh.Status, sh.Error = healthUnavailable, truncate(err.Error(), 300)
+	}
+	return sh
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // queues reads the queues for the operator view; nil when they cannot be

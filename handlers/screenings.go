@@ -168,11 +168,17 @@ func (d *Deps) UploadScreening(c *gin.Context) error {
 	if err != nil || mt != "multipart/form-data" {
 		return models.NewError(models.CodeUnsupportedMedia, "Content-Type must be multipart/form-data")
 	}
+	// The account's upload limit is claimed before a byte of the body is
+	// read: a flood is refused at the cost of one statement.
+	claimed, err := d.Screenings.ClaimUpload(store(c), a, c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		return err
+	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		return errMultipart
 	}
-	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c)}
+	in := screenings.UploadInput{IdempotencyKey: c.GetHeader("Idempotency-Key"), Lang: lang(c), Claimed: claimed}
 	defer func() { in.Image.Close() }()
 	details := map[string]string{}
 	for {

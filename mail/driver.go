@@ -10,6 +10,8 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"aura/fault"
 )
 
 // Driver delivers messages. Open starts a delivery session (an SMTP
@@ -134,7 +136,7 @@ func (c *smtpConn) Send(m *Message) error {
 		if errors.As(err, &se) && se.Reason == gomail.ErrSMTPRcptTo && se.ErrorCode() >= 500 {
 			// The server refuses the recipient for good (550 no such user):
 			// retrying cannot help.
-			return fmt.Errorf("%w: %w", errPermanent, err)
+			return fault.Permanent(err)
 		}
 		return err
 	}

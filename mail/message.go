@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"errors"
 	"fmt"
 	netmail "net/mail"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"aura/fault"
 	"aura/models"
 )
 
@@ -53,22 +53,19 @@ func messageFor(row *models.OutboxMessage, from *netmail.Address, now time.Time)
 	}
 }
 
-// errPermanent marks an error that no retry can cure.
-var errPermanent = errors.New("permanent")
-
 // build makes the MIME message: multipart/alternative with the text and HTML
 // bodies, From, To, Subject, Date and Message-ID. Header values are checked
 // for line breaks and encoded by go-mail, so no value can add a header.
 func (m *Message) build() (*gomail.Msg, error) {
 	for _, v := range []string{m.To, m.Subject, m.MessageID} {
 		if err := headerSafe(v); err != nil {
-			return nil, fmt.Errorf("%w: %w", errPermanent, err)
+			return nil, fault.Permanent(err)
 		}
 	}
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	msg.FromMailAddress(m.From)
 	if err := msg.To(m.To); err != nil {
-		return nil, fmt.Errorf("%w: recipient: %w", errPermanent, err)
+		return nil, fault.Permanent(fmt.Errorf("recipient: %w", err))
 	}
 	msg.Subject(m.Subject)
 	msg.SetDateWithValue(m.Date)

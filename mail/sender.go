@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"aura/fault"
 	"aura/models"
 	"aura/repositories"
 )
@@ -225,9 +226,9 @@ func (s *Sender) failed(record func() (context.Context, context.CancelFunc), own
 	defer cancel()
 	now := s.Clock.Now()
 	if s.Observer != nil {
-		s.Observer.MailFailed(row.Kind, errors.Is(cause, errPermanent), took)
+		s.Observer.MailFailed(row.Kind, fault.IsPermanent(cause), took)
 	}
-	if errors.Is(cause, errPermanent) {
+	if fault.IsPermanent(cause) {
 		s.log.Error("mail refused for good; dropped", "id", row.ID, "kind", row.Kind, "to", RecipientTag(row.Recipient), "err", redacted(cause))
 		if err := s.outbox(rctx).Drop(row.ID, owner, now, cause.Error()); err != nil {
 			s.log.Warn("mail drop not recorded", "id", row.ID, "err", err)

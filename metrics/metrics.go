@@ -61,7 +61,7 @@ type Options struct {
 // Label values known in advance: their series exist from the start, at 0,
 // so rate() and absent-series alerts work before the first event.
 var (
-	jobOutcomes   = []string{"done", "retry", "given_up", "released"}
+	jobOutcomes   = []string{"done", "retry", "given_up", "released", "outage"}
 	loginReasons  = []string{"bad_credentials", "disabled", "malformed_hash"}
 	limits        = []string{"login_account", "login_address", "register_address", "email"}
 	queueStates   = []string{"ready", "delayed", "running"}
@@ -106,7 +106,7 @@ func New(o Options) *Metrics {
 		}),
 		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "aura_job_duration_seconds",
-			Help:    "Time one attempt of a background job ran, by kind (analyze, mail) and outcome (done, retry, given_up, released).",
+			Help:    "Time one attempt of a background job ran, by kind (analyze, mail) and outcome (done, retry, given_up, released, outage).",
 			Buckets: jobBuckets,
 		}, []string{"kind", "outcome"}),
 		mailSent: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -12,8 +12,8 @@ const (
 // lease (a job whose worker died is claimed again once the lease ends),
 // retried with capped backoff up to MaxAttempts, then given up.
 type Job struct {
-	ID   uint64 `gorm:"primaryKey;autoIncrement"`
-	Kind string `gorm:"type:varchar(32);not null;uniqueIndex:idx_jobs_ref,priority:1"`
+	ID   uint64 `gorm:"primaryKey;autoIncrement;index:idx_jobs_fair,priority:3"`
+	Kind string `gorm:"type:varchar(32);not null;uniqueIndex:idx_jobs_ref,priority:1;index:idx_jobs_fair,priority:1,where:finished_at IS NULL;index:idx_jobs_account,priority:2,where:finished_at IS NULL"`
 	// Ref names what the job works on (a screening id); one job per kind and ref.
 	Ref           string    `gorm:"type:varchar(64);not null;uniqueIndex:idx_jobs_ref,priority:2"`
 	Attempts      int       `gorm:"not null;default:0"`
@@ -24,7 +24,23 @@ type Job struct {
 	Failed      bool       `gorm:"type:boolean;not null;default:false"`
 	LockedBy    string     `gorm:"type:varchar(64);not null;default:''"`
 	LockedUntil *time.Time
-	LastError   string    `gorm:"type:varchar(1024);not null;default:''"`
+	LastError   string `gorm:"type:varchar(1024);not null;default:''"`
+	// Account is whose work the job is (the patient's user id; "" for none):
+	// claims serve accounts in turn (see FairSeq).
+	Account string `gorm:"type:varchar(36);not null;default:'';index:idx_jobs_account,priority:1"`
+	// FairSeq is the job's place in the fair order in which jobs are claimed
+	// (lowest first): an account's next job comes one turn after its
+	// previous unfinished one, and never before the queue's current head, so
+	// one account's flood takes one turn in every round, not the whole queue
+	// (repositories.Jobs.Enqueue). Both its indexes are partial (unfinished
+	// jobs only), so the claim walks idx_jobs_fair in order and queuing reads
+	// one entry of each.
+	FairSeq int64 `gorm:"not null;default:0;index:idx_jobs_fair,priority:2;index:idx_jobs_account,priority:3"`
+	// OutageSince is when the job's current run of outages began (its store,
+	// database or model server unavailable); nil when its last attempt met
+	// none. Outages use up no attempt; they are waited out until
+	// queue.Config.OutageBudget has passed since OutageSince.
+	OutageSince *time.Time
 	CreatedAt   time.Time `gorm:"not null"`
 }
 

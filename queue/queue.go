@@ -5,7 +5,11 @@
 // at a time across every instance sharing the database; a failed attempt is
 // retried after a capped exponential backoff until MaxAttempts, then given
 // up; a job whose worker died is claimed again when its lease ends, so a
-// restart or a crash loses nothing.
+// restart or a crash loses nothing. Errors are classified by package fault:
+// a permanent fault gives the job up at once, and an outage (the store, the
+// database, the model server) is waited out with capped backoff, using up no
+// attempt, for up to OutageBudget. Jobs are claimed in a fair order across
+// accounts (repositories.Jobs.Enqueue).
 package queue
 
 import (
@@ -23,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"aura/fault"
 	"aura/models"
 	"aura/repositories"
 )
@@ -48,13 +53,14 @@ func Worker() string {
 	return fmt.Sprintf("%.32s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// permanent marks an error no retry can help.
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error { return p.error }
-
-// Permanent wraps err so the job is given up at once instead of retried.
-func Permanent(err error) error { return permanent{err} }
+// OutageBackoff is the wait before the next try of a job that has met an
+// outage for elapsed: as long again as the outage has lasted (so the waits
+// double: 1 s, 1 s, 2 s, 4 s, ...), at least 1 s, at most ceiling, less up to
+// a fifth at random so that the tries of many jobs spread out.
+func OutageBackoff(elapsed, ceiling time.Duration) time.Duration {
+	wait := min(max(elapsed, time.Second), ceiling)
+	return wait - time.Duration(mathrand.Int64N(int64(wait)/5+1))
+}
 
 // Task is a claimed job and the owner that holds its lease.
 type Task struct {
@@ -81,6 +87,15 @@ type Config struct {
 	Lease        time.Duration // how long a claim lasts; a task's context ends a little before
 	PollInterval time.Duration // pause when nothing is due
 	MaxBackoff   time.Duration // cap of the retry backoff
+	// OutageBudget is how long a job waits out an outage (an error marked
+	// fault.Outage: its store, database or model server unavailable) before
+	// it is given up; tries during an outage use up no attempt. Default 15
+	// minutes.
+	OutageBudget time.Duration
+	// OutageMaxBackoff caps the wait between tries during an outage
+	// (OutageBackoff); default 15 s. When one job of the kind succeeds
+	// after an outage, every job waiting one out is made due at once.
+	OutageMaxBackoff time.Duration
 	// Nice, when above 0, runs each worker on an OS thread of its own at
 	// that niceness (Linux), so that the requests of the same process get
 	// the CPU before background work does (see Run).
@@ -118,6 +133,13 @@ const (
 	OutcomeRetry    = "retry"    // failed; another attempt is scheduled
 	OutcomeGivenUp  = "given_up" // failed for good (last attempt, or a permanent error)
 	OutcomeReleased = "released" // interrupted by a shutdown; not counted as an attempt
+	OutcomeOutage   = "outage"   // met an outage (fault.Outage); tried again later, not counted as an attempt
+)
+
+// Defaults of Config's outage handling.
+const (
+	DefaultOutageBudget     = 15 * time.Minute
+	DefaultOutageMaxBackoff = 15 * time.Second
 )
 
 // New builds a runner; jobs returns the repository bound to a context.
@@ -130,6 +152,12 @@ func New(cfg Config, jobs func(ctx context.Context) *repositories.Jobs, handle H
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
+	}
+	if cfg.OutageBudget <= 0 {
+		cfg.OutageBudget = DefaultOutageBudget
+	}
+	if cfg.OutageMaxBackoff <= 0 {
+		cfg.OutageMaxBackoff = DefaultOutageMaxBackoff
 	}
 	return &Runner{cfg: cfg, jobs: jobs, handle: handle, giveUp: giveUp, log: log, id: Worker()}
 }
@@ -223,18 +251,37 @@ func (r *Runner) safeHandle(ctx context.Context, t Task) (err error) {
 	return r.handle(ctx, t)
 }
 
-// outcome names how an attempt ended, the way record treats it.
-func outcome(t Task, cause error, stopping bool) string {
+// outcome names how an attempt ended, the way record treats it: a
+// permanent fault gives up at once; an outage is waited out (even on the
+// last attempt, which it does not use up) until the outage budget is spent
+// (see outageSpent); any other failure is retried until the attempts run out.
+func (r *Runner) outcome(t Task, cause error, stopping bool) string {
 	switch {
 	case cause == nil:
 		return OutcomeDone
 	case stopping && errors.Is(cause, context.Canceled):
 		return OutcomeReleased
-	case t.Final || errors.As(cause, new(permanent)):
+	case fault.IsPermanent(cause):
+		return OutcomeGivenUp
+	case fault.IsOutage(cause):
+		if r.outageSpent(t) {
+			return OutcomeGivenUp
+		}
+		return OutcomeOutage
+	case t.Final:
 		return OutcomeGivenUp
 	}
 	return OutcomeRetry
 }
+
+// outageSpent tells whether the job's run of outages has lasted the budget.
+func (r *Runner) outageSpent(t Task) bool {
+	return t.Job.OutageSince != nil && r.Clock.Now().Sub(*t.Job.OutageSince) >= r.cfg.OutageBudget
+}
+
+// ErrOutageBudget is wrapped by the cause given to GiveUp when a job is
+// given up because an outage outlasted Config.OutageBudget.
+var ErrOutageBudget = errors.New("outage outlasted the retry budget")
 
 // record writes the outcome even while shutting down (within 10 s), so a
 // finished job is never run again for want of its mark.
@@ -243,22 +290,44 @@ func (r *Runner) record(ctx context.Context, t Task, cause error, took time.Dura
 	defer cancel()
 	j := t.Job
 	log := r.log.With("kind", r.cfg.Kind, "job", j.ID, "ref", j.Ref, "attempt", j.Attempts, "ms", took.Milliseconds())
+	out := r.outcome(t, cause, ctx.Err() != nil)
 	if r.Observer != nil {
-		r.Observer.JobFinished(r.cfg.Kind, outcome(t, cause, ctx.Err() != nil), took)
+		r.Observer.JobFinished(r.cfg.Kind, out, took)
 	}
-	switch {
-	case cause == nil:
+	switch out {
+	case OutcomeDone:
 		if _, err := r.jobs(rctx).Finish(j.ID, t.Owner, r.Clock.Now()); err != nil {
 			log.Error("job done but not marked; it may run again after its lease", "err", err)
 			return
 		}
 		log.Info("job done")
-	case ctx.Err() != nil && errors.Is(cause, context.Canceled):
+		if j.OutageSince != nil {
+			// What it waited for answers again: the others need not wait
+			// out the rest of their backoff.
+			if n, err := r.jobs(rctx).Wake(r.cfg.Kind, r.Clock.Now()); err == nil && n > 0 {
+				log.Info("outage over; waiting jobs made due", "woken", n)
+			}
+		}
+	case OutcomeReleased:
 		// Shutting down: the attempt did not really happen.
 		if err := r.jobs(rctx).Release(j.ID, t.Owner); err != nil {
 			log.Warn("job release failed; its lease will free it", "err", err)
 		}
-	case t.Final || errors.As(cause, new(permanent)):
+	case OutcomeOutage:
+		now := r.Clock.Now()
+		since := now
+		if j.OutageSince != nil {
+			since = *j.OutageSince
+		}
+		next := now.Add(OutageBackoff(now.Sub(since), r.cfg.OutageMaxBackoff))
+		log.Warn("job met an outage; will try again (no attempt used)", "err", cause, "outage_for", now.Sub(since).Round(time.Second).String(), "next", next)
+		if err := r.jobs(rctx).Stall(j.ID, t.Owner, since, next, cause.Error()); err != nil {
+			log.Warn("job outage not recorded; its lease will free it", "err", err)
+		}
+	case OutcomeGivenUp:
+		if fault.IsOutage(cause) {
+			cause = fmt.Errorf("%w (%s): %w", ErrOutageBudget, r.cfg.OutageBudget, cause)
+		}
 		log.Error("job given up", "err", cause)
 		if err := r.giveUp(rctx, t, cause); err != nil {
 			log.Error("job given up but not recorded; it will be claimed again", "err", err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"aura/fault"
 	"aura/internal/testenv"
 	"aura/models"
 	"aura/queue"
@@ -33,7 +34,7 @@ func TestRunnerRules(t *testing.T) {
 
 		outcomes := map[string][]error{
 			"flaky":    {errors.New("store down"), nil},
-			"broken":   {queue.Permanent(errors.New("not an image"))},
+			"broken":   {fault.Permanent(errors.New("not an image"))},
 			"panicky":  {nil},
 			"hopeless": {errors.New("1"), errors.New("2")},
 		}

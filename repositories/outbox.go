@@ -36,7 +36,7 @@ const due = "sent_at IS NULL AND dropped_at IS NULL AND next_attempt_at <= @now 
 // FOR UPDATE SKIP LOCKED, so concurrent senders never claim one row twice;
 // SQLite runs the one statement under its write lock, which gives the same.
 func (r *Outbox) Claim(owner string, now time.Time, lease time.Duration, limit int) ([]models.OutboxMessage, error) {
-	res := claimLeased(r.db, "outbox", due, nil, owner, now, lease, limit)
+	res := claimLeased(r.db, "outbox", due, "next_attempt_at, id", nil, owner, now, lease, limit)
 	if res.Error != nil {
 		return nil, translate(res.Error)
 	}
@@ -103,14 +103,14 @@ func cleanError(s string) string {
 
 // claimLeased is the one claim of AURA's database queues (the mail outbox,
 // the jobs table): it leases up to limit rows of table that meet due (which
-// may use @now and the named args) to owner until now+lease, oldest due
-// first, and counts an
-// attempt on each. Rows leased by another owner are skipped, so concurrent
+// may use @now and the named args) to owner until now+lease, first in order
+// (an ORDER BY list: oldest due first for the outbox, the fair order for
+// jobs), and counts an attempt on each. Rows leased by another owner are skipped, so concurrent
 // claimers never take one row twice: PostgreSQL picks with FOR UPDATE SKIP
 // LOCKED, SQLite runs the one statement under its write lock. Find the
 // claimed rows again by owner.
-func claimLeased(db *gorm.DB, table, due string, args map[string]any, owner string, now time.Time, lease time.Duration, limit int) *gorm.DB {
-	pick := "SELECT id FROM " + table + " WHERE " + due + " ORDER BY next_attempt_at, id LIMIT @limit"
+func claimLeased(db *gorm.DB, table, due, order string, args map[string]any, owner string, now time.Time, lease time.Duration, limit int) *gorm.DB {
+	pick := "SELECT id FROM " + table + " WHERE " + due + " ORDER BY " + order + " LIMIT @limit"
 	picked := "id IN (" + pick + ")"
 	if db.Dialector.Name() == "postgres" {
 		// ARRAY(...) makes the pick an InitPlan, run once. Under IN (...)

@@ -433,6 +433,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Driver names the kind of store: "file" or "s3".
+func (s *Store) Driver() string {
+	if s.dir != "" {
+		return "file"
+	}
+	return "s3"
+}
+
 // Close releases the store. Calls after Close fail; Close itself returns
 // the driver's error, if any.
 func (s *Store) Close() error {

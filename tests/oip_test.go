@@ -137,10 +137,10 @@ func skipBackoff(s *testenv.Server, d time.Duration) {
 
 // TestOIPAnalyzer: with analysis.analyzer=oip the upload is measured by the
 // model server: its outputs become the analysis (rated by the risk profile)
-// and its vessel map is served. While the model server is down, times out
-// or answers 5xx, each attempt is retried after its backoff; after
-// analysis.max_attempts the screening is failed with the reason and the
-// patient is told. A 4xx fails it at once.
+// and its vessel map is served. While the model server is down (refusing,
+// or 503) it is waited out without using up attempts; a timeout or a 500 is
+// retried after its backoff, and after analysis.max_attempts the screening
+// is failed with the reason and the patient is told. A 4xx fails it at once.
 func TestOIPAnalyzer(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		model := startOIPModel(t)
@@ -176,17 +176,20 @@ func TestOIPAnalyzer(t *testing.T) {
 			t.Fatalf("vessel map: %d %v %v", status, err, h)
 		}
 
-		// Down, then timing out, then 503: three attempts, then failed.
+		// Down (an outage: no attempt used), then timing out (attempt 1),
+		// 503 (an outage again), 500 (attempt 2), timing out (attempt 3):
+		// then failed.
 		id := send()
 		model.down()
 		start := time.Now()
 		if n := analyse(t, s); n != 1 {
-			t.Fatalf("attempt 1 ran %d jobs", n)
+			t.Fatalf("try while down ran %d jobs", n)
 		}
 		j := analysisJob(t, s, id)
 		wait := j.NextAttemptAt.Sub(start)
-		if j.Attempts != 1 || j.FinishedAt != nil || !strings.Contains(j.LastError, "unreachable") || wait < 700*time.Millisecond || wait > 2*time.Second {
-			t.Fatalf("after the refused attempt: %+v (next in %v)", j, wait)
+		if j.Attempts != 0 || j.FinishedAt != nil || j.OutageSince == nil || !strings.Contains(j.LastError, "unreachable") ||
+			wait < 700*time.Millisecond || wait > 2*time.Second {
+			t.Fatalf("after the refused try: %+v (next in %v)", j, wait)
 		}
 		if sc := getScreening(t, s, pat.Token, id); sc.Status != "processing" || sc.Failure != nil {
 			t.Fatalf("between attempts %+v", sc)
@@ -195,25 +198,27 @@ func TestOIPAnalyzer(t *testing.T) {
 			t.Fatalf("a retry ran %d jobs before its backoff", n)
 		}
 		model.up(t)
-		model.mode.Store("hang")
-		skipBackoff(s, 10*time.Minute)
-		start = time.Now()
-		if n := analyse(t, s); n != 1 {
-			t.Fatalf("attempt 2 ran %d jobs", n)
+		step := func(mode string, attempts int, says string) {
+			t.Helper()
+			model.mode.Store(mode)
+			skipBackoff(s, 10*time.Minute)
+			start := time.Now()
+			if n := analyse(t, s); n != 1 {
+				t.Fatalf("%s ran %d jobs", mode, n)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("the %s try took %v", mode, took)
+			}
+			j = analysisJob(t, s, id)
+			if j.Attempts != attempts || !strings.Contains(j.LastError, says) {
+				t.Fatalf("after %s: %+v", mode, j)
+			}
 		}
-		if took := time.Since(start); took > 5*time.Second {
-			t.Fatalf("the timing-out attempt took %v", took)
-		}
-		if j = analysisJob(t, s, id); j.Attempts != 2 || j.FinishedAt != nil || !strings.Contains(j.LastError, "unreachable") {
-			t.Fatalf("after the timed-out attempt: %+v", j)
-		}
-		model.mode.Store("503")
-		skipBackoff(s, 10*time.Minute)
-		if n := analyse(t, s); n != 1 {
-			t.Fatalf("attempt 3 ran %d jobs", n)
-		}
-		j = analysisJob(t, s, id)
-		if j.Attempts != 3 || j.FinishedAt == nil || !j.Failed || !strings.Contains(j.LastError, "503") {
+		step("hang", 1, "unreachable")
+		step("503", 1, "503") // an outage: the attempt is given back
+		step("500", 2, "500")
+		step("hang", 3, "unreachable")
+		if j.FinishedAt == nil || !j.Failed {
 			t.Fatalf("after the last attempt: %+v", j)
 		}
 		sc = getScreening(t, s, pat.Token, id)

@@ -13,12 +13,14 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"aura/analysis"
+	"aura/fault"
 )
 
 // Name is the analyzer's name in results and configuration.
@@ -41,8 +43,10 @@ func init() {
 // "mean_vessel_width_px" (FP32/FP64, one value each), "quality" (0..1),
 // "gradable" (BOOL), "confidence" (0..1), and "vessel_map" (BYTES, a PNG
 // of the image's size, base64). A 4xx answer is a permanent failure, except
-// 408 and 429, which say "later": those, a 5xx, a timeout or a refused
-// connection are retried by the queue.
+// 408 and 429, which say "later". A refused connection, 502, 503, 504 and
+// 429 are an outage of the model server (fault.Outage: waited out without
+// using up attempts); a timeout, 408 and any other 5xx are retried by the
+// queue, counting attempts.
 type Analyzer struct {
 	URL, Model string
 	Client     *http.Client
@@ -81,12 +85,19 @@ func (o *Analyzer) Analyze(ctx context.Context, im analysis.Image) (*analysis.Re
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+"/v2/models/"+url.PathEscape(o.Model)+"/infer", bytes.NewReader(body))
 	if err != nil {
-		return nil, analysis.Permanent(err)
+		return nil, fault.Permanent(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := o.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("model server unreachable: %w", err)
+		err = fmt.Errorf("model server unreachable: %w", err)
+		var ne net.Error
+		if ctx.Err() == nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			// Refused, reset, no route: the server is not there. An outage,
+			// waited out; a timeout may be this image's doing and counts.
+			return nil, fault.Outage("model server", err)
+		}
+		return nil, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
@@ -94,18 +105,22 @@ func (o *Analyzer) Analyze(ctx context.Context, im analysis.Image) (*analysis.Re
 		return nil, fmt.Errorf("model server answer: %w", err)
 	}
 	switch {
-	case res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout:
-		// Busy, rate-limited or timed out: the same image may pass later.
+	case res.StatusCode == http.StatusBadGateway || res.StatusCode == http.StatusServiceUnavailable ||
+		res.StatusCode == http.StatusGatewayTimeout || res.StatusCode == http.StatusTooManyRequests:
+		// Not there, overloaded or rate-limiting: an outage, waited out.
+		return nil, fault.Outage("model server", fmt.Errorf("model server: %s", res.Status))
+	case res.StatusCode >= 500 || res.StatusCode == http.StatusRequestTimeout:
+		// Failed or timed out on this image: retried, counting attempts.
 		return nil, fmt.Errorf("model server: %s", res.Status)
 	case res.StatusCode >= 400:
-		return nil, analysis.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
+		return nil, fault.Permanent(fmt.Errorf("model server refused the image: %s: %.200s", res.Status, raw))
 	}
 	var out struct {
 		ModelVersion string      `json:"model_version"`
 		Outputs      []oipTensor `json:"outputs"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, analysis.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
+		return nil, fault.Permanent(fmt.Errorf("model server answer is not OIP JSON: %w", err))
 	}
 	return decodeOIP(o.Model, out.ModelVersion, out.Outputs, im)
 }
@@ -143,7 +158,7 @@ func decodeOIP(model, version string, outs []oipTensor, im analysis.Image) (*ana
 		"tortuosity": &m.Tortuosity, "mean_vessel_width_px": &m.MeanVesselWidthPx} {
 		v, ok := num[name]
 		if !ok {
-			return nil, analysis.Permanent(fmt.Errorf("model server answer lacks output %q", name))
+			return nil, fault.Permanent(fmt.Errorf("model server answer lacks output %q", name))
 		}
 		*dst = v
 	}
@@ -165,22 +180,22 @@ func decodeOIP(model, version string, outs []oipTensor, im analysis.Image) (*ana
 	if mapPNG != "" {
 		b, err := base64.StdEncoding.DecodeString(mapPNG)
 		if err != nil {
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is not base64: %w", err))
 		}
 		cfg, err := png.DecodeConfig(bytes.NewReader(b))
 		if err != nil {
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not a PNG: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is not a PNG: %w", err))
 		}
 		w, h, sizeErr := im.Size()
 		switch {
 		case sizeErr == nil && (cfg.Width != w || cfg.Height != h):
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is %d×%d, the image %d×%d", cfg.Width, cfg.Height, w, h))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is %d×%d, the image %d×%d", cfg.Width, cfg.Height, w, h))
 		case int64(cfg.Width)*int64(cfg.Height) > maxMapPixels:
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is %d×%d, over %d pixels", cfg.Width, cfg.Height, maxMapPixels))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is %d×%d, over %d pixels", cfg.Width, cfg.Height, maxMapPixels))
 		}
 		img, err := png.Decode(bytes.NewReader(b))
 		if err != nil {
-			return nil, analysis.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("vessel_map is not an image: %w", err))
 		}
 		gray, ok := img.(*image.Gray)
 		if !ok {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"aura/analysis"
+	"aura/fault"
 )
 
 // modelServer is an in-process model server speaking the Open Inference
@@ -182,7 +184,7 @@ func TestUngradableAndDefaults(t *testing.T) {
 	}
 }
 
-func permanent(err error) bool { return err != nil && errors.Is(err, analysis.ErrPermanent) }
+func permanent(err error) bool { return fault.IsPermanent(err) }
 
 // TestFailures: a 4xx or an answer that is not OIP is permanent; a 5xx, a
 // timeout or a refused connection is not (the queue retries it).
@@ -235,6 +237,18 @@ func TestFailures(t *testing.T) {
 		})
 	}
 
+	// Which of the failures that are retried are an outage of the model
+	// server (waited out without using up attempts).
+	for code, outage := range map[int]bool{429: true, 502: true, 503: true, 504: true, 408: false, 500: false} {
+		t.Run(fmt.Sprintf("outage %d", code), func(t *testing.T) {
+			m := startModel(t, "retina", status(code))
+			_, err := analyze(t, analyzer(t, m.URL, 5*time.Second))
+			if err == nil || permanent(err) || fault.IsOutage(err) != outage {
+				t.Fatalf("%d: want outage %v, got %v", code, outage, err)
+			}
+		})
+	}
+
 	t.Run("wrong model", func(t *testing.T) {
 		m := startModel(t, "other", outs(good()...))
 		if _, err := analyze(t, analyzer(t, m.URL, 5*time.Second)); !permanent(err) {
@@ -251,7 +265,7 @@ func TestFailures(t *testing.T) {
 		})
 		start := time.Now()
 		_, err := analyze(t, analyzer(t, m.URL, 200*time.Millisecond))
-		if err == nil || permanent(err) || !strings.Contains(err.Error(), "unreachable") {
+		if err == nil || permanent(err) || fault.IsOutage(err) || !strings.Contains(err.Error(), "unreachable") {
 			t.Fatalf("timeout: %v", err)
 		}
 		if took := time.Since(start); took > 3*time.Second {
@@ -280,7 +294,7 @@ func TestFailures(t *testing.T) {
 		addr := ln.Addr().String()
 		_ = ln.Close()
 		_, err = analyze(t, analyzer(t, "http://"+addr, 2*time.Second))
-		if err == nil || permanent(err) || !strings.Contains(err.Error(), "unreachable") {
+		if err == nil || permanent(err) || !fault.IsOutage(err) || !strings.Contains(err.Error(), "unreachable") {
 			t.Fatalf("refused: %v", err)
 		}
 	})

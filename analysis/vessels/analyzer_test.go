@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"aura/analysis"
+	"aura/fault"
 )
 
 // TestRegisteredAnalyzer: the package registers itself as "vessels"; its
@@ -28,7 +29,7 @@ func TestRegisteredAnalyzer(t *testing.T) {
 		t.Fatalf("Analyze: %+v %v", res, err)
 	}
 	_, err = a.Analyze(context.Background(), analysis.Image{Bytes: buf.Bytes()[:buf.Len()/2], ContentType: "image/png"})
-	if !errors.Is(err, analysis.ErrUnreadable) || !errors.Is(err, analysis.ErrPermanent) {
+	if !errors.Is(err, analysis.ErrUnreadable) || !fault.IsPermanent(err) {
 		t.Fatalf("a truncated file: %v", err)
 	}
 }

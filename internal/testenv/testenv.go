@@ -135,6 +135,9 @@ func Config(t testing.TB, uri string, env map[string]string) *config.Config {
 		// Tests sign up many accounts from 127.0.0.1; the sign-up limit's own
 		// tests set theirs.
 		"AURA_LIMITS_REGISTER_MAX": "1000000",
+		// Tests upload many screenings as one patient; the upload limit's
+		// own tests set theirs.
+		"AURA_LIMITS_UPLOAD_MAX": "1000000",
 		// Images go to the test's own directory; tests drive the analysis
 		// queue themselves (App.Analysis.RunOne) unless they set workers.
 		"AURA_STORAGE_URI":      "file://" + storeDir(t),

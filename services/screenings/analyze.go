@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"aura/analysis"
+	"aura/fault"
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
@@ -44,16 +45,16 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 	st := w.St(ctx)
 	row, err := st.Screenings.Get(id, repositories.Scope{All: true})
 	if errors.Is(err, models.ErrNotFound) {
-		return queue.Permanent(fmt.Errorf("screening %s is gone", id))
+		return fault.Permanent(fmt.Errorf("screening %s is gone", id))
 	}
 	if err != nil {
-		return err
+		return fault.Outage("database", err)
 	}
 	if row.Status != models.StatusQueued && row.Status != models.StatusProcessing {
 		return nil // done already (a retried job whose result was recorded)
 	}
 	if _, err := st.Screenings.SetStatus(id, []string{models.StatusQueued}, models.StatusProcessing, s.Clock.Now()); err != nil {
-		return err
+		return fault.Outage("database", err)
 	}
 	start := time.Now()
 	im, err := s.load(ctx, row)
@@ -69,30 +70,27 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 	res, err := s.Analyzer.Analyze(actx, im)
 	im = analysis.Image{} // let the file go before the map is encoded
 	if err != nil {
-		err = fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
-		if errors.Is(err, analysis.ErrPermanent) {
-			return queue.Permanent(err)
-		}
-		return err
+		// A fault.Permanent (the analyzer refused the image) stays one.
+		return fmt.Errorf("analyzer %s: %w", s.Analyzer.Name(), err)
 	}
 	var vesselKey *string
 	if res.VesselMap != nil {
 		k, err := storage.VesselMapKey(id)
 		if err != nil {
-			return queue.Permanent(err)
+			return fault.Permanent(err)
 		}
 		var buf bytes.Buffer
 		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, res.VesselMap); err != nil {
 			return err
 		}
 		if _, err := s.Blobs.Put(ctx, k, &buf, "image/png"); err != nil {
-			return err
+			return fault.Outage("storage", err)
 		}
 		vesselKey = &k
 	}
 	duration := time.Since(start)
 	s.avg.observe(duration)
-	return st.Tx(func(tx *repositories.Store) error {
+	return fault.Outage("database", st.Tx(func(tx *repositories.Store) error {
 		profile, err := CurrentProfile(tx)
 		if err != nil {
 			return err
@@ -118,19 +116,21 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		}
 		_, err = tx.Jobs.Finish(t.Job.ID, t.Owner, now)
 		return err
-	})
+	}))
 }
 
-// load reads the stored image and what the upload recorded of it.
+// load reads the stored image and what the upload recorded of it. A store
+// that cannot be read is an outage, waited out (a file that does not decode
+// is the analyzer's to find: analysis.ErrUnreadable, permanent).
 func (s *Service) load(ctx context.Context, row *repositories.ScreeningRow) (analysis.Image, error) {
 	rc, _, err := s.Blobs.Get(ctx, row.ImageKey)
 	if err != nil {
-		return analysis.Image{}, err
+		return analysis.Image{}, fault.Outage("storage", err)
 	}
 	defer rc.Close()
 	src, err := io.ReadAll(io.LimitReader(rc, row.ImageBytes+1))
 	if err != nil {
-		return analysis.Image{}, err
+		return analysis.Image{}, fault.Outage("storage", err)
 	}
 	return analysis.Image{Bytes: src, ContentType: row.ImageType, Width: row.ImageWidth, Height: row.ImageHeight}, nil
 }
@@ -145,7 +145,9 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 	switch {
 	case errors.Is(cause, analysis.ErrUnreadable):
 		code, msg = FailureImageUnreadable, "The stored image could not be read"
-	case errors.Is(cause, analysis.ErrPermanent):
+	case errors.Is(cause, queue.ErrOutageBudget):
+		msg = "The image could not be analysed: a service it needs stayed unavailable"
+	case fault.IsPermanent(cause):
 		msg = "The analyzer could not analyse this image"
 	}
 	return w.St(ctx).Tx(func(tx *repositories.Store) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"aura/analysis"
+	"aura/fault"
 	"aura/internal/testenv"
 	"aura/models"
 	"aura/services/screenings"
@@ -294,7 +295,7 @@ func TestAnalysisFailures(t *testing.T) {
 			code   string
 		}{
 			{errors.New("model server busy"), models.StatusProcessing, ""},
-			{analysis.Permanent(errors.New("model server refused the image")), models.StatusFailed, screenings.FailureAnalysis},
+			{fault.Permanent(errors.New("model server refused the image")), models.StatusFailed, screenings.FailureAnalysis},
 			{func() error { _, err := (analysis.Image{Bytes: []byte("x")}).Decode(); return err }(), models.StatusFailed, screenings.FailureImageUnreadable},
 		} {
 			row := w.upload(t)

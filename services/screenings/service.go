@@ -40,6 +40,10 @@ type Settings struct {
 	// rendered at once (screening.report_renders_per_account); 0 is
 	// DefaultReportRenders.
 	ReportRendersPerAccount int
+	// UploadMax uploads per UploadWindow per patient account
+	// (limits.upload.*); 0: no limit.
+	UploadMax    int
+	UploadWindow time.Duration
 }
 
 // Defaults of the settings above.

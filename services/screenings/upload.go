@@ -30,6 +30,44 @@ type UploadInput struct {
 	// Lang is the upload request's language (vi, en): the screening's
 	// notices and report use it only when the account has none.
 	Lang string
+	// Claimed is true when ClaimUpload took a slot of the patient's upload
+	// limit for this request: a replay gives it back.
+	Claimed bool
+}
+
+// uploadKey names a patient's upload counter in the shared rate_limits table.
+func uploadKey(userID string) string { return "upload:" + userID }
+
+// ClaimUpload takes one of the patient's upload slots (Settings.UploadMax
+// per UploadWindow) before the body is read, so that a flood is refused
+// before it costs a byte of disk or a decode: RATE_LIMITED with the wait
+// when none is left. The counter lives in the database (Limits.Claim, one
+// conditional upsert), so the limit holds across every instance sharing
+// it. Every upload request counts, refused ones too, except a replay of an
+// earlier upload (its Idempotency-Key, idemKey, seen in the last 24 hours),
+// which takes no slot, so a client retrying after a lost answer gets its
+// screening even at the limit. Run it outside a transaction.
+func (s *Service) ClaimUpload(st *repositories.Store, a models.Actor, idemKey string) (bool, error) {
+	if s.Settings.UploadMax <= 0 || !a.Has(models.RolePatient) {
+		return false, nil
+	}
+	if idemKey != "" && len(idemKey) <= 100 {
+		prev, err := st.Screenings.ByIdempotencyKey(a.UserID, idemKey)
+		if err == nil && s.Clock.Now().Sub(prev.CreatedAt) < IdempotencyWindow {
+			return false, nil
+		}
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return false, err
+		}
+	}
+	wait, err := st.Limits.Claim(uploadKey(a.UserID), s.Settings.UploadMax, s.Settings.UploadWindow, s.Clock.Now())
+	if err != nil {
+		return false, err
+	}
+	if wait > 0 {
+		return false, models.RateLimited(wait)
+	}
+	return true, nil
 }
 
 // Upload stores the patient's image and commits its screening and analysis
@@ -67,6 +105,12 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		prev, err := st.Screenings.ByIdempotencyKey(a.UserID, key)
 		switch {
 		case err == nil && now.Sub(prev.CreatedAt) < IdempotencyWindow:
+			if in.Claimed {
+				// A replay adds no work: its slot goes back (its twin was
+				// committed after ClaimUpload looked; an error only keeps
+				// the limit stricter until the window ends).
+				_ = st.Limits.Release(uploadKey(a.UserID))
+			}
 			row, err := st.Screenings.Get(prev.ID, repositories.Scope{PatientID: a.UserID})
 			return row, true, err
 		case err == nil:
@@ -117,7 +161,7 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		if err := tx.Screenings.Create(sc); err != nil {
 			return err
 		}
-		if err := tx.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: id, MaxAttempts: s.Settings.MaxAttempts, CreatedAt: now}); err != nil {
+		if err := tx.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: id, Account: a.UserID, MaxAttempts: s.Settings.MaxAttempts, CreatedAt: now}); err != nil {
 			return err
 		}
 		return audit.Record(tx, a, models.RolePatient, models.AuditUpload, models.EntityScreening, id, now)
