@@ -297,8 +297,9 @@ var heldOutFloor = map[string]struct{ dice, sens, spec, absDensErr float64 }{
 // photographs (subjects 08-10 of CHASE_DB1, which the method was not tuned
 // on) against regression: per size, mean Dice, sensitivity and specificity
 // at least, and mean absolute density error at most, the floors above. It
-// skips without the data set (AURA_TEST_DATASETS). With -short it measures
-// the photographs as taken only.
+// skips without the data set (AURA_TEST_DATASETS). With -short, and under
+// the race detector (which slows this single-threaded pixel code tenfold and
+// has nothing to find in it), it measures the photographs as taken only.
 //
 //	AURA_TEST_DATASETS=/work/shared/datasets go test ./analysis/vessels -run RealPhotographsHeldOut -v
 func TestRealPhotographsHeldOut(t *testing.T) {
@@ -308,7 +309,7 @@ func TestRealPhotographsHeldOut(t *testing.T) {
 		t.Fatalf("no held-out photographs in %s", dir)
 	}
 	scales := realScales
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		scales = []realScale{{"native", 0}}
 	}
 	rows := evalReal(t, dir, names, scales)
