@@ -264,9 +264,14 @@ func realTable(rows []realRow, perImage bool) string {
 // TestRealPhotographsHeldOut). AURA_EVAL_IMAGES=Image_01L,Image_03R limits
 // it to some photographs, AURA_EVAL_SCALES=native,584px to some sizes, and
 // AURA_EVAL_SAVE=dir writes each photograph beside its map and the expert's.
+// It runs only when asked (AURA_TEST_EVAL=1): the suite pays for the guard,
+// not for the measurement.
 //
-//	AURA_TEST_DATASETS=/work/shared/datasets go test ./analysis/vessels -run RealPhotographsEval -v
+//	AURA_TEST_EVAL=1 AURA_TEST_DATASETS=/work/shared/datasets go test ./analysis/vessels -run RealPhotographsEval -v
 func TestRealPhotographsEval(t *testing.T) {
+	if os.Getenv("AURA_TEST_EVAL") == "" {
+		t.Skip("the measuring tool: set AURA_TEST_EVAL=1 to run it")
+	}
 	dir := chaseDir(t)
 	names := chaseImages(t, dir, true, os.Getenv("AURA_EVAL_SPLIT") == "all")
 	if only := os.Getenv("AURA_EVAL_IMAGES"); only != "" {
