@@ -4,7 +4,6 @@ import (
 	"errors"
 	"maps"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,22 +23,7 @@ const (
 )
 
 // clock is the service's clock; tests move it.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type clock = testenv.Clock
 
 // env is a Service on a fresh database of one engine.
 type env struct {
@@ -69,7 +53,7 @@ func newEnv(t *testing.T, e testenv.Engine, tune func(s *accounts.Settings)) *en
 	if tune != nil {
 		tune(&set)
 	}
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	c := testenv.NewClock()
 	return &env{
 		db: db,
 		st: repositories.New(db.WithContext(testenv.Ctx(t))),

@@ -24,22 +24,7 @@ import (
 )
 
 // clock is the service's clock; tests move it.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type clock = testenv.Clock
 
 // fakeAnalyzer answers what the test sets and keeps the images it was given.
 type fakeAnalyzer struct {
@@ -86,7 +71,7 @@ func newWorld(t *testing.T, e testenv.Engine) *world {
 	blobs, err := storage.Open(ctx, "file://"+t.TempDir())
 	testenv.Must(t, err, "store")
 	t.Cleanup(func() { _ = blobs.Close() })
-	w := &world{db: db, st: repositories.New(db.WithContext(ctx)), clock: &clock{now: time.Now().UTC().Truncate(time.Second)},
+	w := &world{db: db, st: repositories.New(db.WithContext(ctx)), clock: testenv.NewClock(),
 		analyzer: &fakeAnalyzer{}}
 	w.svc = screenings.New(screenings.Settings{MaxImageBytes: 1 << 20, MaxAttempts: 3, TempDir: t.TempDir(), DefaultLang: "en",
 		FrontendURL: "http://front.example", ReportTimeout: 30 * time.Second}, blobs, w.analyzer, w.clock.Now)
