@@ -15,6 +15,7 @@ package analysis
 
 import (
 	"image"
+	"image/color"
 
 	"aura/vocab"
 )
@@ -26,7 +27,15 @@ const (
 	MetricFractalDimension  = vocab.MetricFractalDimension
 	MetricTortuosity        = vocab.MetricTortuosity
 	MetricMeanVesselWidthPx = vocab.MetricMeanVesselWidthPx
+	MetricCRAE              = vocab.MetricCRAE
+	MetricCRVE              = vocab.MetricCRVE
+	MetricAVR               = vocab.MetricAVR
+	MetricArteryDensity     = vocab.MetricArteryDensity
+	MetricVeinDensity       = vocab.MetricVeinDensity
 )
+
+// IsMetric says whether name is a metric name (one of MetricNames).
+func IsMetric(name string) bool { return vocab.IsMetric(name) }
 
 // MetricNames lists the metric names in their documented order.
 func MetricNames() []string { return vocab.MetricNames() }
@@ -42,12 +51,44 @@ type Metrics struct {
 	// MeanVesselWidthPx is vessel area / centre-line length, in pixels of the
 	// original image.
 	MeanVesselWidthPx float64 `json:"meanVesselWidthPx"`
+
+	// The measurements around the optic disc; each is nil when the disc was
+	// not found (or, for CRAE, CRVE and AVR, when too few arteries or veins
+	// cross zone B), and for results of analyzers that do not make them.
+
+	// CRAE and CRVE are the central retinal arteriolar and venular
+	// equivalents (revised Knudtson formulas over the six widest arterioles
+	// and venules crossing zone B), in pixels of the original image.
+	CRAE *float64 `json:"crae"`
+	CRVE *float64 `json:"crve"`
+	// AVR is CRAE / CRVE.
+	AVR *float64 `json:"avr"`
+	// ArteryDensity and VeinDensity are artery and vein pixels / field-of-view
+	// pixels, in 0..1.
+	ArteryDensity *float64 `json:"arteryDensity"`
+	VeinDensity   *float64 `json:"veinDensity"`
 }
 
-// Value returns the metric called name (one of MetricNames) and whether the
-// name is known.
+// Value returns the metric called name (one of MetricNames) and whether it
+// has a value: false for an unknown name and for a metric that is null.
 func (m Metrics) Value(name string) (float64, bool) {
+	opt := func(p *float64) (float64, bool) {
+		if p == nil {
+			return 0, false
+		}
+		return *p, true
+	}
 	switch name {
+	case MetricCRAE:
+		return opt(m.CRAE)
+	case MetricCRVE:
+		return opt(m.CRVE)
+	case MetricAVR:
+		return opt(m.AVR)
+	case MetricArteryDensity:
+		return opt(m.ArteryDensity)
+	case MetricVeinDensity:
+		return opt(m.VeinDensity)
 	case MetricVesselDensity:
 		return m.VesselDensity, true
 	case MetricFractalDimension:
@@ -115,4 +156,28 @@ type Result struct {
 	// vessel is, 0 elsewhere. It is set for ungradable images too (possibly
 	// empty). Encode it with image/png.
 	VesselMap *image.Gray `json:"-"`
+	// OpticDisc is where the optic disc is, in pixels of the analysed image;
+	// nil when it was not found in the field of view (or not looked for).
+	OpticDisc *OpticDisc `json:"opticDisc"`
+	// AVMap, when the analyzer classifies vessels, has the image's width and
+	// height and is opaque RGB: ColorArtery, ColorVein, ColorUnknownVessel
+	// on the vessel pixels, black elsewhere. Encode it with image/png.
+	AVMap image.Image `json:"-"`
+	// Overlay, when the analyzer makes one, is the photograph (possibly
+	// reduced) with the vessel types and the optic disc drawn on it.
+	Overlay image.Image `json:"-"`
 }
+
+// OpticDisc is the optic disc's centre and radius, in pixels of the image.
+type OpticDisc struct {
+	X      float64 `json:"x"`
+	Y      float64 `json:"y"`
+	Radius float64 `json:"radius"`
+}
+
+// The colours of the artery/vein map (PRODUCT.md section 8).
+var (
+	ColorArtery        = color.RGBA{255, 0, 0, 255}
+	ColorVein          = color.RGBA{0, 0, 255, 255}
+	ColorUnknownVessel = color.RGBA{0, 255, 0, 255}
+)

@@ -28,9 +28,20 @@ const (
 	MetricFractalDimension  = "fractalDimension"
 	MetricTortuosity        = "tortuosity"
 	MetricMeanVesselWidthPx = "meanVesselWidthPx"
+	// The calibre summaries and the artery and vein densities (PRODUCT.md
+	// section 8): null when the optic disc was not found.
+	MetricCRAE          = "crae"
+	MetricCRVE          = "crve"
+	MetricAVR           = "avr"
+	MetricArteryDensity = "arteryDensity"
+	MetricVeinDensity   = "veinDensity"
 )
 
 // MetricNames lists the metric names in their documented order.
 func MetricNames() []string {
-	return []string{MetricVesselDensity, MetricFractalDimension, MetricTortuosity, MetricMeanVesselWidthPx}
+	return []string{MetricVesselDensity, MetricFractalDimension, MetricTortuosity, MetricMeanVesselWidthPx,
+		MetricCRAE, MetricCRVE, MetricAVR, MetricArteryDensity, MetricVeinDensity}
 }
+
+// IsMetric says whether name is one of MetricNames.
+func IsMetric(name string) bool { return slices.Contains(MetricNames(), name) }

@@ -109,7 +109,7 @@ func (p Profile) Validate() map[string]string {
 	}
 	for i, r := range p.Rules {
 		field := fmt.Sprintf("rules[%d].", i)
-		if _, ok := (analysis.Metrics{}).Value(r.Metric); !ok {
+		if !analysis.IsMetric(r.Metric) {
 			problems[field+"metric"] = fmt.Sprintf("unknown metric %q; one of %s", r.Metric, strings.Join(analysis.MetricNames(), ", "))
 		}
 		switch {
@@ -138,7 +138,9 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // image was not gradable: the risk level is then nil and the one finding is
 // UNGRADABLE_IMAGE. Otherwise the level is the highest among the rules met
 // (strictly below Below, strictly above Above), "low" when none is, with one
-// finding per rule met. Rules that Validate would refuse are skipped.
+// finding per rule met. Rules that Validate would refuse are skipped, and so
+// are rules on a metric that is null (crae, avr, ... when the optic disc was
+// not found): a rule on a value not measured is not met.
 func (p Profile) Evaluate(m *analysis.Metrics) Evaluation {
 	ev := Evaluation{ProfileVersion: p.Version, Findings: []Finding{}}
 	if m == nil {
@@ -223,6 +225,16 @@ func label(metric string) string {
 		return "Tortuosity"
 	case analysis.MetricMeanVesselWidthPx:
 		return "Mean vessel width"
+	case analysis.MetricCRAE:
+		return "CRAE"
+	case analysis.MetricCRVE:
+		return "CRVE"
+	case analysis.MetricAVR:
+		return "Arteriole-to-venule ratio"
+	case analysis.MetricArteryDensity:
+		return "Artery density"
+	case analysis.MetricVeinDensity:
+		return "Vein density"
 	}
 	return metric
 }
@@ -233,7 +245,7 @@ func label(metric string) string {
 func show(v, other float64, metric string) string {
 	unit := ""
 	digits := 3
-	if metric == analysis.MetricMeanVesselWidthPx {
+	if metric == analysis.MetricMeanVesselWidthPx || metric == analysis.MetricCRAE || metric == analysis.MetricCRVE {
 		unit, digits = " px", 1
 	}
 	s := strconv.FormatFloat(v, 'f', digits, 64)

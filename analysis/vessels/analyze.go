@@ -17,7 +17,7 @@ const Name = "vessels"
 // Version is recorded in every result; it changes whenever the method or a
 // threshold changes, so that a result can be traced to the method that made
 // it.
-const Version = "vessels-2.0.0"
+const Version = "vessels-2.1.0"
 
 // WorkingMaxSide is the longest side, in pixels, of the working copy that the
 // segmentation and the metrics run on: a larger image is shrunk (by area
@@ -97,11 +97,31 @@ func analyze(ctx context.Context, img image.Image) (*analysis.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var labels []uint8
+	var d *disc
 	if res.Gradable {
-		m := measure(vessels, f, wk.scale)
+		skel := skeleton(vessels, f)
+		m := measureSkeleton(vessels, skel, f, wk.scale)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		d = findDisc(wk, f, vessels)
+		av := classifyAV(wk, f, vessels, skel, d)
+		labels = av.labels
+		if d != nil {
+			addDiscMetrics(&m, vessels, f, d, av, wk.scale)
+			res.OpticDisc = &analysis.OpticDisc{X: (d.x+0.5)/wk.scale - 0.5, Y: (d.y+0.5)/wk.scale - 0.5, Radius: d.r / wk.scale}
+		}
 		res.Metrics = &m
 		c := q.Score
 		res.Confidence = &c
+	} else {
+		labels = make([]uint8, len(vessels.m))
+		for i, on := range vessels.m {
+			if on {
+				labels[i] = avUnknown
+			}
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -110,12 +130,54 @@ func analyze(ctx context.Context, img image.Image) (*analysis.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.AVMap = &avImage{labels: labels, w: wk.g.w, xmap: wk.xmap, ymap: wk.ymap, rect: image.Rect(0, 0, wk.origW, wk.origH)}
+	res.Overlay = overlay(wk, labels, d)
 	return res, nil
+}
+
+// skeleton is the centre line of the vessel map v: thinned, spurs shorter
+// than D*pruneLength pruned.
+func skeleton(v *mask, f fov) *mask {
+	D := math.Max(f.diameter, 1)
+	return prune(thin(v), max(3, int(math.Round(D*pruneLength))))
+}
+
+// addDiscMetrics sets the metrics that need the optic disc d: the artery
+// and vein densities (of the analysed field of view) and CRAE, CRVE, AVR.
+func addDiscMetrics(m *analysis.Metrics, v *mask, f fov, d *disc, av *avResult, scale float64) {
+	var na, nv, n int
+	for i, in := range f.analysed.m {
+		if !in {
+			continue
+		}
+		n++
+		switch av.labels[i] {
+		case avArtery:
+			na++
+		case avVein:
+			nv++
+		}
+	}
+	if n > 0 {
+		ad, vd := float64(na)/float64(n), float64(nv)/float64(n)
+		m.ArteryDensity, m.VeinDensity = &ad, &vd
+	}
+	c := measureCalibre(v, f, d, av, scale)
+	m.CRAE, m.CRVE = c.crae, c.crve
+	if c.crae != nil && c.crve != nil && *c.crve > 0 {
+		r := *c.crae / *c.crve
+		m.AVR = &r
+	}
 }
 
 // measure computes the metrics of the working vessel mask v in the field of
 // view f; scale is working / original size.
 func measure(v *mask, f fov, scale float64) analysis.Metrics {
+	return measureSkeleton(v, skeleton(v, f), f, scale)
+}
+
+// measureSkeleton is measure with the skeleton of v already made.
+func measureSkeleton(v, skel *mask, f fov, scale float64) analysis.Metrics {
 	D := math.Max(f.diameter, 1)
 	area := v.count()
 	var m analysis.Metrics
@@ -123,7 +185,6 @@ func measure(v *mask, f fov, scale float64) analysis.Metrics {
 		m.VesselDensity = float64(area) / float64(n)
 	}
 	m.FractalDimension = boxCountingDimension(v, max(16, int(D/8)))
-	skel := prune(thin(v), max(3, int(math.Round(D*pruneLength))))
 	if l := linkLength(skel); l > 0 {
 		m.MeanVesselWidthPx = float64(area) / l / scale
 	}

@@ -41,6 +41,26 @@ type SynthOptions struct {
 	// at one edge of the field and 1 + Gradient at the opposite one (default
 	// none; 0.3 is a strongly uneven photograph).
 	Gradient float64
+	// ArteriesVeins draws the main vessels alternately as arteries and veins
+	// (the trees keep their kind): veins wider and darker (they absorb red
+	// too), arteries lighter with a central light reflex. The picture is
+	// otherwise drawn as without it; Synthetic.Arteries, Veins and ZoneB
+	// are set.
+	ArteriesVeins bool
+	// DiscOutside puts the optic disc outside the field of view (beyond its
+	// rim); the vessels still come from it.
+	DiscOutside bool
+}
+
+// SynthDisc is the generated optic disc, in pixels.
+type SynthDisc struct{ X, Y, Radius float64 }
+
+// SynthCrossing is a vessel crossing the middle of zone B (2.5 disc radii
+// from the disc's centre) in a generated photograph: its kind and its true
+// width in pixels there.
+type SynthCrossing struct {
+	Artery bool
+	Width  float64
 }
 
 // Synthetic is a generated fundus photograph and its ground truth.
@@ -53,6 +73,13 @@ type Synthetic struct {
 	FOV *image.Gray
 	// Options are the options used, defaults filled in.
 	Options SynthOptions
+	// Disc is the optic disc (outside the field of view with DiscOutside).
+	Disc SynthDisc
+	// Arteries and Veins (with ArteriesVeins) are the true vessel pixels of
+	// each kind, as Vessels (a pixel takes the kind of the vessel covering
+	// it most); ZoneB lists the vessels crossing the middle of zone B.
+	Arteries, Veins *image.Gray
+	ZoneB           []SynthCrossing
 }
 
 func (o SynthOptions) withDefaults() SynthOptions {
@@ -100,6 +127,13 @@ type synthScene struct {
 	mx, my, mr   float64 // macula
 	cover        []float32
 	opacity      []float32
+	// With ArteriesVeins: the opacity of veins (opacity holds the
+	// arteries'), the kind of the vessel covering each pixel most (1
+	// artery, 2 vein), and the crossings of zone B's middle.
+	opacityV []float32
+	kind     []uint8
+	artery   bool
+	zoneB    []SynthCrossing
 	texture      [6][4]float64 // background texture: kx, ky, phase, amplitude
 	minW, maxLen float64
 }
@@ -122,6 +156,9 @@ func Synth(opts SynthOptions) Synthetic {
 		side = -1
 	}
 	s.dx, s.dy, s.dr = s.cx+side*0.42*s.R, s.cy+(rng.Float64()-0.5)*0.1*s.R, 0.13*s.R
+	if o.DiscOutside {
+		s.dx = s.cx + side*1.12*s.R
+	}
 	s.mx, s.my, s.mr = s.cx-side*0.08*s.R, s.cy, 0.22*s.R
 	for i := range s.texture {
 		wl := s.R * (0.1 + 0.4*rng.Float64())
@@ -134,6 +171,10 @@ func Synth(opts SynthOptions) Synthetic {
 	gx, gy := math.Cos(ga)*o.Gradient/s.R, math.Sin(ga)*o.Gradient/s.R
 	s.cover = make([]float32, W*H)
 	s.opacity = make([]float32, W*H)
+	if o.ArteriesVeins {
+		s.opacityV = make([]float32, W*H)
+		s.kind = make([]uint8, W*H)
+	}
 	D := 2 * s.R
 	w0 := o.VesselWidth * D
 	s.minW = math.Max(1.2, 0.0025*D)
@@ -142,7 +183,21 @@ func Synth(opts SynthOptions) Synthetic {
 		a := (float64(i)+0.5)*2*math.Pi/float64(o.Vessels) + (rng.Float64()-0.5)*0.4
 		x := s.dx + math.Cos(a)*s.dr*0.1
 		y := s.dy + math.Sin(a)*s.dr*0.1
-		s.vessel(rng, o, x, y, a, w0*(0.85+0.3*rng.Float64()), 0)
+		w := w0 * (0.85 + 0.3*rng.Float64())
+		if o.ArteriesVeins {
+			s.artery = i%2 == 0
+			if s.artery {
+				w *= 0.8
+			} else {
+				w *= 1.15
+			}
+		}
+		s.vessel(rng, o, x, y, a, w, 0)
+	}
+	var arteries, veins *image.Gray
+	if o.ArteriesVeins {
+		arteries = image.NewGray(image.Rect(0, 0, W, H))
+		veins = image.NewGray(image.Rect(0, 0, W, H))
 	}
 
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
@@ -165,6 +220,11 @@ func Synth(opts SynthOptions) Synthetic {
 				fov.Pix[i] = 255
 				if s.cover[i] >= 0.5 {
 					gt.Pix[i] = 255
+					if s.kind != nil && s.kind[i] == 1 {
+						arteries.Pix[i] = 255
+					} else if s.kind != nil {
+						veins.Pix[i] = 255
+					}
 				}
 			}
 			col := [3]float64{0.02, 0.02, 0.02}
@@ -188,6 +248,11 @@ func Synth(opts SynthOptions) Synthetic {
 				for c := range col {
 					v0 := base[c]*(1+tex)*(1-mac) + disc*(tint[c]-base[c])
 					v0 *= v * (1 - fall[c]*op)
+					if s.opacityV != nil {
+						// Veins: darker, and they absorb red too.
+						fallV := [3]float64{0.75, 1, 0.8}
+						v0 *= 1 - fallV[c]*float64(s.opacityV[i])
+					}
 					col[c] = inside*v0 + (1-inside)*col[c]
 				}
 			}
@@ -217,7 +282,8 @@ func Synth(opts SynthOptions) Synthetic {
 			p[3] = 255
 		}
 	}
-	return Synthetic{Image: img, Vessels: gt, FOV: fov, Options: o}
+	return Synthetic{Image: img, Vessels: gt, FOV: fov, Options: o, Disc: SynthDisc{s.dx, s.dy, s.dr},
+		Arteries: arteries, Veins: veins, ZoneB: s.zoneB}
 }
 
 // vessel grows one vessel from (x, y) with heading a and width w, spawning
@@ -240,12 +306,23 @@ func (s *synthScene) vessel(rng *rand.Rand, o SynthOptions, x, y, a, w float64, 
 	}
 	base := a
 	length := 0.0
+	entered := !o.DiscOutside || math.Hypot(x-s.cx, y-s.cy) <= s.R
 	for length < s.maxLen*wind && w >= s.minW {
 		base += turn*step + rng.NormFloat64()*0.01
 		h := base + amp*math.Sin(2*math.Pi*length/wave+phase)
 		nx, ny := x+math.Cos(h)*step, y+math.Sin(h)*step
 		if math.Hypot(nx-s.cx, ny-s.cy) > s.R+w {
-			break
+			if entered || length > 0.5*D {
+				break
+			}
+		} else {
+			entered = true
+		}
+		if s.kind != nil {
+			zb := 2.5 * s.dr
+			if (math.Hypot(x-s.dx, y-s.dy) < zb) != (math.Hypot(nx-s.dx, ny-s.dy) < zb) {
+				s.zoneB = append(s.zoneB, SynthCrossing{Artery: s.artery, Width: w})
+			}
 		}
 		s.capsule(x, y, nx, ny, w)
 		x, y = nx, ny
@@ -291,6 +368,27 @@ func (s *synthScene) capsule(x0, y0, x1, y1, w float64) {
 			i := y*s.w + x
 			if c > s.cover[i] {
 				s.cover[i] = c
+			}
+			if s.kind != nil {
+				if c >= s.cover[i] {
+					s.kind[i] = 2
+					if s.artery {
+						s.kind[i] = 1
+					}
+				}
+				op := c * float32(contrast)
+				if s.artery {
+					// Lighter, with a central light reflex a fifth of
+					// the width across on the wider arteries.
+					op *= 0.7
+					if w > 4 && d < w/10 {
+						op *= 0.6
+					}
+					s.opacity[i] = max(s.opacity[i], op)
+				} else {
+					s.opacityV[i] = max(s.opacityV[i], op)
+				}
+				continue
 			}
 			if op := c * float32(contrast); op > s.opacity[i] {
 				s.opacity[i] = op
