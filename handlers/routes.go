@@ -43,6 +43,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/screenings/:id", Handle(d.GetScreening))
 	signed.GET("/screenings/:id/image", Handle(d.ScreeningImage))
 	signed.GET("/screenings/:id/vessels", Handle(d.ScreeningVessels))
+	signed.GET("/screenings/:id/overlay", Handle(d.ScreeningOverlay))
 	signed.GET("/screenings/:id/report", Handle(d.ScreeningReport))
 	signed.POST("/screenings/:id/claim", Handle(d.ClaimScreening))
 	signed.POST("/screenings/:id/release", Handle(d.ReleaseScreening))
@@ -61,4 +62,5 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	admin.GET("/audit-logs", Handle(d.ListAuditLogs))
 	admin.GET("/analysis-profile", Handle(d.GetAnalysisProfile))
 	admin.PUT("/analysis-profile", Handle(d.PutAnalysisProfile))
+	admin.GET("/analyzers", Handle(d.ListAnalyzers))
 }

@@ -79,6 +79,10 @@ type ReviewView struct {
 	Recommendation *string      `json:"recommendation"`
 	ClaimedAt      *Timestamp   `json:"claimedAt"`
 	ReviewedAt     *Timestamp   `json:"reviewedAt"`
+	// AnalysisAgreement and CorrectedMetrics are the doctor's (null when
+	// not given).
+	AnalysisAgreement *string            `json:"analysisAgreement"`
+	CorrectedMetrics  map[string]float64 `json:"correctedMetrics"`
 }
 
 // ReviewerView names the reviewing doctor.
@@ -121,12 +125,19 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 		if r.Analysis.VesselKey != nil {
 			v.Links["vessels"] = "/api/screenings/" + r.ID + "/vessels"
 		}
+		if r.Analysis.AVKey != nil {
+			v.Links["arteriesVeins"] = "/api/screenings/" + r.ID + "/vessels?kind=av"
+		}
+		if r.Analysis.OverlayKey != nil {
+			v.Links["overlay"] = "/api/screenings/" + r.ID + "/overlay"
+		}
 		v.Links["report"] = "/api/screenings/" + r.ID + "/report"
 	}
 	if r.ReviewerID != nil {
 		v.Review = &ReviewView{Reviewer: ReviewerView{UserID: *r.ReviewerID, FullName: orName(r.ReviewerName, deref(r.ReviewerEmail))},
 			RiskLevel: r.ReviewRiskLevel, Notes: r.ReviewNotes, Recommendation: r.Recommendation,
-			ClaimedAt: tsPtr(r.ClaimedAt), ReviewedAt: tsPtr(r.ReviewedAt)}
+			ClaimedAt: tsPtr(r.ClaimedAt), ReviewedAt: tsPtr(r.ReviewedAt),
+			AnalysisAgreement: r.AnalysisAgreement, CorrectedMetrics: screenings.CorrectedMetrics(r.CorrectedMetricsJSON)}
 	}
 	if r.FailureCode != nil {
 		v.Failure = &FailureView{Code: *r.FailureCode, Message: deref(r.FailureMessage), Attempts: r.Attempts}
@@ -315,7 +326,20 @@ func (d *Deps) ScreeningImage(c *gin.Context) error {
 
 // ScreeningVessels is GET /api/screenings/{id}/vessels: the vessel map PNG.
 func (d *Deps) ScreeningVessels(c *gin.Context) error {
-	b, err := d.Screenings.VesselMap(c.Request.Context(), store(c), actor(c), c.Param("id"))
+	b, err := d.Screenings.VesselMap(c.Request.Context(), store(c), actor(c), c.Param("id"), c.Query("kind"))
+	if err != nil {
+		return err
+	}
+	defer b.Body.Close()
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
+	c.DataFromReader(http.StatusOK, b.Size, b.ContentType, b.Body, nil)
+	return nil
+}
+
+// ScreeningOverlay is GET /api/screenings/{id}/overlay: the photograph with
+// the vessel types and the optic disc drawn on it (JPEG).
+func (d *Deps) ScreeningOverlay(c *gin.Context) error {
+	b, err := d.Screenings.Overlay(c.Request.Context(), store(c), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -332,6 +356,17 @@ func (d *Deps) GetAnalysisProfile(c *gin.Context) error {
 		return err
 	}
 	OK(c, http.StatusOK, p, "")
+	return nil
+}
+
+// ListAnalyzers is GET /api/admin/analyzers: the analyzers and versions in
+// use with their result counts, and the analyzer this instance runs.
+func (d *Deps) ListAnalyzers(c *gin.Context) error {
+	items, configured, err := d.Screenings.Analyzers(c.Request.Context(), store(c), actor(c))
+	if err != nil {
+		return err
+	}
+	OK(c, http.StatusOK, gin.H{"items": items, "configured": configured}, "")
 	return nil
 }
 
@@ -382,9 +417,11 @@ func (d *Deps) ReleaseScreening(c *gin.Context) error {
 }
 
 type reviewRequest struct {
-	RiskLevel      string  `json:"riskLevel"`
-	Notes          *string `json:"notes"`
-	Recommendation string  `json:"recommendation"`
+	RiskLevel         string              `json:"riskLevel"`
+	Notes             *string             `json:"notes"`
+	Recommendation    string              `json:"recommendation"`
+	AnalysisAgreement *string             `json:"analysisAgreement"`
+	CorrectedMetrics  map[string]*float64 `json:"correctedMetrics"`
 }
 
 // ReviewScreening is POST /api/screenings/{id}/review.
@@ -394,7 +431,8 @@ func (d *Deps) ReviewScreening(c *gin.Context) error {
 		return err
 	}
 	row, err := d.Screenings.Review(c.Request.Context(), store(c), actor(c), c.Param("id"),
-		screenings.ReviewInput{RiskLevel: req.RiskLevel, Notes: req.Notes, Recommendation: req.Recommendation})
+		screenings.ReviewInput{RiskLevel: req.RiskLevel, Notes: req.Notes, Recommendation: req.Recommendation,
+			AnalysisAgreement: req.AnalysisAgreement, CorrectedMetrics: req.CorrectedMetrics})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ const (
 	AuditScreeningList  = "screening.list"
 	AuditImageRead      = "screening.image.read"
 	AuditVesselsRead    = "screening.vessels.read"
+	AuditOverlayRead    = "screening.overlay.read"
 	AuditReportRead     = "screening.report.read"
 	AuditUpload         = "screening.create"
 	AuditClaim          = "screening.claim"

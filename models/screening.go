@@ -16,6 +16,9 @@ const (
 	StatusFailed         = "failed"
 )
 
+// Agreements a doctor's review may record with the analysis (FR-15).
+var Agreements = []string{"agree", "partial", "disagree"}
+
 // Statuses lists every screening status.
 var Statuses = []string{StatusQueued, StatusProcessing, StatusAwaitingReview, StatusInReview, StatusReviewed, StatusFailed}
 
@@ -56,6 +59,12 @@ type Screening struct {
 	ReviewNotes     *string `gorm:"type:text"`
 	Recommendation  *string `gorm:"type:text"`
 	ReviewedAt      *time.Time
+	// AnalysisAgreement is the doctor's agreement with the analysis
+	// (agree, partial, disagree), and CorrectedMetricsJSON the metrics the
+	// doctor corrected (a JSON object of metric name to number), kept
+	// beside the measured ones; both optional.
+	AnalysisAgreement    *string `gorm:"type:varchar(10)"`
+	CorrectedMetricsJSON *string `gorm:"column:corrected_metrics;type:text"`
 
 	// The failure, when the analysis could not run.
 	FailureCode    *string `gorm:"type:varchar(40)"`
@@ -90,6 +99,21 @@ type Analysis struct {
 	FractalDimension  *float64
 	Tortuosity        *float64
 	MeanVesselWidthPx *float64
+	// The measurements around the optic disc (vessels-2.1 and later): each
+	// NULL when the disc was not found, or not looked for.
+	CRAE          *float64 `gorm:"column:crae"`
+	CRVE          *float64 `gorm:"column:crve"`
+	AVR           *float64 `gorm:"column:avr"`
+	ArteryDensity *float64
+	VeinDensity   *float64
+	// The optic disc, in pixels of the uploaded image; NULL when not found.
+	OpticDiscX      *float64
+	OpticDiscY      *float64
+	OpticDiscRadius *float64
+	// AVKey and OverlayKey are the storage keys of the artery/vein map and
+	// the overlay; nil when the analyzer made none.
+	AVKey      *string `gorm:"column:av_key;type:varchar(200)"`
+	OverlayKey *string `gorm:"type:varchar(200)"`
 	// FindingsJSON is the risk rules' findings as a JSON array.
 	FindingsJSON *string `gorm:"type:text"`
 	CompletedAt  *time.Time

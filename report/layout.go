@@ -395,7 +395,7 @@ func (r *report) blocks() []block {
 			r.text(marginL, y, contentW, bodyLineH, r.m.noAnalysis, "L")
 		}})
 	} else {
-		b = append(b, block{h: tableHeadH + 4*tableRowH, draw: r.table})
+		b = append(b, block{h: tableHeadH + float64(len(r.m.metrics(r.d.Analysis.Metrics)))*tableRowH, draw: r.table})
 	}
 	gap(sectionGap)
 	heading(r.m.risk)
@@ -524,7 +524,11 @@ func (r *report) images(y float64) {
 		fundus += " · " + eye
 	}
 	r.imageBox(marginL, y, boxW, "photo", r.photo, fundus)
-	r.imageBox(marginL+boxW+gapW, y, boxW, "vessels", r.vessels, r.m.vesselCaption)
+	caption := r.m.vesselCaption
+	if r.d.Overlay != nil {
+		caption = r.m.overlayCaption
+	}
+	r.imageBox(marginL+boxW+gapW, y, boxW, "vessels", r.vessels, caption)
 }
 
 func (r *report) imageBox(x, y, w float64, name string, img *encoded, caption string) {
@@ -580,10 +584,23 @@ func (r *report) table(y float64) {
 
 		if mt.value == nil {
 			r.font("", 9, muted)
-			r.text(xs[1]+pad, ry, cols[1]-2*pad, tableRowH, m.notMeasured, "L")
-		} else {
+			r.text(xs[1]+pad, ry, cols[1]-2*pad, tableRowH-2, m.notMeasured, "L")
+		}
+		corrected, hasCorrection := 0.0, false
+		if rv := r.d.Review; rv != nil {
+			corrected, hasCorrection = rv.CorrectedMetrics[mt.key]
+		}
+		switch {
+		case mt.value != nil && hasCorrection:
+			r.font("B", 10, ink)
+			r.text(xs[1]+pad, ry+1.2, cols[1]-2*pad, 4.2, m.fixed(*mt.value, mt.decimals)+mt.suffix, "L")
+		case mt.value != nil:
 			r.font("B", 10, ink)
 			r.text(xs[1]+pad, ry, cols[1]-2*pad, tableRowH, m.fixed(*mt.value, mt.decimals)+mt.suffix, "L")
+		}
+		if hasCorrection {
+			r.font("B", 7, accent)
+			r.text(xs[1]+pad, ry+5.2, cols[1]-2*pad, 3, fmt.Sprintf(m.doctorValue, m.fixed(corrected, mt.decimals)+mt.suffix), "L")
 		}
 
 		rg, ok := ranges[mt.key]
@@ -815,6 +832,13 @@ func (r *report) reviewBlocks() []block {
 			}})
 		}
 		return b
+	}
+	if a := m.agreements[rv.Agreement]; a != "" {
+		line := fmt.Sprintf(m.agreement, a)
+		b = append(b, block{h: bodyLineH + 1, group: group, draw: func(y float64) {
+			r.font("B", 9.5, ink)
+			r.text(marginL, y, contentW, bodyLineH, line, "L")
+		}})
 	}
 	b = append(b, r.paraBlocks(m.recommendation, &r.rec, group)...)
 	if len(r.rec.lines) > 0 && len(r.notes.lines) > 0 {

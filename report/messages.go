@@ -81,6 +81,10 @@ type messages struct {
 	// metricNames names each metric of the vocabulary (vocab.MetricNames)
 	// and says under the name what it is measured in.
 	metricNames    map[string][2]string
+	overlayCaption string
+	doctorValue    string // the doctor's corrected value, under the measured one
+	agreement      string
+	agreements     map[string]string
 	decimalComma   bool
 	dateLayout     string
 	dateTimeLayout string
@@ -155,7 +159,16 @@ var vi = messages{
 		vocab.MetricFractalDimension:  {"Số chiều fractal", "không đơn vị"},
 		vocab.MetricTortuosity:        {"Độ xoắn vặn mạch", "không đơn vị"},
 		vocab.MetricMeanVesselWidthPx: {"Độ rộng mạch trung bình", "điểm ảnh (px)"},
+		vocab.MetricCRAE:              {"CRAE (tiểu động mạch)", "điểm ảnh (px), vùng B"},
+		vocab.MetricCRVE:              {"CRVE (tiểu tĩnh mạch)", "điểm ảnh (px), vùng B"},
+		vocab.MetricAVR:               {"Tỷ lệ động/tĩnh mạch (AVR)", "CRAE / CRVE"},
+		vocab.MetricArteryDensity:     {"Mật độ động mạch", "tỷ lệ diện tích, 0–1"},
+		vocab.MetricVeinDensity:       {"Mật độ tĩnh mạch", "tỷ lệ diện tích, 0–1"},
 	},
+	overlayCaption: "Động mạch (đỏ), tĩnh mạch (xanh), đĩa thị (vàng)",
+	doctorValue:    "BS: %s",
+	agreement:      "Bác sĩ đồng ý với kết quả phân tích: %s",
+	agreements:     map[string]string{"agree": "đồng ý", "partial": "một phần", "disagree": "không đồng ý"},
 	decimalComma:   true,
 	dateLayout:     "02/01/2006",
 	dateTimeLayout: "02/01/2006 15:04",
@@ -230,7 +243,16 @@ var en = messages{
 		vocab.MetricFractalDimension:  {"Fractal dimension", "dimensionless"},
 		vocab.MetricTortuosity:        {"Tortuosity", "dimensionless"},
 		vocab.MetricMeanVesselWidthPx: {"Mean vessel width", "pixels (px)"},
+		vocab.MetricCRAE:              {"CRAE (arterioles)", "pixels (px), zone B"},
+		vocab.MetricCRVE:              {"CRVE (venules)", "pixels (px), zone B"},
+		vocab.MetricAVR:               {"Artery-to-vein ratio (AVR)", "CRAE / CRVE"},
+		vocab.MetricArteryDensity:     {"Artery density", "area fraction, 0–1"},
+		vocab.MetricVeinDensity:       {"Vein density", "area fraction, 0–1"},
 	},
+	overlayCaption: "Arteries (red), veins (blue), optic disc (yellow)",
+	doctorValue:    "Doctor: %s",
+	agreement:      "The doctor's agreement with the analysis: %s",
+	agreements:     map[string]string{"agree": "agrees", "partial": "partly agrees", "disagree": "disagrees"},
 	dateLayout:     "2 Jan 2006",
 	dateTimeLayout: "2 Jan 2006 15:04",
 }
@@ -317,11 +339,13 @@ func (m *messages) metrics(x Metrics) []metric {
 	values := map[string]*float64{
 		vocab.MetricVesselDensity: x.VesselDensity, vocab.MetricFractalDimension: x.FractalDimension,
 		vocab.MetricTortuosity: x.Tortuosity, vocab.MetricMeanVesselWidthPx: x.MeanVesselWidthPx,
+		vocab.MetricCRAE: x.CRAE, vocab.MetricCRVE: x.CRVE, vocab.MetricAVR: x.AVR,
+		vocab.MetricArteryDensity: x.ArteryDensity, vocab.MetricVeinDensity: x.VeinDensity,
 	}
 	var out []metric
 	for _, name := range vocab.MetricNames() {
 		mt := metric{key: name, name: m.metricNames[name][0], unit: m.metricNames[name][1], decimals: 3, value: values[name]}
-		if name == vocab.MetricMeanVesselWidthPx {
+		if name == vocab.MetricMeanVesselWidthPx || name == vocab.MetricCRAE || name == vocab.MetricCRVE {
 			mt.suffix, mt.decimals = " px", 1
 		}
 		out = append(out, mt)

@@ -30,7 +30,7 @@ const MaxPages = 2
 // LayoutVersion names what a PDF of given Data shows. Raise it with any
 // change that makes the same Data print differently: callers that keep
 // rendered reports (services/screenings) make them again.
-const LayoutVersion = "2"
+const LayoutVersion = "3"
 
 // Data is everything a report shows. Only what is known needs to be filled:
 // empty strings print as "—", nil images as "not available", a nil Analysis as
@@ -54,6 +54,9 @@ type Data struct {
 	// embedded as JPEG (photograph) and PNG (map).
 	Image     image.Image
 	VesselMap image.Image
+	// Overlay is the photograph with the vessel types and the optic disc
+	// drawn on it; when set it is shown instead of the vessel map.
+	Overlay image.Image
 	// ImageSHA256 is the hex SHA-256 of the original upload, printed in full
 	// at the foot of every page so the report can be checked against it.
 	ImageSHA256 string
@@ -112,6 +115,10 @@ type Metrics struct {
 	FractalDimension  *float64
 	Tortuosity        *float64
 	MeanVesselWidthPx *float64 // pixels
+	CRAE, CRVE        *float64 // pixels
+	AVR               *float64
+	ArteryDensity     *float64 // area fraction, 0–1
+	VeinDensity       *float64 // area fraction, 0–1
 }
 
 // Finding is one finding of the risk rules (a rule met, or an ungradable
@@ -140,6 +147,12 @@ type Review struct {
 	Notes                 string
 	Recommendation        string
 	ReviewedAt            time.Time
+	// Agreement is the doctor's agreement with the analysis ("agree",
+	// "partial", "disagree"; "" when not given), CorrectedMetrics the
+	// values the doctor corrected, by vocabulary name: each is printed as
+	// the doctor's under the measured one.
+	Agreement        string
+	CorrectedMetrics map[string]float64
 }
 
 // ErrNoWriter is returned by Render when w is nil.
@@ -166,7 +179,12 @@ func Render(ctx context.Context, w io.Writer, d Data) error {
 	if err != nil {
 		return err
 	}
-	vessels, err := encodeMap(ctx, d.VesselMap)
+	var vessels *encoded
+	if d.Overlay != nil {
+		vessels, err = encodePhoto(ctx, d.Overlay)
+	} else {
+		vessels, err = encodeMap(ctx, d.VesselMap)
+	}
 	if err != nil {
 		return err
 	}

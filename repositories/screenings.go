@@ -254,6 +254,9 @@ type Verdict struct {
 	RiskLevel      string
 	Notes          *string
 	Recommendation string
+	// AnalysisAgreement and CorrectedMetrics (JSON object) are optional.
+	AnalysisAgreement *string
+	CorrectedMetrics  *string
 }
 
 // Review records the verdict of the doctor holding the claim and makes the
@@ -261,6 +264,24 @@ type Verdict struct {
 func (r *Screenings) Review(id, doctorID string, v Verdict, now time.Time) (bool, error) {
 	res := r.db.Model(&models.Screening{}).Where("id = ? AND status = ? AND reviewer_id = ?", id, models.StatusInReview, doctorID).
 		Updates(map[string]any{"status": models.StatusReviewed, "review_risk_level": v.RiskLevel, "review_notes": v.Notes,
-			"recommendation": v.Recommendation, "reviewed_at": now, "updated_at": now})
+			"recommendation": v.Recommendation, "analysis_agreement": v.AnalysisAgreement,
+			"corrected_metrics": v.CorrectedMetrics, "reviewed_at": now, "updated_at": now})
 	return res.RowsAffected == 1, translate(res.Error)
+}
+
+// AnalyzerUse is one analyzer version's share of the recorded analyses.
+type AnalyzerUse struct {
+	Analyzer string
+	Version  string
+	Results  int64
+}
+
+// AnalyzerUses counts the recorded analyses by analyzer and version, most
+// results first (one GROUP BY over the screenings).
+func (r *Screenings) AnalyzerUses() ([]AnalyzerUse, error) {
+	var out []AnalyzerUse
+	err := r.db.Raw(`SELECT analyzer, analyzer_version AS version, COUNT(*) AS results
+		FROM screenings WHERE completed_at IS NOT NULL AND analyzer IS NOT NULL
+		GROUP BY analyzer, analyzer_version ORDER BY results DESC, analyzer, analyzer_version`).Scan(&out).Error
+	return out, translate(err)
 }

@@ -15,14 +15,19 @@ import (
 )
 
 // screeningColumns are the columns of screenings as the release before the
-// embedded models.Analysis created them: the same names mean AutoMigrate
-// finds nothing to change in an existing database.
+// embedded models.Analysis created them, plus the nullable ones added since:
+// the same names mean AutoMigrate finds nothing to change in an existing
+// database but to add those.
 var screeningColumns = []string{"id", "patient_id", "clinic_id", "status", "eye", "note", "lang", "image_key", "image_type",
 	"image_bytes", "image_width", "image_height", "image_sha256", "idempotency_key", "idem_patient_id", "vessel_key", "analyzer",
 	"analyzer_version", "profile_version", "gradable", "quality", "risk_level", "confidence", "vessel_density",
 	"fractal_dimension", "tortuosity", "mean_vessel_width_px", "findings_json", "completed_at", "duration_ms", "reviewer_id",
 	"claimed_at", "review_risk_level", "review_notes", "recommendation", "reviewed_at", "failure_code", "failure_message",
-	"attempts", "created_at", "updated_at"}
+	"attempts", "created_at", "updated_at",
+	// Added by vessels-2.1 (issue 19): nullable, so AutoMigrate adds them to
+	// an existing table and the rows it holds read them as NULL.
+	"crae", "crve", "avr", "artery_density", "vein_density", "optic_disc_x", "optic_disc_y", "optic_disc_radius",
+	"av_key", "overlay_key", "analysis_agreement", "corrected_metrics"}
 
 // TestScreeningAnalysisKeepsItsColumns: the analysis is one embedded value,
 // stored under the columns it always had; a recorded analysis is read back

@@ -93,6 +93,26 @@ func VesselMapKey(screeningID string) (string, error) {
 	return dir + "vessels.png", nil
 }
 
+// AVMapKey returns the key of a screening's artery/vein map (a PNG),
+// "screenings/<id[:2]>/<id>/av.png"; the id rule is VesselMapKey's.
+func AVMapKey(screeningID string) (string, error) {
+	dir, err := screeningDir(screeningID)
+	if err != nil {
+		return "", err
+	}
+	return dir + "av.png", nil
+}
+
+// OverlayKey returns the key of a screening's overlay (a JPEG),
+// "screenings/<id[:2]>/<id>/overlay.jpg"; the id rule is VesselMapKey's.
+func OverlayKey(screeningID string) (string, error) {
+	dir, err := screeningDir(screeningID)
+	if err != nil {
+		return "", err
+	}
+	return dir + "overlay.jpg", nil
+}
+
 // screeningDir is "screenings/<id[:2]>/<id>/": the two-character level keeps
 // any one directory of the file store to a few hundred entries.
 func screeningDir(id string) (string, error) {

@@ -121,19 +121,19 @@ func (o SynthOptions) withDefaults() SynthOptions {
 
 // synthScene is the geometry of one synthetic fundus.
 type synthScene struct {
-	w, h         int
-	cx, cy, R    float64 // field of view
-	dx, dy, dr   float64 // optic disc
-	mx, my, mr   float64 // macula
-	cover        []float32
-	opacity      []float32
+	w, h       int
+	cx, cy, R  float64 // field of view
+	dx, dy, dr float64 // optic disc
+	mx, my, mr float64 // macula
+	cover      []float32
+	opacity    []float32
 	// With ArteriesVeins: the opacity of veins (opacity holds the
 	// arteries'), the kind of the vessel covering each pixel most (1
 	// artery, 2 vein), and the crossings of zone B's middle.
-	opacityV []float32
-	kind     []uint8
-	artery   bool
-	zoneB    []SynthCrossing
+	opacityV     []float32
+	kind         []uint8
+	artery       bool
+	zoneB        []SynthCrossing
 	texture      [6][4]float64 // background texture: kx, ky, phase, amplitude
 	minW, maxLen float64
 }

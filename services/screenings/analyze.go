@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"time"
@@ -88,6 +90,17 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		}
 		vesselKey = &k
 	}
+	keys := extraKeys{vessels: vesselKey}
+	if res.AVMap != nil {
+		if keys.av, err = s.putImage(ctx, id, storage.AVMapKey, res.AVMap, "image/png"); err != nil {
+			return err
+		}
+	}
+	if res.Overlay != nil {
+		if keys.overlay, err = s.putImage(ctx, id, storage.OverlayKey, res.Overlay, "image/jpeg"); err != nil {
+			return err
+		}
+	}
 	duration := time.Since(start)
 	s.avg.observe(duration)
 	return fault.Outage("database", st.Tx(func(tx *repositories.Store) error {
@@ -96,7 +109,7 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 			return err
 		}
 		now := s.Clock.Now()
-		ok, err := tx.Screenings.SaveAnalysis(id, stored(res, profile.EvaluateResult(res), vesselKey, duration, now), t.Job.Attempts)
+		ok, err := tx.Screenings.SaveAnalysis(id, stored(res, profile.EvaluateResult(res), keys, duration, now), t.Job.Attempts)
 		if err != nil || !ok {
 			return err
 		}
@@ -117,6 +130,28 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		_, err = tx.Jobs.Finish(t.Job.ID, t.Owner, now)
 		return err
 	}))
+}
+
+// putImage encodes img (PNG or JPEG, by contentType) and stores it under
+// the key that key makes of the screening's id.
+func (s *Service) putImage(ctx context.Context, id string, key func(string) (string, error), img image.Image, contentType string) (*string, error) {
+	k, err := key(id)
+	if err != nil {
+		return nil, fault.Permanent(err)
+	}
+	var buf bytes.Buffer
+	if contentType == "image/jpeg" {
+		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
+	} else {
+		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Blobs.Put(ctx, k, &buf, contentType); err != nil {
+		return nil, fault.Outage("storage", err)
+	}
+	return &k, nil
 }
 
 // load reads the stored image and what the upload recorded of it. A store

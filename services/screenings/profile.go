@@ -76,3 +76,31 @@ func (s *Service) SetProfile(ctx context.Context, st *repositories.Store, a mode
 	}
 	return out, err
 }
+
+// AnalyzerUse is one analyzer version in use, with its result count.
+type AnalyzerUse struct {
+	Analyzer string `json:"analyzer"`
+	Version  string `json:"version"`
+	Results  int64  `json:"results"`
+}
+
+// Analyzers lists the analyzers and versions that recorded analyses, with
+// their result counts, most results first (ADMIN); configured is the
+// analyzer this instance runs.
+func (s *Service) Analyzers(ctx context.Context, st *repositories.Store, a models.Actor) (items []AnalyzerUse, configured string, err error) {
+	if err := policy.Require(a, models.RoleAdmin); err != nil {
+		return nil, "", err
+	}
+	uses, err := st.Screenings.AnalyzerUses()
+	if err != nil {
+		return nil, "", err
+	}
+	items = make([]AnalyzerUse, len(uses))
+	for i, u := range uses {
+		items[i] = AnalyzerUse{Analyzer: u.Analyzer, Version: u.Version, Results: u.Results}
+	}
+	if s.Analyzer != nil {
+		configured = s.Analyzer.Name()
+	}
+	return items, configured, nil
+}

@@ -62,7 +62,13 @@ func (s *Service) Image(ctx context.Context, st *repositories.Store, a models.Ac
 
 // VesselMap is the analysis's vessel map (PNG): NOT_READY before the
 // analysis (as the report), NOT_FOUND when the analysis made none.
-func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
+// kind is "binary" (the default, also for "") or "av" (the artery/vein
+// map); any other kind is VALIDATION_FAILED, checked before anything is
+// read or recorded.
+func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a models.Actor, id, kind string) (*Blob, error) {
+	if kind != "" && kind != MapBinary && kind != MapAV {
+		return nil, models.Invalid(map[string]string{"kind": "must be binary or av"})
+	}
 	row, err := s.read(st, a, id, models.AuditVesselsRead)
 	if err != nil {
 		return nil, err
@@ -70,10 +76,37 @@ func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a model
 	if !row.Analysis.Done() {
 		return nil, models.ErrNotReady
 	}
-	if row.Analysis.VesselKey == nil {
+	key := row.Analysis.VesselKey
+	if kind == MapAV {
+		key = row.Analysis.AVKey
+	}
+	if key == nil {
 		return nil, models.ErrNotFound
 	}
-	return s.open(ctx, *row.Analysis.VesselKey, "image/png", "")
+	return s.open(ctx, *key, "image/png", "")
+}
+
+// Kinds of vessel map.
+const (
+	MapBinary = "binary"
+	MapAV     = "av"
+)
+
+// Overlay is the photograph with the vessel types and the optic disc drawn
+// on it (JPEG): NOT_READY before the analysis, NOT_FOUND when the analysis
+// made none (another analyzer, or one recorded before vessels-2.1).
+func (s *Service) Overlay(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
+	row, err := s.read(st, a, id, models.AuditOverlayRead)
+	if err != nil {
+		return nil, err
+	}
+	if !row.Analysis.Done() {
+		return nil, models.ErrNotReady
+	}
+	if row.Analysis.OverlayKey == nil {
+		return nil, models.ErrNotFound
+	}
+	return s.open(ctx, *row.Analysis.OverlayKey, "image/jpeg", "")
 }
 
 func (s *Service) open(ctx context.Context, key, contentType, sum string) (*Blob, error) {

@@ -155,7 +155,11 @@ const renderOverhead = 32 << 20
 func (s *Service) render(ctx context.Context, row *repositories.ScreeningRow, d report.Data) ([]byte, error) {
 	var preps []*imaging.Prepared
 	need := int64(renderOverhead)
-	for _, key := range []*string{&row.ImageKey, row.Analysis.VesselKey} {
+	second := row.Analysis.VesselKey // the overlay when there is one, else the vessel map
+	if row.Analysis.OverlayKey != nil {
+		second = row.Analysis.OverlayKey
+	}
+	for _, key := range []*string{&row.ImageKey, second} {
 		if key == nil {
 			preps = append(preps, nil)
 			continue
@@ -186,9 +190,12 @@ func (s *Service) render(ctx context.Context, row *repositories.ScreeningRow, d 
 		if err != nil {
 			continue
 		}
-		if i == 0 {
+		switch {
+		case i == 0:
 			d.Image = img
-		} else {
+		case row.Analysis.OverlayKey != nil:
+			d.Overlay = img
+		default:
 			d.VesselMap = img
 		}
 	}
@@ -209,9 +216,9 @@ func reportFingerprint(row *repositories.ScreeningRow, d report.Data) string {
 	d.GeneratedAt = time.Time{}
 	b, _ := json.Marshal(struct {
 		Format, ImageKey, ImageSHA string
-		VesselKey                  *string
+		VesselKey, OverlayKey      *string
 		Data                       report.Data
-	}{report.LayoutVersion, row.ImageKey, row.ImageSHA256, row.Analysis.VesselKey, d})
+	}{report.LayoutVersion, row.ImageKey, row.ImageSHA256, row.Analysis.VesselKey, row.Analysis.OverlayKey, d})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
@@ -315,7 +322,8 @@ func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile
 	if row.Status == models.StatusReviewed && row.ReviewedAt != nil {
 		rv := &report.Review{DoctorName: orName(row.ReviewerName, deref(row.ReviewerEmail)), ReviewedAt: *row.ReviewedAt,
 			LicenseNo: deref(row.ReviewerLicense), RiskLevel: deref(row.ReviewRiskLevel), Notes: deref(row.ReviewNotes),
-			Recommendation: deref(row.Recommendation)}
+			Recommendation: deref(row.Recommendation), Agreement: deref(row.AnalysisAgreement),
+			CorrectedMetrics: CorrectedMetrics(row.CorrectedMetricsJSON)}
 		d.Review = rv
 	}
 	return d

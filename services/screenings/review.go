@@ -2,8 +2,12 @@ package screenings
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"slices"
 	"strings"
+
+	"aura/analysis"
 
 	"github.com/google/uuid"
 
@@ -102,6 +106,51 @@ type ReviewInput struct {
 	RiskLevel      string
 	Notes          *string
 	Recommendation string
+	// AnalysisAgreement (agree, partial, disagree) and CorrectedMetrics
+	// (metric name -> the doctor's value) are optional.
+	AnalysisAgreement *string
+	CorrectedMetrics  map[string]*float64
+}
+
+// CorrectedMetrics reads the stored corrections; nil when there are none.
+func CorrectedMetrics(js *string) map[string]float64 {
+	if js == nil {
+		return nil
+	}
+	var m map[string]float64
+	if err := json.Unmarshal([]byte(*js), &m); err != nil || len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// checkMetric says what is wrong with v as a value of metric name ("" when
+// nothing): a fraction is in 0..1, a fractal dimension in 1..2, tortuosity
+// at least 1, the widths and calibres positive, AVR positive.
+func checkMetric(name string, v *float64) string {
+	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return "must be a finite number"
+	}
+	x := *v
+	switch name {
+	case analysis.MetricVesselDensity, analysis.MetricArteryDensity, analysis.MetricVeinDensity:
+		if x < 0 || x > 1 {
+			return "must be between 0 and 1"
+		}
+	case analysis.MetricFractalDimension:
+		if x < 1 || x > 2 {
+			return "must be between 1 and 2"
+		}
+	case analysis.MetricTortuosity:
+		if x < 1 {
+			return "must be at least 1"
+		}
+	default:
+		if x <= 0 {
+			return "must be greater than 0"
+		}
+	}
+	return ""
 }
 
 func (in ReviewInput) check() (repositories.Verdict, error) {
@@ -120,6 +169,36 @@ func (in ReviewInput) check() (repositories.Verdict, error) {
 		} else if n != "" {
 			v.Notes = &n
 		}
+	}
+	if in.AnalysisAgreement != nil {
+		if !slices.Contains(models.Agreements, *in.AnalysisAgreement) {
+			details["analysisAgreement"] = "must be one of " + strings.Join(models.Agreements, ", ")
+		} else {
+			v.AnalysisAgreement = in.AnalysisAgreement
+		}
+	}
+	if len(in.CorrectedMetrics) > len(analysis.MetricNames()) {
+		details["correctedMetrics"] = "at most one value per metric: " + strings.Join(analysis.MetricNames(), ", ")
+	} else if len(in.CorrectedMetrics) > 0 {
+		out := map[string]float64{}
+		for name, val := range in.CorrectedMetrics {
+			field := "correctedMetrics." + name
+			if len(name) > 40 {
+				field = "correctedMetrics." + name[:40]
+			}
+			if !analysis.IsMetric(name) {
+				details[field] = "unknown metric; one of " + strings.Join(analysis.MetricNames(), ", ")
+				continue
+			}
+			if msg := checkMetric(name, val); msg != "" {
+				details[field] = msg
+				continue
+			}
+			out[name] = *val
+		}
+		b, _ := json.Marshal(out)
+		js := string(b)
+		v.CorrectedMetrics = &js
 	}
 	if len(details) > 0 {
 		return v, models.Invalid(details)

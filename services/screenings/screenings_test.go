@@ -232,7 +232,7 @@ func TestAnalysisApplied(t *testing.T) {
 		w := newWorld(t, e)
 		ctx := context.Background()
 		row := w.upload(t)
-		if _, err := w.svc.VesselMap(ctx, w.st, w.patient, row.ID); !errors.Is(err, models.ErrNotReady) {
+		if _, err := w.svc.VesselMap(ctx, w.st, w.patient, row.ID, ""); !errors.Is(err, models.ErrNotReady) {
 			t.Errorf("the vessel map before the analysis: %v", err)
 		}
 		// The analyzer is handed the stored bytes, whatever they are.
@@ -253,7 +253,7 @@ func TestAnalysisApplied(t *testing.T) {
 			!v.CompletedAt.Equal(w.clock.Now()) || got.Attempts != 1 {
 			t.Fatalf("recorded %s %+v", got.Status, v)
 		}
-		m, err := w.svc.VesselMap(ctx, w.st, w.patient, row.ID)
+		m, err := w.svc.VesselMap(ctx, w.st, w.patient, row.ID, "")
 		testenv.Must(t, err, "vessel map")
 		m.Body.Close()
 		if n := w.count(t, &models.Notification{}, "screening_id = ? AND type = ?", row.ID, models.NoticeWaiting); n != 2 {
@@ -275,7 +275,7 @@ func TestAnalysisApplied(t *testing.T) {
 			len(pv.Findings) != 1 || pv.Findings[0].Code != "UNGRADABLE_IMAGE" {
 			t.Fatalf("ungradable recorded as %+v", pv)
 		}
-		if _, err := w.svc.VesselMap(ctx, w.st, w.patient, poor.ID); !errors.Is(err, models.ErrNotFound) {
+		if _, err := w.svc.VesselMap(ctx, w.st, w.patient, poor.ID, ""); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("a vessel map without one: %v", err)
 		}
 	})

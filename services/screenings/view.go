@@ -22,7 +22,10 @@ type AnalysisView struct {
 	RiskLevel      *string           `json:"riskLevel"`
 	Confidence     *float64          `json:"confidence"`
 	Metrics        *analysis.Metrics `json:"metrics"`
-	Findings       []risk.Finding    `json:"findings"`
+	// OpticDisc is the optic disc in pixels of the uploaded image; null
+	// when it was not found (or not looked for).
+	OpticDisc *analysis.OpticDisc `json:"opticDisc"`
+	Findings  []risk.Finding      `json:"findings"`
 	// CompletedAt is shown by the handlers in their one form of instants
 	// (handlers.AnalysisView), hence not marshalled here.
 	CompletedAt time.Time `json:"-"`
@@ -51,7 +54,11 @@ func ViewOf(a models.Analysis) *AnalysisView {
 	}
 	if a.VesselDensity != nil && a.FractalDimension != nil && a.Tortuosity != nil && a.MeanVesselWidthPx != nil {
 		v.Metrics = &analysis.Metrics{VesselDensity: *a.VesselDensity, FractalDimension: *a.FractalDimension,
-			Tortuosity: *a.Tortuosity, MeanVesselWidthPx: *a.MeanVesselWidthPx}
+			Tortuosity: *a.Tortuosity, MeanVesselWidthPx: *a.MeanVesselWidthPx,
+			CRAE: a.CRAE, CRVE: a.CRVE, AVR: a.AVR, ArteryDensity: a.ArteryDensity, VeinDensity: a.VeinDensity}
+	}
+	if a.OpticDiscX != nil && a.OpticDiscY != nil && a.OpticDiscRadius != nil {
+		v.OpticDisc = &analysis.OpticDisc{X: *a.OpticDiscX, Y: *a.OpticDiscY, Radius: *a.OpticDiscRadius}
 	}
 	if a.FindingsJSON != nil {
 		if err := json.Unmarshal([]byte(*a.FindingsJSON), &v.Findings); err != nil || v.Findings == nil {
@@ -61,15 +68,22 @@ func ViewOf(a models.Analysis) *AnalysisView {
 	return v
 }
 
+// extraKeys are the storage keys of the images an analysis made.
+type extraKeys struct{ vessels, av, overlay *string }
+
 // stored is the analysis to record: the analyzer's result rated by a
-// profile (ev), with the vessel map's key and the analysis's own duration.
-func stored(res *analysis.Result, ev risk.Evaluation, vesselKey *string, duration time.Duration, now time.Time) models.Analysis {
+// profile (ev), with its images' keys and the analysis's own duration.
+func stored(res *analysis.Result, ev risk.Evaluation, keys extraKeys, duration time.Duration, now time.Time) models.Analysis {
 	findings, _ := json.Marshal(ev.Findings)
-	a := models.Analysis{VesselKey: vesselKey, Analyzer: &res.Analyzer, AnalyzerVersion: &res.Version,
+	a := models.Analysis{VesselKey: keys.vessels, AVKey: keys.av, OverlayKey: keys.overlay, Analyzer: &res.Analyzer, AnalyzerVersion: &res.Version,
 		ProfileVersion: &ev.ProfileVersion, Gradable: &res.Gradable, Quality: &res.Quality, RiskLevel: ev.RiskLevel,
 		Confidence: res.Confidence, FindingsJSON: ptr(string(findings)), CompletedAt: &now, DurationMs: ptr(duration.Milliseconds())}
 	if m := res.Metrics; m != nil {
 		a.VesselDensity, a.FractalDimension, a.Tortuosity, a.MeanVesselWidthPx = &m.VesselDensity, &m.FractalDimension, &m.Tortuosity, &m.MeanVesselWidthPx
+		a.CRAE, a.CRVE, a.AVR, a.ArteryDensity, a.VeinDensity = m.CRAE, m.CRVE, m.AVR, m.ArteryDensity, m.VeinDensity
+	}
+	if d := res.OpticDisc; d != nil && res.Gradable {
+		a.OpticDiscX, a.OpticDiscY, a.OpticDiscRadius = &d.X, &d.Y, &d.Radius
 	}
 	return a
 }
@@ -83,7 +97,8 @@ func reportAnalysis(v *AnalysisView) *report.Analysis {
 		Quality: v.Quality, RiskLevel: v.RiskLevel, Confidence: v.Confidence, CompletedAt: v.CompletedAt}
 	if m := v.Metrics; m != nil {
 		an.Metrics = report.Metrics{VesselDensity: &m.VesselDensity, FractalDimension: &m.FractalDimension,
-			Tortuosity: &m.Tortuosity, MeanVesselWidthPx: &m.MeanVesselWidthPx}
+			Tortuosity: &m.Tortuosity, MeanVesselWidthPx: &m.MeanVesselWidthPx,
+			CRAE: m.CRAE, CRVE: m.CRVE, AVR: m.AVR, ArteryDensity: m.ArteryDensity, VeinDensity: m.VeinDensity}
 	}
 	for _, f := range v.Findings {
 		an.Findings = append(an.Findings, report.Finding{Code: f.Code, Severity: f.Severity, Message: f.Message})
