@@ -105,8 +105,9 @@ func analyze(ctx context.Context, img image.Image) (*analysis.Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		d = findDisc(wk, f, vessels)
-		av := classifyAV(wk, f, vessels, skel, d)
+		dist := distanceInside(vessels)
+		d = findDisc(wk, f, vessels, dist)
+		av := classifyAV(wk, f, vessels, skel, dist, d)
 		labels = av.labels
 		if d != nil {
 			addDiscMetrics(&m, vessels, f, d, av, wk.scale)

@@ -56,7 +56,7 @@ type avResult struct {
 // (never across a crossing, where four or more meet). Every vessel pixel
 // then takes the class of the nearest centre-line segment (unknown when
 // none decided).
-func classifyAV(wk *working, f fov, v, skel *mask, d *disc) *avResult {
+func classifyAV(wk *working, f fov, v, skel *mask, dist *plane, d *disc) *avResult {
 	w, h := v.w, v.h
 	D := math.Max(f.diameter, 1)
 	segMask := splitAtBranches(skel)
@@ -71,14 +71,27 @@ func classifyAV(wk *working, f fov, v, skel *mask, d *disc) *avResult {
 	if nSeg == 0 {
 		return res
 	}
-	// Local background of the vessel-free field, per channel.
-	free := newMask(w, h)
+	// Local background of the vessel-free field, per channel: a
+	// normalised convolution (Gaussian of D/40) computed on a copy shrunk
+	// by k, read back at the centre-line pixels only.
+	k := max(1, int(D/40/3))
+	sw, sh := max(1, (w+k-1)/k), max(1, (h+k-1)/k)
+	fr, fg, fw := newPlane(w, h), newPlane(w, h), newPlane(w, h)
 	for i, in := range f.lit.m {
-		free.m[i] = in && !v.m[i]
+		if in && !v.m[i] {
+			fr.p[i], fg.p[i], fw.p[i] = wk.r.p[i], wk.g.p[i], 1
+		}
 	}
-	bgR := smoothLarge(fillOutside(wk.r, free, D/40), D/60)
-	bgG := smoothLarge(fillOutside(wk.g, free, D/40), D/60)
-	dist := distanceInside(v)
+	sig := D / 40 / float64(k)
+	sR, sG, sW := blur(resample(fr, sw, sh), sig), blur(resample(fg, sw, sh), sig), blur(resample(fw, sw, sh), sig)
+	for i := range sW.p {
+		wt := max(sW.p[i], 1e-3)
+		sR.p[i] /= wt
+		sG.p[i] /= wt
+	}
+	bgAt := func(bg *plane, i int) float32 {
+		return sampleAt(bg, (float64(i%w)+0.5)*float64(sw)/float64(w)-0.5, (float64(i/w)+0.5)*float64(sh)/float64(h)-0.5)
+	}
 	type segStat struct {
 		n, g, r, width, x, y float64
 	}
@@ -89,8 +102,8 @@ func classifyAV(wk *working, f fov, v, skel *mask, d *disc) *avResult {
 		}
 		s := &st[l]
 		s.n++
-		s.g += float64(wk.g.p[i] / max(bgG.p[i], 0.01))
-		s.r += float64(wk.r.p[i] / max(bgR.p[i], 0.01))
+		s.g += float64(wk.g.p[i] / max(bgAt(sG, i), 0.01))
+		s.r += float64(wk.r.p[i] / max(bgAt(sR, i), 0.01))
 		s.width += 2*float64(dist.p[i]) - 1
 		s.x += float64(i % w)
 		s.y += float64(i / w)

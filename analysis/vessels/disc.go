@@ -6,6 +6,9 @@ import (
 )
 
 // Optic disc parameters, in units of the field of view's diameter D.
+// discScales multiply discScale: the scales the brightness is scored at.
+var discScales = [...]float64{0.7, 1, 1.5}
+
 const (
 	// discScale is the half side of the window that scores a candidate
 	// centre's brightness: about the disc's radius in a 45° photograph (the
@@ -13,6 +16,9 @@ const (
 	discScale = 1.0 / 16
 	// discMinRadius, discMaxRadius bound the radius found.
 	discMinRadius, discMaxRadius = 0.03, 0.16
+	// discSearchSide is the field's diameter, in pixels, of the shrunk
+	// copy the disc is searched on.
+	discSearchSide = 256
 	// discMinContrast is the least relative brightness of the disc over its
 	// surround for a disc to be reported; discMinVessels the least density
 	// of wide vessels around it, as a multiple of the whole field's.
@@ -41,69 +47,92 @@ type disc struct {
 // neighbours) has fallen 70% of the way from the disc's brightest part to
 // its surround; its centre the centroid of the bright pixels within 1.2
 // radii.
-func findDisc(wk *working, f fov, v *mask) *disc {
+func findDisc(wk *working, f fov, v *mask, dist *plane) *disc {
 	w, h := wk.g.w, wk.g.h
 	D := math.Max(f.diameter, 1)
 	if f.area == 0 || D < 40 {
 		return nil
 	}
-	// Luma, continued beyond the rim, over its smooth illumination.
+	// The search runs on a copy shrunk so that the field is about
+	// discSearchSide pixels across: the disc is a broad feature.
+	k := max(1, int(D/discSearchSide))
+	sw, sh := max(1, (w+k-1)/k), max(1, (h+k-1)/k)
 	lum := newPlane(w, h)
-	for i := range lum.p {
-		lum.p[i] = 0.3*wk.r.p[i] + 0.6*wk.g.p[i] + 0.1*wk.b.p[i]
-	}
-	bg := fillOutside(lum, f.lit, D/8)
-	bg = smoothLarge(bg, D/8)
-	rel := newPlane(w, h)
+	lit := newPlane(w, h)
 	free := newPlane(w, h) // 1 on vessel-free field pixels
-	for i := range rel.p {
-		if f.lit.m[i] && !v.m[i] {
-			rel.p[i] = lum.p[i] / max(bg.p[i], 0.02)
-			free.p[i] = 1
-		}
-	}
-	a := max(2, int(math.Round(D*discScale)))
-	inner := maskedMean(rel, free, a)
-	outer := maskedMean(rel, free, 3*a)
-	// The wide vessels: their cores (pixels farther from the vessel's edge
-	// than half the widest vessels' half width) crowd round the disc, where
-	// the trunks enter the eye.
-	dist := distanceInside(v)
+	analysed := newPlane(w, h)
 	var dv []float32
-	for i, on := range v.m {
-		if on && f.analysed.m[i] {
-			dv = append(dv, dist.p[i])
+	for i := range lum.p {
+		lum.p[i] = 0.1*wk.r.p[i] + 0.6*wk.g.p[i] + 0.3*wk.b.p[i]
+		if f.lit.m[i] {
+			lit.p[i] = 1
+			if !v.m[i] {
+				free.p[i] = 1
+			}
+		}
+		if f.analysed.m[i] {
+			analysed.p[i] = 1
+			if v.m[i] {
+				dv = append(dv, dist.p[i])
+			}
 		}
 	}
 	if len(dv) == 0 {
 		return nil
 	}
+	// The wide vessels: their cores (pixels farther from the vessel's edge
+	// than half the widest vessels' half width) crowd round the disc, where
+	// the trunks enter the eye.
 	core := float32(math.Max(1.5, 0.5*quantile(dv, 0.95)))
-	vm := newPlane(w, h)
-	lit := newPlane(w, h)
+	cores := newPlane(w, h)
 	var nCore int
 	for i, on := range v.m {
 		if on && f.analysed.m[i] && dist.p[i] >= core {
-			vm.p[i] = 1
+			cores.p[i] = 1
 			nCore++
 		}
-		if f.analysed.m[i] {
-			lit.p[i] = 1
+	}
+	for i := range lum.p {
+		lum.p[i] *= lit.p[i]
+	}
+	sLum, sLit, sFree := resample(lum, sw, sh), resample(lit, sw, sh), resample(free, sw, sh)
+	sAn, sCore := resample(analysed, sw, sh), resample(cores, sw, sh)
+	// Luma over the field's smooth illumination (a normalised convolution
+	// of the lit pixels), then weighted by the vessel-free share.
+	bgNum, bgDen := blur(sLum, D/8/float64(k)), blur(sLit, D/8/float64(k))
+	bg := newPlane(sw, sh)
+	rel := newPlane(sw, sh)
+	for i := range rel.p {
+		bg.p[i] = bgNum.p[i] / max(bgDen.p[i], 1e-3)
+		if sLit.p[i] > 0 {
+			rel.p[i] = sLum.p[i] / sLit.p[i] / max(bg.p[i], 0.02)
 		}
 	}
-	vden := maskedMean(vm, lit, 3*a)
-	bright := newPlane(w, h)
-	for i := range bright.p {
-		if f.analysed.m[i] && outer.p[i] > 0 {
-			bright.p[i] = inner.p[i]/outer.p[i] - 1
+	a := max(1, int(math.Round(D*discScale/float64(k))))
+	vden := maskedMean(sCore, sAn, 3*a)
+	in := newMask(sw, sh)
+	for i := range in.m {
+		in.m[i] = sAn.p[i] > 0.99
+	}
+	// Brightness at three scales (discs are D/9 to D/5 across from 50° to
+	// 30° fields, and larger in myopic eyes): the largest contrast.
+	bright := newPlane(sw, sh)
+	for _, f := range discScales {
+		sa := max(1, int(math.Round(float64(a)*f)))
+		inner := maskedMean(rel, sFree, sa)
+		outer := maskedMean(rel, sFree, 3*sa)
+		for i := range bright.p {
+			if in.m[i] && outer.p[i] > 0 {
+				bright.p[i] = max(bright.p[i], inner.p[i]/outer.p[i]-1)
+			}
 		}
 	}
-	score := newPlane(w, h)
-	addStandardised(score, bright, f.analysed)
-	addStandardised(score, vden, f.analysed)
+	score := newPlane(sw, sh)
+	addStandardised(score, bright, in)
+	addStandardised(score, vden, in)
 	best, bestS := -1, float32(math.Inf(-1))
-	for i, in := range f.analysed.m {
-		if in && score.p[i] > bestS {
+	for i, ok := range in.m {
+		if ok && score.p[i] > bestS {
 			best, bestS = i, score.p[i]
 		}
 	}
@@ -114,26 +143,54 @@ func findDisc(wk *working, f fov, v *mask) *disc {
 	if float64(bright.p[best]) < discMinContrast || float64(vden.p[best]) < discMinVessels*fieldDensity {
 		return nil
 	}
-	cx, cy := best%w, best/w
-	return discExtent(rel, free, f, float64(cx), float64(cy), float64(a), D)
-}
-
-// discExtent measures the disc around (cx, cy): rel is the relative luma
-// (valid where free is 1), a the scoring window's half side.
-func discExtent(rel, free *plane, f fov, cx, cy, a, D float64) *disc {
-	w, h := rel.w, rel.h
-	R := int(math.Ceil(4 * a))
+	// Back to working pixels: the centre of the small pixel.
+	cx := (float64(best%sw)+0.5)*float64(w)/float64(sw) - 0.5
+	cy := (float64(best/sw)+0.5)*float64(h)/float64(sh) - 0.5
+	A := D * discScale
+	R := int(math.Ceil(4 * A))
 	x0, x1 := max(0, int(cx)-R), min(w-1, int(cx)+R)
 	y0, y1 := max(0, int(cy)-R), min(h-1, int(cy)+R)
-	// Vessels filled in: a normalised convolution of the free pixels.
-	sub := func(p *plane) *plane {
-		out := newPlane(x1-x0+1, y1-y0+1)
-		for y := y0; y <= y1; y++ {
-			copy(out.p[(y-y0)*out.w:(y-y0+1)*out.w], p.p[y*w+x0:y*w+x1+1])
+	cw, ch := x1-x0+1, y1-y0+1
+	cRel, cFree := newPlane(cw, ch), newPlane(cw, ch)
+	cLit := newMask(cw, ch)
+	for y := y0; y <= y1; y++ {
+		for x := x0; x <= x1; x++ {
+			i, j := y*w+x, (y-y0)*cw+x-x0
+			cFree.p[j] = free.p[i]
+			cLit.m[j] = f.lit.m[i]
+			if f.lit.m[i] {
+				b := sampleAt(bg, (float64(x)+0.5)*float64(sw)/float64(w)-0.5, (float64(y)+0.5)*float64(sh)/float64(h)-0.5)
+				cRel.p[j] = lum.p[i] / max(b, 0.02)
+			}
 		}
-		return out
 	}
-	num, den := sub(rel), sub(free)
+	d := discExtent(cRel, cFree, cLit, cx-float64(x0), cy-float64(y0), A, D)
+	if d != nil {
+		d.x += float64(x0)
+		d.y += float64(y0)
+	}
+	return d
+}
+
+// sampleAt is a at the fractional pixel (x, y), bilinear, clamped to the
+// edges.
+func sampleAt(a *plane, x, y float64) float32 {
+	x = math.Min(math.Max(x, 0), float64(a.w-1))
+	y = math.Min(math.Max(y, 0), float64(a.h-1))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, a.w-1), min(y0+1, a.h-1)
+	tx, ty := float32(x-float64(x0)), float32(y-float64(y0))
+	top := a.p[y0*a.w+x0]*(1-tx) + a.p[y0*a.w+x1]*tx
+	bot := a.p[y1*a.w+x0]*(1-tx) + a.p[y1*a.w+x1]*tx
+	return top*(1-ty) + bot*ty
+}
+
+// discExtent measures the disc around (cx, cy) in a crop of the working
+// image: rel is the relative luma (valid where free is 1), lit the field of
+// view, a the scoring window's half side, in working pixels.
+func discExtent(rel, free *plane, lit *mask, cx, cy, a, D float64) *disc {
+	x0, y0 := 0, 0
+	num, den := rel.clone(), free.clone()
 	for i := range num.p {
 		num.p[i] *= den.p[i]
 	}
@@ -153,7 +210,7 @@ func discExtent(rel, free *plane, f fov, cx, cy, a, D float64) *disc {
 			switch {
 			case d <= a:
 				peakVals = append(peakVals, fill.p[i])
-			case d >= 2.5*a && d <= 4*a && f.lit.m[(y+y0)*w+x+x0]:
+			case d >= 2.5*a && d <= 4*a && lit.m[(y+y0)*sw+x+x0]:
 				ringVals = append(ringVals, fill.p[i])
 			}
 		}

@@ -380,7 +380,7 @@ func (s *synthScene) capsule(x0, y0, x1, y1, w float64) {
 				if s.artery {
 					// Lighter, with a central light reflex a fifth of
 					// the width across on the wider arteries.
-					op *= 0.7
+					op *= 0.85
 					if w > 4 && d < w/10 {
 						op *= 0.6
 					}
