@@ -83,7 +83,7 @@ func classifyAV(wk *working, f fov, v, skel *mask, dist *plane, d *disc) *avResu
 		}
 	}
 	sig := D / 40 / float64(k)
-	sR, sG, sW := blur(resample(fr, sw, sh), sig), blur(resample(fg, sw, sh), sig), blur(resample(fw, sw, sh), sig)
+	sR, sG, sW := blur(shrinkBy(fr, k), sig), blur(shrinkBy(fg, k), sig), blur(shrinkBy(fw, k), sig)
 	for i := range sW.p {
 		wt := max(sW.p[i], 1e-3)
 		sR.p[i] /= wt

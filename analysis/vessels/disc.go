@@ -95,11 +95,11 @@ func findDisc(wk *working, f fov, v *mask, dist *plane) *disc {
 	for i := range lum.p {
 		lum.p[i] *= lit.p[i]
 	}
-	sLum, sLit, sFree := resample(lum, sw, sh), resample(lit, sw, sh), resample(free, sw, sh)
-	sAn, sCore := resample(analysed, sw, sh), resample(cores, sw, sh)
+	sLum, sLit, sFree := shrinkBy(lum, k), shrinkBy(lit, k), shrinkBy(free, k)
+	sAn, sCore := shrinkBy(analysed, k), shrinkBy(cores, k)
 	// Luma over the field's smooth illumination (a normalised convolution
 	// of the lit pixels), then weighted by the vessel-free share.
-	bgNum, bgDen := blur(sLum, D/8/float64(k)), blur(sLit, D/8/float64(k))
+	bgNum, bgDen := smoothLarge(sLum, D/8/float64(k)), smoothLarge(sLit, D/8/float64(k))
 	bg := newPlane(sw, sh)
 	rel := newPlane(sw, sh)
 	for i := range rel.p {
@@ -172,6 +172,29 @@ func findDisc(wk *working, f fov, v *mask, dist *plane) *disc {
 	return d
 }
 
+// shrinkBy averages a over k x k cells (the last row and column of cells
+// may be partial): a copy ceil(w/k) x ceil(h/k).
+func shrinkBy(a *plane, k int) *plane {
+	if k <= 1 {
+		return a.clone()
+	}
+	sw, sh := (a.w+k-1)/k, (a.h+k-1)/k
+	out := newPlane(sw, sh)
+	cnt := make([]float32, sw*sh)
+	for y := 0; y < a.h; y++ {
+		row := a.p[y*a.w : (y+1)*a.w]
+		o := (y / k) * sw
+		for x, v := range row {
+			out.p[o+x/k] += v
+			cnt[o+x/k]++
+		}
+	}
+	for i, n := range cnt {
+		out.p[i] /= n
+	}
+	return out
+}
+
 // sampleAt is a at the fractional pixel (x, y), bilinear, clamped to the
 // edges.
 func sampleAt(a *plane, x, y float64) float32 {
@@ -189,13 +212,13 @@ func sampleAt(a *plane, x, y float64) float32 {
 // image: rel is the relative luma (valid where free is 1), lit the field of
 // view, a the scoring window's half side, in working pixels.
 func discExtent(rel, free *plane, lit *mask, cx, cy, a, D float64) *disc {
-	x0, y0 := 0, 0
 	num, den := rel.clone(), free.clone()
 	for i := range num.p {
 		num.p[i] *= den.p[i]
 	}
-	sig := math.Max(1, a/6)
-	num, den = blur(num, sig), blur(den, sig)
+	// A light smoothing (two box means, about a Gaussian of a/6).
+	br := max(1, int(math.Round(a/8)))
+	num, den = boxMean(boxMean(num, br), br), boxMean(boxMean(den, br), br)
 	sw, sh := num.w, num.h
 	fill := newPlane(sw, sh)
 	var peakVals, ringVals []float32
@@ -206,11 +229,11 @@ func discExtent(rel, free *plane, lit *mask, cx, cy, a, D float64) *disc {
 				continue
 			}
 			fill.p[i] = num.p[i] / den.p[i]
-			d := math.Hypot(float64(x+x0)-cx, float64(y+y0)-cy)
+			d := math.Hypot(float64(x)-cx, float64(y)-cy)
 			switch {
 			case d <= a:
 				peakVals = append(peakVals, fill.p[i])
-			case d >= 2.5*a && d <= 4*a && lit.m[(y+y0)*sw+x+x0]:
+			case d >= 2.5*a && d <= 4*a && lit.m[i]:
 				ringVals = append(ringVals, fill.p[i])
 			}
 		}
@@ -236,7 +259,7 @@ func discExtent(rel, free *plane, lit *mask, cx, cy, a, D float64) *disc {
 			if den.p[i] < 0.05 {
 				continue
 			}
-			b := int(math.Round(math.Hypot(float64(x+x0)-cx, float64(y+y0)-cy)))
+			b := int(math.Round(math.Hypot(float64(x)-cx, float64(y)-cy)))
 			if b < nb {
 				sum[b] += float64(fill.p[i])
 				cnt[b]++
@@ -293,9 +316,9 @@ func discExtent(rel, free *plane, lit *mask, cx, cy, a, D float64) *disc {
 			if den.p[i] < 0.05 || fill.p[i] < t {
 				continue
 			}
-			if math.Hypot(float64(x+x0)-cx, float64(y+y0)-cy) <= 1.2*float64(r) {
-				sx += float64(x + x0)
-				sy += float64(y + y0)
+			if math.Hypot(float64(x)-cx, float64(y)-cy) <= 1.2*float64(r) {
+				sx += float64(x)
+				sy += float64(y)
 				n++
 			}
 		}
