@@ -19,6 +19,9 @@ const (
 	// discSearchSide is the field's diameter, in pixels, of the shrunk
 	// copy the disc is searched on.
 	discSearchSide = 256
+	// discEdge: the disc's edge is where its radial profile has come down
+	// to discEdge of the way from its surround to its brightest part.
+	discEdge = 0.2
 	// discMinContrast is the least relative brightness of the disc over its
 	// surround for a disc to be reported; discMinVessels the least density
 	// of wide vessels around it, as a multiple of the whole field's.
@@ -164,7 +167,14 @@ func findDisc(wk *working, f fov, v *mask, dist *plane) *disc {
 			}
 		}
 	}
+	// Measured again from the centre found: a start on the bright cup,
+	// off the disc's centre, gives a profile that falls too soon.
 	d := discExtent(cRel, cFree, cLit, cx-float64(x0), cy-float64(y0), A, D)
+	for it := 0; it < 2 && d != nil; it++ {
+		if again := discExtent(cRel, cFree, cLit, d.x, d.y, A, D); again != nil {
+			d = again
+		}
+	}
 	if d != nil {
 		d.x += float64(x0)
 		d.y += float64(y0)
@@ -293,7 +303,7 @@ func discExtent(rel, free *plane, lit *mask, cx, cy, a, D float64) *disc {
 		n0++
 	}
 	top = math.Max(top/n0, float64(peak))
-	edge := float64(surround) + 0.3*(top-float64(surround))
+	edge := float64(surround) + discEdge*(top-float64(surround))
 	lo := max(1, int(discMinRadius*D))
 	hi := min(nb-1, int(discMaxRadius*D))
 	r := 0
