@@ -181,3 +181,30 @@ func TestJSON(t *testing.T) {
 		t.Errorf("evaluation JSON %s", out)
 	}
 }
+
+// TestRulesOnDiscMetrics: rules on the disc metrics validate; a rule on a
+// null metric is not met, the same rule on a measured value is.
+func TestRulesOnDiscMetrics(t *testing.T) {
+	p := Profile{Version: 2, Rules: []Rule{
+		{Metric: analysis.MetricAVR, Below: f64(0.65), RiskLevel: High},
+		{Metric: analysis.MetricCRAE, Below: f64(10), RiskLevel: Medium},
+		{Metric: analysis.MetricVeinDensity, Above: f64(0.2), RiskLevel: Medium},
+	}}
+	if problems := p.Validate(); problems != nil {
+		t.Fatalf("validate: %v", problems)
+	}
+	if problems := (Profile{Rules: []Rule{{Metric: "cupDiscRatio", Above: f64(0.6), RiskLevel: High}}}).Validate(); problems["rules[0].metric"] == "" {
+		t.Fatalf("unknown metric accepted: %v", problems)
+	}
+	m := analysis.Metrics{VesselDensity: 0.12, FractalDimension: 1.5, Tortuosity: 1.1, MeanVesselWidthPx: 5}
+	ev := p.Evaluate(&m)
+	if *ev.RiskLevel != Low || len(ev.Findings) != 0 {
+		t.Fatalf("null metrics fired: %+v", ev)
+	}
+	m.AVR, m.CRAE = f64(0.6), f64(12.5)
+	ev = p.Evaluate(&m)
+	if *ev.RiskLevel != High || len(ev.Findings) != 1 || ev.Findings[0].Code != "AVR_LOW" ||
+		ev.Findings[0].Message != "Arteriole-to-venule ratio 0.6 is below 0.65" {
+		t.Fatalf("avr rule: %+v", ev)
+	}
+}

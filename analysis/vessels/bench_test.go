@@ -3,6 +3,10 @@ package vessels
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
 	"runtime"
 	"runtime/metrics"
 	"testing"
@@ -71,5 +75,35 @@ func samplePeakHeap(done <-chan struct{}, out chan<- uint64) {
 			return
 		case <-time.After(time.Millisecond):
 		}
+	}
+}
+
+// BenchmarkEncodeMaps times what the screening worker does with a result
+// besides Analyze: the vessel map and the artery/vein map encoded as PNG
+// (BestSpeed, as the worker does) and the overlay as JPEG (quality 85).
+//
+//	go test ./analysis/vessels -run '^$' -bench EncodeMaps -benchmem -cpu 1
+func BenchmarkEncodeMaps(b *testing.B) {
+	for _, size := range [][2]int{{2048, 2048}, {8000, 5000}} {
+		b.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(b *testing.B) {
+			img := Synth(SynthOptions{Width: size[0], Height: size[1], Seed: 1}).Image
+			res, err := Analyze(context.Background(), img)
+			if err != nil {
+				b.Fatal(err)
+			}
+			enc := &png.Encoder{CompressionLevel: png.BestSpeed}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for _, m := range []image.Image{res.VesselMap, res.AVMap} {
+					if err := enc.Encode(io.Discard, m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := jpeg.Encode(io.Discard, res.Overlay, &jpeg.Options{Quality: 85}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
