@@ -165,7 +165,7 @@ var vi = messages{
 		vocab.MetricArteryDensity:     {"Mật độ động mạch", "tỷ lệ diện tích, 0–1"},
 		vocab.MetricVeinDensity:       {"Mật độ tĩnh mạch", "tỷ lệ diện tích, 0–1"},
 	},
-	overlayCaption: "Động mạch (đỏ), tĩnh mạch (xanh), đĩa thị (vàng)",
+	overlayCaption: "Động mạch (đỏ), tĩnh mạch (xanh lam), đĩa thị (vàng)",
 	doctorValue:    "BS: %s",
 	agreement:      "Mức đồng ý của bác sĩ với kết quả phân tích: %s",
 	agreements:     map[string]string{"agree": "đồng ý", "partial": "một phần", "disagree": "không đồng ý"},
