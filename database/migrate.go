@@ -44,6 +44,9 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.SeedRoles).Error; err != nil {
 			return fmt.Errorf("seed roles: %w", err)
 		}
+		if err := migrateClinicDoctors(tx); err != nil {
+			return err
+		}
 		if err := tx.Exec("UPDATE users SET is_active = ? WHERE is_active IS NULL", true).Error; err != nil {
 			return fmt.Errorf("backfill is_active: %w", err)
 		}
@@ -93,6 +96,25 @@ func backfillEmails(tx *gorm.DB, log *slog.Logger) error {
 	}
 	if len(rows) > 0 {
 		log.Info("normalised emails of existing users", "count", len(rows))
+	}
+	return nil
+}
+
+// migrateClinicDoctors moves the doctors' memberships of clinic_doctors
+// (before clinic roles existed) into clinic_members as DOCTOR, then drops
+// the old table, so one table says who belongs to a clinic.
+func migrateClinicDoctors(tx *gorm.DB) error {
+	if !tx.Migrator().HasTable("clinic_doctors") {
+		return nil
+	}
+	if err := tx.Exec("INSERT INTO clinic_members (clinic_id, user_id, role, created_at) "+
+		"SELECT cd.clinic_id, cd.user_id, ?, cd.created_at FROM clinic_doctors cd WHERE NOT EXISTS "+
+		"(SELECT 1 FROM clinic_members cm WHERE cm.clinic_id = cd.clinic_id AND cm.user_id = cd.user_id AND cm.role = ?)",
+		models.RoleDoctor, models.RoleDoctor).Error; err != nil {
+		return fmt.Errorf("move clinic_doctors: %w", err)
+	}
+	if err := tx.Migrator().DropTable("clinic_doctors"); err != nil {
+		return fmt.Errorf("drop clinic_doctors: %w", err)
 	}
 	return nil
 }

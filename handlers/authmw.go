@@ -7,6 +7,7 @@ import (
 
 	"aura/models"
 	"aura/security"
+	"aura/services/policy"
 )
 
 const (
@@ -48,13 +49,11 @@ func (d *Deps) authenticate(c *gin.Context) (*models.User, *security.Claims, err
 	return d.Accounts.Authenticate(store(c), token)
 }
 
-// RequireRole admits authenticated users holding role; others get 403.
-func RequireRole(role string) Handler {
+// RequirePermission admits authenticated users one of whose roles carries
+// p in the permission table (policy); others get 403.
+func RequirePermission(p policy.Permission) Handler {
 	return func(c *gin.Context) error {
-		if !currentUser(c).HasRole(role) {
-			return errForbidden
-		}
-		return nil
+		return policy.Can(actor(c), p)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"aura/models"
 	"aura/services/clinics"
+	"aura/services/policy"
 )
 
 // ClinicView is the Clinic object of the contract.
@@ -169,5 +170,12 @@ func (d *Deps) DoctorMe(c *gin.Context) error {
 		return err
 	}
 	OK(c, http.StatusOK, doctorView(v), "")
+	return nil
+}
+
+// Roles is GET /api/roles: the permission table (policy), every role and
+// what it may do.
+func (d *Deps) Roles(c *gin.Context) error {
+	OK(c, http.StatusOK, policy.Table(), "")
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"aura/models"
 	"aura/services/patients"
+	"aura/services/policy"
 )
 
 // PatientView is the Patient object of the contract.
@@ -78,8 +79,8 @@ func (d *Deps) UpdatePatientMe(c *gin.Context) error {
 // GetPatient is GET /api/patients/{userId}.
 func (d *Deps) GetPatient(c *gin.Context) error {
 	a := actor(c)
-	if !a.Has(models.RoleDoctor) && !a.Has(models.RoleAdmin) {
-		return errForbidden
+	if err := policy.Can(a, policy.PermPatientsRead); err != nil {
+		return err
 	}
 	id, err := idParam(c, "userId")
 	if err != nil {

@@ -3,7 +3,7 @@ package handlers
 import (
 	"github.com/gin-gonic/gin"
 
-	"aura/models"
+	"aura/services/policy"
 )
 
 // Routes mounts every endpoint of the contract under api (the /api group).
@@ -34,6 +34,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 
 	signed := api.Group("", session, Handle(d.RequireAuth))
 	signed.GET("/clinics", Handle(d.ListClinics))
+	signed.GET("/roles", Handle(d.Roles))
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))
@@ -52,7 +53,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.POST("/notifications/read-all", Handle(d.ReadAllNotifications))
 	signed.POST("/notifications/:id/read", Handle(d.ReadNotification))
 
-	admin := api.Group("/admin", session, Handle(d.RequireAuth), Handle(RequireRole(models.RoleAdmin)))
+	admin := api.Group("/admin", session, Handle(d.RequireAuth), Handle(RequirePermission(policy.PermAdminConsole)))
 	admin.GET("/users", Handle(d.ListUsers))
 	admin.PATCH("/users/:id", Handle(d.UpdateUser))
 	admin.POST("/clinics", Handle(d.CreateClinic))

@@ -18,6 +18,7 @@ import (
 	"aura/models"
 	"aura/repositories"
 	"aura/services/notifications"
+	"aura/services/policy"
 	"aura/services/screenings"
 )
 
@@ -172,8 +173,8 @@ const maxUploadDetails = 10
 // it arrives; only then is a database session started.
 func (d *Deps) UploadScreening(c *gin.Context) error {
 	a := actor(c)
-	if !a.Has(models.RolePatient) {
-		return errForbidden
+	if err := policy.Can(a, policy.PermOwnScreenings); err != nil {
+		return err
 	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {

@@ -87,25 +87,6 @@ func (r *Doctors) Upsert(d *models.Doctor) error {
 	}).Create(d).Error)
 }
 
-// Attach makes the doctor a member of the clinic (again: no change).
-func (r *Doctors) Attach(clinicID, userID string, now time.Time) error {
-	return translate(r.db.Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&models.ClinicDoctor{ClinicID: clinicID, UserID: userID, CreatedAt: now}).Error)
-}
-
-// Detach ends the doctor's membership of the clinic. Returns
-// models.ErrNotFound when there was none.
-func (r *Doctors) Detach(clinicID, userID string) error {
-	res := r.db.Where("clinic_id = ? AND user_id = ?", clinicID, userID).Delete(&models.ClinicDoctor{})
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return models.ErrNotFound
-	}
-	return nil
-}
-
 // ByUserID returns the doctor profile with its clinics (by name), or
 // models.ErrNotFound.
 func (r *Doctors) ByUserID(userID string) (*models.Doctor, error) {
@@ -114,16 +95,9 @@ func (r *Doctors) ByUserID(userID string) (*models.Doctor, error) {
 		return nil, translate(err)
 	}
 	d.Clinics = []models.Clinic{}
-	err := r.db.Raw(`SELECT c.* FROM clinics c JOIN clinic_doctors cd ON cd.clinic_id = c.id
-		WHERE cd.user_id = ? ORDER BY c.name_key, c.id`, userID).Scan(&d.Clinics).Error
+	err := r.db.Raw(`SELECT c.* FROM clinics c JOIN clinic_members cm ON cm.clinic_id = c.id
+		WHERE cm.user_id = ? AND cm.role = ? ORDER BY c.name_key, c.id`, userID, models.RoleDoctor).Scan(&d.Clinics).Error
 	return &d, translate(err)
-}
-
-// IsMember reports whether the doctor belongs to the clinic.
-func (r *Doctors) IsMember(clinicID, userID string) (bool, error) {
-	var n int64
-	err := r.db.Model(&models.ClinicDoctor{}).Where("clinic_id = ? AND user_id = ?", clinicID, userID).Count(&n).Error
-	return n > 0, translate(err)
 }
 
 // Member is a doctor of a clinic and the language of their notices.
@@ -135,9 +109,10 @@ type Member struct {
 // MembersOf lists the clinic's doctors who are active and still hold DOCTOR.
 func (r *Clinics) MembersOf(clinicID string) ([]Member, error) {
 	var out []Member
-	err := r.db.Raw(`SELECT cd.user_id, u.lang FROM clinic_doctors cd JOIN users u ON u.id = cd.user_id
+	err := r.db.Raw(`SELECT cm.user_id, u.lang FROM clinic_members cm JOIN users u ON u.id = cm.user_id
 		JOIN user_roles ur ON ur.user_id = u.id JOIN roles ro ON ro.id = ur.role_id
-		WHERE cd.clinic_id = ? AND u.is_active = ? AND ro.name = ? ORDER BY cd.user_id`, clinicID, true, models.RoleDoctor).
+		WHERE cm.clinic_id = ? AND cm.role = ? AND u.is_active = ? AND ro.name = ? ORDER BY cm.user_id`,
+		clinicID, models.RoleDoctor, true, models.RoleDoctor).
 		Scan(&out).Error
 	return out, translate(err)
 }

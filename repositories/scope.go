@@ -1,5 +1,7 @@
 package repositories
 
+import "aura/models"
+
 // Scope is what part of the clinic's data a caller may see, as SQL: every
 // screening (All), the screenings of one patient (PatientID: the patient's
 // own), and the screenings sent to the clinics a doctor belongs to
@@ -24,8 +26,8 @@ func (sc Scope) screenings(s string) (string, []any) {
 		args = append(args, sc.PatientID)
 	}
 	if sc.DoctorID != "" {
-		conds = append(conds, s+".clinic_id IN (SELECT cd.clinic_id FROM clinic_doctors cd WHERE cd.user_id = ?)")
-		args = append(args, sc.DoctorID)
+		conds = append(conds, s+".clinic_id IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role = ?)")
+		args = append(args, sc.DoctorID, models.RoleDoctor)
 	}
 	if len(conds) == 0 {
 		return "1 = 0", nil
@@ -49,9 +51,9 @@ func (sc Scope) patients(p string) (string, []any) {
 		args = append(args, sc.PatientID)
 	}
 	if sc.DoctorID != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s JOIN clinic_doctors cd ON cd.clinic_id = s.clinic_id "+
-			"WHERE s.patient_id = "+p+".user_id AND cd.user_id = ?)")
-		args = append(args, sc.DoctorID)
+		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s JOIN clinic_members cm ON cm.clinic_id = s.clinic_id "+
+			"WHERE s.patient_id = "+p+".user_id AND cm.user_id = ? AND cm.role = ?)")
+		args = append(args, sc.DoctorID, models.RoleDoctor)
 	}
 	if len(conds) == 0 {
 		return "1 = 0", nil

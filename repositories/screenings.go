@@ -236,8 +236,8 @@ func (r *Screenings) Fail(id, code, message string, attempts int, now time.Time)
 // whether this one did.
 func (r *Screenings) Claim(id, doctorID string, now time.Time) (bool, error) {
 	res := r.db.Model(&models.Screening{}).
-		Where("id = ? AND status = ? AND clinic_id IN (SELECT cd.clinic_id FROM clinic_doctors cd WHERE cd.user_id = ?)",
-			id, models.StatusAwaitingReview, doctorID).
+		Where("id = ? AND status = ? AND clinic_id IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role = ?)",
+			id, models.StatusAwaitingReview, doctorID, models.RoleDoctor).
 		Updates(map[string]any{"status": models.StatusInReview, "reviewer_id": doctorID, "claimed_at": now, "updated_at": now})
 	return res.RowsAffected == 1, translate(res.Error)
 }

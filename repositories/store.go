@@ -25,6 +25,7 @@ type Store struct {
 
 	Clinics       *Clinics
 	Doctors       *Doctors
+	Members       *Members
 	Patients      *Patients
 	Screenings    *Screenings
 	Audit         *Audit
@@ -46,6 +47,7 @@ func New(db *gorm.DB) *Store {
 
 		Clinics:       &Clinics{db: db},
 		Doctors:       &Doctors{db: db},
+		Members:       &Members{db: db},
 		Patients:      &Patients{db: db},
 		Screenings:    &Screenings{db: db},
 		Audit:         &Audit{db: db},

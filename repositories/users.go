@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"aura/models"
 )
@@ -37,7 +38,10 @@ func (r *Users) SetRoles(u *models.User, roleNames []string, now time.Time) erro
 	if len(roles) != len(roleNames) {
 		return models.ErrNotFound
 	}
-	if err := r.db.Where("user_id = ?", u.ID).Delete(&models.UserRole{}).Error; err != nil {
+	// The roles held through clinic memberships stay: memberships grant and
+	// take them (Members), not this list.
+	if err := r.db.Where("user_id = ? AND role_id NOT IN (SELECT id FROM roles WHERE name IN ?)",
+		u.ID, []string{models.RoleClinicAdmin, models.RoleTechnician}).Delete(&models.UserRole{}).Error; err != nil {
 		return translate(err)
 	}
 	links := make([]models.UserRole, len(roles))
@@ -45,11 +49,16 @@ func (r *Users) SetRoles(u *models.User, roleNames []string, now time.Time) erro
 		links[i] = models.UserRole{UserID: u.ID, RoleID: role.ID, CreatedAt: now}
 	}
 	if len(links) > 0 {
-		if err := r.db.Create(&links).Error; err != nil {
+		if err := r.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&links).Error; err != nil {
 			return translate(err)
 		}
 	}
-	u.Roles = roles
+	var held []models.Role
+	if err := r.db.Raw("SELECT ro.id, ro.name FROM roles ro JOIN user_roles ur ON ur.role_id = ro.id WHERE ur.user_id = ? ORDER BY ro.id",
+		u.ID).Scan(&held).Error; err != nil {
+		return translate(err)
+	}
+	u.Roles = held
 	return nil
 }
 

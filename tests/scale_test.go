@@ -141,7 +141,7 @@ func seedScreenings(t *testing.T, db *gorm.DB, engine string, clinics, patients 
 // explainList logs the plans of the doctor's list and count queries.
 func explainList(t *testing.T, db *gorm.DB, engine, doctorID string) {
 	t.Helper()
-	scope := "s.clinic_id IN (SELECT cd.clinic_id FROM clinic_doctors cd WHERE cd.user_id = ?)"
+	scope := "s.clinic_id IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role = 'DOCTOR')"
 	queries := []string{
 		`SELECT s.*, p.patient_code, u.full_name, c.name, ru.full_name, d.license_no
 	FROM (SELECT s.id FROM screenings s WHERE ` + scope + ` ORDER BY s.created_at DESC, s.id DESC LIMIT 20 OFFSET 80) pg

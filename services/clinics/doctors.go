@@ -29,7 +29,7 @@ type DoctorView struct {
 // fields. Unknown clinic: NOT_FOUND; an account that does not hold DOCTOR:
 // VALIDATION_FAILED on userId; a license number another doctor has: CONFLICT.
 func (s *Service) Attach(ctx context.Context, st *repositories.Store, a models.Actor, clinicID, userID string, in DoctorInput) (*DoctorView, error) {
-	if err := policy.Require(a, models.RoleAdmin); err != nil {
+	if err := policy.Can(a, policy.PermDoctorsAttach); err != nil {
 		return nil, err
 	}
 	details := map[string]string{}
@@ -67,7 +67,7 @@ func (s *Service) Attach(ctx context.Context, st *repositories.Store, a models.A
 		if err := tx.Doctors.Upsert(d); err != nil {
 			return err
 		}
-		if err := tx.Doctors.Attach(clinicID, userID, now); err != nil {
+		if err := tx.Members.Add(clinicID, userID, models.RoleDoctor, now); err != nil {
 			return err
 		}
 		if err := audit.Record(tx, a, models.RoleAdmin, models.AuditDoctorAttach, models.EntityClinic, clinicID, now); err != nil {
@@ -83,12 +83,12 @@ func (s *Service) Attach(ctx context.Context, st *repositories.Store, a models.A
 // doctor had claimed there go back to awaiting_review. Not a member:
 // NOT_FOUND.
 func (s *Service) Detach(ctx context.Context, st *repositories.Store, a models.Actor, clinicID, userID string) error {
-	if err := policy.Require(a, models.RoleAdmin); err != nil {
+	if err := policy.Can(a, policy.PermDoctorsAttach); err != nil {
 		return err
 	}
 	now := s.Clock.Now()
 	return st.Tx(func(tx *repositories.Store) error {
-		if err := tx.Doctors.Detach(clinicID, userID); err != nil {
+		if err := tx.Members.Remove(clinicID, userID, models.RoleDoctor); err != nil {
 			return err
 		}
 		released, err := tx.Screenings.ReleaseClaims(clinicID, userID, now)
@@ -107,7 +107,7 @@ func (s *Service) Detach(ctx context.Context, st *repositories.Store, a models.A
 // Me is the caller's own doctor profile (DOCTOR). A DOCTOR account not yet
 // attached to any clinic has an empty profile: no license, no clinics.
 func (s *Service) Me(ctx context.Context, st *repositories.Store, a models.Actor) (*DoctorView, error) {
-	if err := policy.Require(a, models.RoleDoctor); err != nil {
+	if err := policy.Can(a, policy.PermDoctorProfile); err != nil {
 		return nil, err
 	}
 	u, err := st.Users.ByID(a.UserID)

@@ -54,7 +54,7 @@ func (s *Service) Ensure(st *repositories.Store, userID string) error {
 
 // Me is the caller's own profile (PATIENT), made on first use.
 func (s *Service) Me(ctx context.Context, st *repositories.Store, a models.Actor) (*models.Patient, error) {
-	if err := policy.Require(a, models.RolePatient); err != nil {
+	if err := policy.Can(a, policy.PermOwnProfile); err != nil {
 		return nil, err
 	}
 	if err := s.Ensure(st, a.UserID); err != nil {
@@ -67,7 +67,7 @@ func (s *Service) Me(ctx context.Context, st *repositories.Store, a models.Actor
 // sent a screening to, or an admin, sees it (the read is audited); not
 // visible: NOT_FOUND, as for an unknown id. Patients use Me.
 func (s *Service) Get(ctx context.Context, st *repositories.Store, a models.Actor, userID string) (*models.Patient, error) {
-	if err := policy.Require(a, models.RoleDoctor, models.RoleAdmin); err != nil {
+	if err := policy.Can(a, policy.PermPatientsRead); err != nil {
 		return nil, err
 	}
 	var p *models.Patient
@@ -112,7 +112,7 @@ type Change struct {
 
 // UpdateMe validates ch and applies it to the caller's profile (PATIENT).
 func (s *Service) UpdateMe(ctx context.Context, st *repositories.Store, a models.Actor, ch Change) (*models.Patient, error) {
-	if err := policy.Require(a, models.RolePatient); err != nil {
+	if err := policy.Can(a, policy.PermOwnProfile); err != nil {
 		return nil, err
 	}
 	now := s.Clock.Now()

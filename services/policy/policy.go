@@ -35,17 +35,6 @@ func Scope(a models.Actor) repositories.Scope {
 	return s
 }
 
-// Require answers FORBIDDEN unless actor holds one of roles: the endpoint is
-// never for the others, whatever the record.
-func Require(a models.Actor, roles ...string) error {
-	for _, r := range roles {
-		if a.Has(r) {
-			return nil
-		}
-	}
-	return models.ErrForbidden
-}
-
 // AuditRole is the role an access to data of patientID is recorded under:
 // ADMIN when the actor holds it, else DOCTOR, else PATIENT; "" when the
 // patient reads their own data, which is not audited.

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"aura/models"
@@ -31,16 +32,36 @@ func TestScope(t *testing.T) {
 	}
 }
 
-func TestRequire(t *testing.T) {
+// TestCan: a role reaches what the table gives it and nothing else; a
+// clinic role reaches its clinic permissions; no role reaches nothing.
+func TestCan(t *testing.T) {
 	t.Parallel()
-	if err := policy.Require(actor("d", models.RoleDoctor), models.RoleDoctor, models.RoleAdmin); err != nil {
-		t.Errorf("doctor refused: %v", err)
+	if err := policy.Can(actor("d", models.RoleDoctor), policy.PermScreeningsReview); err != nil {
+		t.Errorf("doctor refused review: %v", err)
 	}
-	if err := policy.Require(actor("p", models.RolePatient), models.RoleDoctor, models.RoleAdmin); !errors.Is(err, models.ErrForbidden) {
-		t.Errorf("patient let in: %v", err)
+	if err := policy.Can(actor("p", models.RolePatient), policy.PermScreeningsReview); !errors.Is(err, models.ErrForbidden) {
+		t.Errorf("patient let in to review: %v", err)
 	}
-	if err := policy.Require(actor("n")); !errors.Is(err, models.ErrForbidden) {
-		t.Errorf("no roles asked, none held: %v", err)
+	if err := policy.Can(actor("t", models.RoleTechnician), policy.PermScreeningsResults); !errors.Is(err, models.ErrForbidden) {
+		t.Errorf("technician let in to results: %v", err)
+	}
+	if err := policy.Can(actor("c", models.RoleClinicAdmin), policy.PermStaffInvite); err != nil {
+		t.Errorf("clinic admin refused invite: %v", err)
+	}
+	if err := policy.Can(actor("n"), policy.PermClinicsApply); !errors.Is(err, models.ErrForbidden) {
+		t.Errorf("no role let in: %v", err)
+	}
+	// Every role of the table is a role AURA knows, and whatever a clinic
+	// admin may do in a clinic an ADMIN may do in every clinic.
+	for _, r := range policy.Table() {
+		if !slices.ContainsFunc(models.SeedRoles, func(s models.Role) bool { return s.Name == r.Role }) {
+			t.Errorf("table role %q is not seeded", r.Role)
+		}
+		for _, p := range r.Permissions {
+			if r.Role == models.RoleClinicAdmin && !policy.Allows(models.RoleAdmin, p) {
+				t.Errorf("clinic admin's permission %q not carried by ADMIN", p)
+			}
+		}
 	}
 }
 

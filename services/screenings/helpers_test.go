@@ -113,7 +113,7 @@ func (w *world) doctor(t *testing.T, name, clinicID string) models.Actor {
 	now := w.clock.Now()
 	testenv.Must(t, w.st.Doctors.Upsert(&models.Doctor{UserID: a.UserID, LicenseNo: "L-" + name, LicenseKey: "l-" + name,
 		CreatedAt: now, UpdatedAt: now}), "doctor %s", name)
-	testenv.Must(t, w.st.Doctors.Attach(clinicID, a.UserID, now), "attach %s", name)
+	testenv.Must(t, w.st.Members.Add(clinicID, a.UserID, models.RoleDoctor, now), "attach %s", name)
 	return a
 }
 

@@ -36,7 +36,7 @@ func decodeProfile(p *models.AnalysisProfile) (risk.Profile, error) {
 
 // Profile is the risk profile in force (ADMIN).
 func (s *Service) Profile(ctx context.Context, st *repositories.Store, a models.Actor) (risk.Profile, error) {
-	if err := policy.Require(a, models.RoleAdmin); err != nil {
+	if err := policy.Can(a, policy.PermProfileManage); err != nil {
 		return risk.Profile{}, err
 	}
 	return CurrentProfile(st)
@@ -45,7 +45,7 @@ func (s *Service) Profile(ctx context.Context, st *repositories.Store, a models.
 // SetProfile replaces the rules (ADMIN): validated, stored as the next
 // version (results keep the version they were rated with), audited.
 func (s *Service) SetProfile(ctx context.Context, st *repositories.Store, a models.Actor, rules []risk.Rule) (risk.Profile, error) {
-	if err := policy.Require(a, models.RoleAdmin); err != nil {
+	if err := policy.Can(a, policy.PermProfileManage); err != nil {
 		return risk.Profile{}, err
 	}
 	if rules == nil {

@@ -31,7 +31,7 @@ func (s *Service) step(st *repositories.Store, a models.Actor, id, action string
 	change func(tx *repositories.Store) (bool, error),
 	why func(row *repositories.ScreeningRow) error,
 	after func(tx *repositories.Store, row *repositories.ScreeningRow) error) (*repositories.ScreeningRow, error) {
-	if err := policy.Require(a, models.RoleDoctor); err != nil {
+	if err := policy.Can(a, policy.PermScreeningsReview); err != nil {
 		return nil, err
 	}
 	if _, err := uuid.Parse(id); err != nil {
@@ -211,7 +211,7 @@ func (in ReviewInput) check() (repositories.Verdict, error) {
 // in the same transaction). Not held by the caller: NOT_CLAIMED; already
 // reviewed: INVALID_STATE.
 func (s *Service) Review(ctx context.Context, st *repositories.Store, a models.Actor, id string, in ReviewInput) (*repositories.ScreeningRow, error) {
-	if err := policy.Require(a, models.RoleDoctor); err != nil {
+	if err := policy.Can(a, policy.PermScreeningsReview); err != nil {
 		return nil, err
 	}
 	v, err := in.check()

@@ -77,7 +77,7 @@ func (s *Service) ClaimUpload(st *repositories.Store, a models.Actor, idemKey st
 // returns that first screening instead (replayed = true); a concurrent twin
 // may answer CONFLICT.
 func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.Actor, in UploadInput) (row *repositories.ScreeningRow, replayed bool, err error) {
-	if err := policy.Require(a, models.RolePatient); err != nil {
+	if err := policy.Can(a, policy.PermOwnScreenings); err != nil {
 		return nil, false, err
 	}
 	details := map[string]string{}

@@ -1,0 +1,143 @@
+package policy
+
+import (
+	"slices"
+
+	"aura/models"
+	"aura/repositories"
+)
+
+// Permission names one thing a role may do. The names are served at
+// GET /api/roles; clients may show or hide actions by them.
+type Permission = string
+
+// The permissions. A clinic permission (Clinic reports true) is held in a
+// clinic: the caller needs a role that carries it in that clinic (a
+// membership), or ADMIN.
+const (
+	// Accounts and the admin's console.
+	PermAdminConsole    Permission = "admin.console"
+	PermUsersManage     Permission = "users.manage"
+	PermAuditRead       Permission = "audit.read"
+	PermProfileManage   Permission = "analysis-profile.manage"
+	PermClinicsManage   Permission = "clinics.manage"
+	PermClinicsReview   Permission = "clinics.review"
+	PermDoctorsAttach   Permission = "doctors.attach"
+	PermClinicsApply    Permission = "clinics.apply"
+	PermDoctorProfile   Permission = "doctors.profile"
+	PermDoctorsPatients Permission = "doctors.patients"
+
+	// A patient's own data.
+	PermOwnProfile    Permission = "patients.own"
+	PermOwnScreenings Permission = "screenings.own"
+
+	// Held in a clinic.
+	PermStaffRead         Permission = "staff.read"
+	PermStaffInvite       Permission = "staff.invite"
+	PermStaffRemove       Permission = "staff.remove"
+	PermPatientsEnrol     Permission = "patients.enrol"
+	PermPatientsList      Permission = "patients.list"
+	PermPatientsRead      Permission = "patients.read"
+	PermPatientsAssign    Permission = "patients.assign"
+	PermPatientsInvite    Permission = "patients.invite"
+	PermScreeningsUpload  Permission = "screenings.upload"
+	PermScreeningsIntake  Permission = "screenings.intake"
+	PermScreeningsResults Permission = "screenings.results"
+	PermScreeningsReview  Permission = "screenings.review"
+	PermClinicsAdminister Permission = "clinics.administer"
+)
+
+// clinicPermissions are the permissions held per clinic.
+var clinicPermissions = []Permission{
+	PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
+	PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
+	PermScreeningsReview, PermClinicsAdminister,
+}
+
+// Clinic reports whether p is held per clinic.
+func Clinic(p Permission) bool { return slices.Contains(clinicPermissions, p) }
+
+// table is the one permission table: every role and what it may do. Every
+// check of who may do what reads it (Can, CanIn); GET /api/roles serves it.
+var table = []struct {
+	role  string
+	perms []Permission
+}{
+	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply}},
+	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermClinicsApply,
+		PermStaffRead, PermPatientsEnrol, PermPatientsList, PermPatientsRead, PermPatientsInvite,
+		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview}},
+	{models.RoleClinicAdmin, []Permission{PermClinicsApply,
+		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
+		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
+		PermClinicsAdminister}},
+	{models.RoleTechnician, []Permission{PermClinicsApply,
+		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake}},
+	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermClinicsManage,
+		PermClinicsReview, PermDoctorsAttach, PermClinicsApply,
+		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
+		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
+		PermClinicsAdminister}},
+}
+
+// RolePermissions is one row of the table.
+type RolePermissions struct {
+	Role        string   `json:"role"`
+	Permissions []string `json:"permissions"`
+}
+
+// Table returns the permission table, roles in the order above.
+func Table() []RolePermissions {
+	out := make([]RolePermissions, len(table))
+	for i, r := range table {
+		out[i] = RolePermissions{Role: r.role, Permissions: slices.Clone(r.perms)}
+	}
+	return out
+}
+
+// Allows reports whether role carries p.
+func Allows(role string, p Permission) bool {
+	for _, r := range table {
+		if r.role == role {
+			return slices.Contains(r.perms, p)
+		}
+	}
+	return false
+}
+
+// Can answers FORBIDDEN unless one of the actor's roles carries p: the
+// endpoint is never for the others, whatever the record. For a clinic
+// permission it says only that the actor may do it in some clinic; CanIn
+// says in which.
+func Can(a models.Actor, p Permission) error {
+	for _, r := range a.Roles {
+		if Allows(r, p) {
+			return nil
+		}
+	}
+	return models.ErrForbidden
+}
+
+// CanIn answers nil when the actor may do p in clinicID: ADMIN (who holds
+// every clinic permission everywhere) or a member of the clinic in a role
+// that carries p and that the account still holds. FORBIDDEN when none of
+// the actor's roles ever carries p; NOT_FOUND when they do but not in this
+// clinic (its insides are as hidden as a missing clinic's).
+func CanIn(st *repositories.Store, a models.Actor, clinicID string, p Permission) error {
+	if err := Can(a, p); err != nil {
+		return err
+	}
+	if a.Has(models.RoleAdmin) && Allows(models.RoleAdmin, p) {
+		return nil
+	}
+	roles, err := st.Members.RolesIn(clinicID, a.UserID)
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		if a.Has(r) && Allows(r, p) {
+			return nil
+		}
+	}
+	return models.ErrNotFound
+}
