@@ -88,7 +88,7 @@ type AnalyzerUse struct {
 // their result counts, most results first (ADMIN); configured is the
 // analyzer this instance runs.
 func (s *Service) Analyzers(ctx context.Context, st *repositories.Store, a models.Actor) (items []AnalyzerUse, configured string, err error) {
-	if err := policy.Require(a, models.RoleAdmin); err != nil {
+	if err := policy.Can(a, policy.PermAdminConsole); err != nil {
 		return nil, "", err
 	}
 	uses, err := st.Screenings.AnalyzerUses()
