@@ -342,8 +342,15 @@ func (m *messages) metrics(x Metrics) []metric {
 		vocab.MetricCRAE: x.CRAE, vocab.MetricCRVE: x.CRVE, vocab.MetricAVR: x.AVR,
 		vocab.MetricArteryDensity: x.ArteryDensity, vocab.MetricVeinDensity: x.VeinDensity,
 	}
+	// The metrics around the optic disc are shown when any of them was
+	// measured: an analysis made before them (or by an analyzer that does
+	// not make them) keeps its four rows, and its one page.
+	disc := x.CRAE != nil || x.CRVE != nil || x.AVR != nil || x.ArteryDensity != nil || x.VeinDensity != nil
 	var out []metric
 	for _, name := range vocab.MetricNames() {
+		if !disc && discMetric(name) {
+			continue
+		}
 		mt := metric{key: name, name: m.metricNames[name][0], unit: m.metricNames[name][1], decimals: 3, value: values[name]}
 		if name == vocab.MetricMeanVesselWidthPx || name == vocab.MetricCRAE || name == vocab.MetricCRVE {
 			mt.suffix, mt.decimals = " px", 1
@@ -351,6 +358,15 @@ func (m *messages) metrics(x Metrics) []metric {
 		out = append(out, mt)
 	}
 	return out
+}
+
+// discMetric says whether name is one of the metrics around the optic disc.
+func discMetric(name string) bool {
+	switch name {
+	case vocab.MetricCRAE, vocab.MetricCRVE, vocab.MetricAVR, vocab.MetricArteryDensity, vocab.MetricVeinDensity:
+		return true
+	}
+	return false
 }
 
 // metricKey is the vocabulary's name of a Range's metric, matched ignoring
