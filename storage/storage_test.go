@@ -474,6 +474,17 @@ func TestScreeningKeys(t *testing.T) {
 	if k, err := VesselMapKey(screening); err != nil || k != "screenings/3f/"+screening+"/vessels.png" {
 		t.Errorf("VesselMapKey = %q, %v", k, err)
 	}
+	if k, err := AVMapKey(screening); err != nil || k != "screenings/3f/"+screening+"/av.png" || ValidateKey(k) != nil {
+		t.Errorf("AVMapKey = %q, %v", k, err)
+	}
+	if k, err := OverlayKey(screening); err != nil || k != "screenings/3f/"+screening+"/overlay.jpg" || ValidateKey(k) != nil {
+		t.Errorf("OverlayKey = %q, %v", k, err)
+	}
+	for _, f := range []func(string) (string, error){AVMapKey, OverlayKey} {
+		if k, err := f("../x"); !errors.Is(err, ErrInvalidKey) || k != "" {
+			t.Errorf("a bad id gave %q, %v", k, err)
+		}
+	}
 	if k, err := ReportKey(screening, "0123abcd"); err != nil || k != "screenings/3f/"+screening+"/report-0123abcd.pdf" || ValidateKey(k) != nil {
 		t.Errorf("ReportKey = %q, %v", k, err)
 	}
