@@ -3,8 +3,10 @@ package vessels
 import (
 	"context"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -208,3 +210,51 @@ func TestKnudtson(t *testing.T) {
 }
 
 var _ = analysis.ColorArtery
+
+// TestDiscAmongBrightLesions: bright yellow-white exudate-like patches (as
+// bright as the disc, some as large as a third of it, one large cluster)
+// do not take the disc's place.
+func TestDiscAmongBrightLesions(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []uint64{31, 32, 33} {
+		s := Synth(SynthOptions{Width: 1024, Height: 1024, Seed: seed, Vessels: 4, ArteriesVeins: true})
+		b := s.Image.Bounds()
+		img := image.NewRGBA(b)
+		copy(img.Pix, s.Image.Pix)
+		rng := rand.New(rand.NewPCG(seed, 3))
+		R := 0.92 * 512.0
+		n := 0
+		for tries := 0; n < 14 && tries < 2000; tries++ {
+			// Lesions within 0.8 R of the centre, at least 3 disc radii from the disc.
+			a, d := rng.Float64()*2*math.Pi, 0.8*R*math.Sqrt(rng.Float64())
+			x, y := 512+d*math.Cos(a), 512+d*math.Sin(a)
+			if math.Hypot(x-s.Disc.X, y-s.Disc.Y) < 3*s.Disc.Radius {
+				continue
+			}
+			r := s.Disc.Radius * (0.15 + 0.2*rng.Float64())
+			for yy := int(y - r); yy <= int(y+r); yy++ {
+				for xx := int(x - r); xx <= int(x+r); xx++ {
+					if math.Hypot(float64(xx)-x, float64(yy)-y) <= r {
+						img.Set(xx, yy, color.RGBA{250, 235, 160, 255})
+					}
+				}
+			}
+			n++
+		}
+		res, err := Analyze(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saveTmp(t, "lesions_"+string(rune('0'+seed%10))+".png", res.Overlay)
+		d := res.OpticDisc
+		if d == nil {
+			t.Errorf("seed %d: %d lesions: no disc found", seed, n)
+			continue
+		}
+		off := math.Hypot(d.X-s.Disc.X, d.Y-s.Disc.Y)
+		t.Logf("seed %d: %d lesions; disc %.1f px off (radius %.1f, truth %.1f)", seed, n, off, d.Radius, s.Disc.Radius)
+		if off > 0.5*s.Disc.Radius {
+			t.Errorf("seed %d: disc found %.1f px from the true one, among %d bright lesions", seed, off, n)
+		}
+	}
+}
