@@ -290,8 +290,9 @@ func classifyAV(wk *working, f fov, v, skel *mask, dist *plane, d *disc) *avResu
 }
 
 // segmentNeighbours lists, per segment, the segments it meets at a
-// bifurcation (a junction of branch points touching exactly three
-// segments; a crossing, four or more, joins none).
+// junction of branch points touching two or three segments (a bifurcation,
+// or a branch point whose spur was pruned); a crossing, four or more, joins
+// none.
 func segmentNeighbours(skel, segMask *mask, seg []int32, nSeg int) [][]int {
 	w, h := skel.w, skel.h
 	branch := newMask(w, h)
