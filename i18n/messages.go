@@ -114,6 +114,13 @@ var vi = map[string]string{
 	"The analyzer could not analyse this image":                                    "Bộ phân tích không phân tích được ảnh này",
 
 	// Uploads and avatars (issue 17).
+	// The review's corrected metrics (issue 19).
+	"must be between 0 and 1":                 "phải nằm trong khoảng từ 0 đến 1",
+	"must be between 1 and 2":                 "phải nằm trong khoảng từ 1 đến 2",
+	"must be at least 1":                      "phải lớn hơn hoặc bằng 1",
+	"must be greater than 0":                  "phải lớn hơn 0",
+	"has more entries than there are metrics": "có nhiều mục hơn số chỉ số hiện có",
+
 	"The request body did not arrive in time":                                               "Nội dung yêu cầu không đến kịp thời hạn",
 	"must be an https URL of at most 255 characters, without credentials, on a public host": "phải là URL https tối đa 255 ký tự, không kèm thông tin đăng nhập, trỏ tới máy chủ công khai",
 }

@@ -67,7 +67,7 @@ func (s *Service) Image(ctx context.Context, st *repositories.Store, a models.Ac
 // read or recorded.
 func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a models.Actor, id, kind string) (*Blob, error) {
 	if kind != "" && kind != MapBinary && kind != MapAV {
-		return nil, models.Invalid(map[string]string{"kind": "must be binary or av"})
+		return nil, models.Invalid(map[string]string{"kind": "must be one of " + MapBinary + ", " + MapAV})
 	}
 	row, err := s.read(st, a, id, models.AuditVesselsRead)
 	if err != nil {

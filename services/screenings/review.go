@@ -3,6 +3,7 @@ package screenings
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -178,16 +179,17 @@ func (in ReviewInput) check() (repositories.Verdict, error) {
 		}
 	}
 	if len(in.CorrectedMetrics) > len(analysis.MetricNames()) {
-		details["correctedMetrics"] = "at most one value per metric: " + strings.Join(analysis.MetricNames(), ", ")
+		details["correctedMetrics"] = "has more entries than there are metrics"
 	} else if len(in.CorrectedMetrics) > 0 {
 		out := map[string]float64{}
 		for name, val := range in.CorrectedMetrics {
-			field := "correctedMetrics." + name
-			if len(name) > 40 {
-				field = "correctedMetrics." + name[:40]
+			shown := name
+			if r := []rune(shown); len(r) > 40 {
+				shown = string(r[:40])
 			}
+			field := "correctedMetrics." + shown
 			if !analysis.IsMetric(name) {
-				details[field] = "unknown metric; one of " + strings.Join(analysis.MetricNames(), ", ")
+				details[field] = fmt.Sprintf("unknown metric %q; one of %s", shown, strings.Join(analysis.MetricNames(), ", "))
 				continue
 			}
 			if msg := checkMetric(name, val); msg != "" {
