@@ -126,16 +126,17 @@ func TestS3Storage(t *testing.T) {
 		if vm, err := png.Decode(bytes.NewReader(body)); status != 200 || err != nil || vm.Bounds().Dx() != 512 {
 			t.Fatalf("vessel map from S3: %d %v", status, err)
 		}
-		keyRule := regexp.MustCompile(`^screenings/[0-9a-f]{2}/[0-9a-f-]{36}/(image\.jpg|vessels\.png)$`)
+		keyRule := regexp.MustCompile(`^screenings/[0-9a-f]{2}/[0-9a-f-]{36}/(image\.jpg|vessels\.png|av\.png|overlay\.jpg)$`)
 		keys := s3.keys(t)
-		want := map[string]bool{"screenings/" + sc.ID[:2] + "/" + sc.ID + "/image.jpg": true, "screenings/" + sc.ID[:2] + "/" + sc.ID + "/vessels.png": true}
+		dir := "screenings/" + sc.ID[:2] + "/" + sc.ID + "/"
+		want := map[string]bool{dir + "image.jpg": true, dir + "vessels.png": true, dir + "av.png": true, dir + "overlay.jpg": true}
 		for _, k := range keys {
 			low := strings.ToLower(k)
 			if !keyRule.MatchString(k) || !want[k] || strings.Contains(low, "nguyen") || strings.Contains(low, "patient") || strings.Contains(k, "@") {
 				t.Errorf("object key %q", k)
 			}
 		}
-		if len(keys) != 2 {
+		if len(keys) != 4 {
 			t.Fatalf("keys %v", keys)
 		}
 
