@@ -54,6 +54,9 @@ func (r *Clinics) Page(page, pageSize int) (ClinicPage, error) {
 type ClinicChanges struct {
 	Name    *string
 	Address models.Opt[string]
+	Phone   models.Opt[string]
+	// LicenseNo sets the licence number and its folded, unique key.
+	LicenseNo models.Opt[string]
 }
 
 // Update applies ch to clinic id at now. Returns models.ErrNotFound or, for
@@ -65,6 +68,16 @@ func (r *Clinics) Update(id string, ch ClinicChanges, now time.Time) error {
 		cols["name_key"] = models.FoldKey(*ch.Name)
 	}
 	optColumn(cols, "address", ch.Address)
+	optColumn(cols, "phone", ch.Phone)
+	optColumn(cols, "license_no", ch.LicenseNo)
+	if ch.LicenseNo.Set {
+		var key *string
+		if !ch.LicenseNo.Null {
+			k := models.FoldKey(ch.LicenseNo.Value)
+			key = &k
+		}
+		cols["license_key"] = key
+	}
 	res := r.db.Model(&models.Clinic{}).Where("id = ?", id).Updates(cols)
 	if res.Error != nil {
 		return translate(res.Error)

@@ -181,15 +181,25 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 }
 
 // clinicFor resolves the clinic of an upload: the one named, or the only
-// one when none is named.
+// active one when none is named. A clinic that is not active takes no new
+// screenings: CLINIC_INACTIVE.
 func (s *Service) clinicFor(st *repositories.Store, clinicID string, details map[string]string) (string, error) {
 	if clinicID == "" {
 		list, err := st.Clinics.List()
 		if err != nil {
 			return "", err
 		}
-		if len(list) == 1 {
-			return list[0].ID, nil
+		var active []models.Clinic
+		for _, c := range list {
+			if c.Active() {
+				active = append(active, c)
+			}
+		}
+		switch {
+		case len(active) == 1:
+			return active[0].ID, nil
+		case len(list) == 1:
+			return "", models.ErrClinicInactive
 		}
 		details["clinicId"] = "is required: choose one of the clinics"
 		return "", nil
@@ -198,11 +208,15 @@ func (s *Service) clinicFor(st *repositories.Store, clinicID string, details map
 		details["clinicId"] = "must be the id of a clinic"
 		return "", nil
 	}
-	if _, err := st.Clinics.ByID(clinicID); errors.Is(err, models.ErrNotFound) {
+	c, err := st.Clinics.ByID(clinicID)
+	if errors.Is(err, models.ErrNotFound) {
 		details["clinicId"] = "must be the id of a clinic"
 		return "", nil
 	} else if err != nil {
 		return "", err
+	}
+	if !c.Active() {
+		return "", models.ErrClinicInactive
 	}
 	return clinicID, nil
 }
