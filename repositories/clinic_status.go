@@ -6,11 +6,11 @@ import (
 	"aura/models"
 )
 
-// ClinicFilter narrows a page of clinics: Status "" is every status; Q
+// ClinicFilter narrows a page of clinics: Status empty is every status; Q
 // (already folded with models.FoldKey) matches a part of the name or of the
 // licence number.
 type ClinicFilter struct {
-	Status string
+	Status []string
 	Q      string
 	// ByAge orders the oldest first (the admins' review queue); else by name.
 	ByAge bool
@@ -21,8 +21,8 @@ type ClinicFilter struct {
 func (r *Clinics) Filtered(f ClinicFilter, page, pageSize int) (ClinicPage, error) {
 	p := ClinicPage{Items: []models.Clinic{}}
 	q := r.db.Model(&models.Clinic{})
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+	if len(f.Status) > 0 {
+		q = q.Where("status IN ?", f.Status)
 	}
 	if f.Q != "" {
 		pat := "%" + escapeLike(f.Q) + "%"

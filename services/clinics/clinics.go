@@ -26,7 +26,7 @@ type Service struct {
 // List returns a page (from 1) of the active clinics, by name, to any
 // signed-in user: the clinics a patient may send to.
 func (s *Service) List(ctx context.Context, st *repositories.Store, page, pageSize int) (repositories.ClinicPage, error) {
-	return st.Clinics.Filtered(repositories.ClinicFilter{Status: models.ClinicActive}, page, pageSize)
+	return st.Clinics.Filtered(repositories.ClinicFilter{Status: []string{models.ClinicActive}}, page, pageSize)
 }
 
 // ClinicInput is a clinic as an admin types it; nil leaves a field as it is

@@ -186,16 +186,23 @@ type AdminQuery struct {
 	Page, PageSize int
 }
 
-// AdminList is a page of every clinic, oldest first (ADMIN): by status,
-// and q matching a part of the name or licence number, without regard to
+// AdminList is a page of every clinic, oldest first (ADMIN): by status (a
+// comma-separated list), and q matching a part of the name or licence number, without regard to
 // case.
 func (s *Service) AdminList(ctx context.Context, st *repositories.Store, a models.Actor, q AdminQuery) (repositories.ClinicPage, error) {
 	if err := policy.Can(a, policy.PermClinicsReview); err != nil {
 		return repositories.ClinicPage{}, err
 	}
 	details := map[string]string{}
-	if q.Status != "" && !slices.Contains(models.ClinicStatuses, q.Status) {
-		details["status"] = "must be one of " + strings.Join(models.ClinicStatuses, ", ")
+	var statuses []string
+	if q.Status != "" {
+		for v := range strings.SplitSeq(q.Status, ",") {
+			if !slices.Contains(models.ClinicStatuses, v) {
+				details["status"] = "each must be one of " + strings.Join(models.ClinicStatuses, ", ")
+			} else if !slices.Contains(statuses, v) {
+				statuses = append(statuses, v)
+			}
+		}
 	}
 	term := strings.TrimSpace(q.Q)
 	if msg := models.CheckText(term, 0, 200, false); msg != "" {
@@ -204,7 +211,7 @@ func (s *Service) AdminList(ctx context.Context, st *repositories.Store, a model
 	if len(details) > 0 {
 		return repositories.ClinicPage{}, models.Invalid(details)
 	}
-	f := repositories.ClinicFilter{Status: q.Status, ByAge: true}
+	f := repositories.ClinicFilter{Status: statuses, ByAge: true}
 	if term != "" {
 		f.Q = models.FoldKey(term)
 	}
