@@ -9,9 +9,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"aura/database"
 	"aura/internal/testenv"
 	"aura/mail/mailtest"
 	"aura/models"
+	"aura/repositories"
 )
 
 // clinicOut is the Clinic object as the tests read it.
@@ -357,6 +359,13 @@ func TestInactiveClinic(t *testing.T) {
 		if list.Total != 1 {
 			t.Errorf("the patient's list %+v", list)
 		}
+		if m := mine(t, s, w.d1.Token); len(m) != 1 || m[0].ID != w.clinic || m[0].Status != "suspended" ||
+			!slices.Equal(m[0].MyRoles, []string{"DOCTOR"}) || *m[0].StatusReason != "Kiểm tra định kỳ" {
+			t.Errorf("the doctor's clinics %+v", m)
+		}
+		if m := mine(t, s, w.p.Token); len(m) != 0 {
+			t.Errorf("a patient is no member: %+v", m)
+		}
 		// Its doctors are no CLINIC_ADMINs: not told.
 		for _, n := range inbox(t, s, w.d1.Token) {
 			if n.Type == "CLINIC_SUSPENDED" {
@@ -442,6 +451,30 @@ func TestClinicApplicationRaces(t *testing.T) {
 		testenv.Must(t, s.App.DB.WithContext(testenv.Ctx(t)).Raw("SELECT count(*) FROM clinic_members WHERE clinic_id = ? AND role = ?", id, "CLINIC_ADMIN").Scan(&n).Error, "count")
 		if n != 1 {
 			t.Errorf("%d clinic admins", n)
+		}
+	})
+}
+
+// TestPendingApplicationIndex: the one-pending-application index is made
+// by the migration and survives running it again (a restart), on every
+// engine; other statuses of one applicant are not limited.
+func TestPendingApplicationIndex(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		db := testenv.OpenDB(t, e)
+		ctx := testenv.Ctx(t)
+		testenv.Must(t, database.Migrate(ctx, db, testenv.Logger(t)), "migrate again")
+		u, _ := testenv.Account(t, repositories.New(db.WithContext(ctx)), "applicant@clinic.example")
+		row := func(name, status string) error {
+			now := time.Now().UTC()
+			return db.WithContext(ctx).Create(&models.Clinic{ID: uuid.NewString(), Name: name, NameKey: models.FoldKey(name),
+				Status: status, ApplicantID: &u.ID, CreatedAt: now, UpdatedAt: now}).Error
+		}
+		testenv.Must(t, row("One", models.ClinicPending), "first pending")
+		testenv.Must(t, row("Two", models.ClinicRejected), "a rejected one")
+		testenv.Must(t, row("Three", models.ClinicActive), "an active one")
+		if err := row("Four", models.ClinicPending); err == nil {
+			t.Fatal("a second pending application was stored")
 		}
 	})
 }
