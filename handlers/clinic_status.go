@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,12 +17,34 @@ type MyClinicView struct {
 	MyRoles []string `json:"myRoles"`
 }
 
-func clinicPage(c *gin.Context, p repositories.ClinicPage, page, size int) {
-	items := make([]ClinicView, len(p.Items))
-	for i := range p.Items {
-		items[i] = clinicView(&p.Items[i])
+// ApplicantView is who applied for a clinic, as the admins see it.
+type ApplicantView struct {
+	UserID   string `json:"userId"`
+	Email    string `json:"email"`
+	FullName string `json:"fullName"`
+}
+
+// AdminClinicView is a Clinic as the admins review it: with the
+// applicant's note and account (null for a clinic an admin made, or whose
+// applicant's account is gone).
+type AdminClinicView struct {
+	ClinicView
+	Note      *string        `json:"note"`
+	Applicant *ApplicantView `json:"applicant"`
+}
+
+func adminClinicView(c *models.Clinic, applicants map[string]repositories.Recipient) AdminClinicView {
+	v := AdminClinicView{ClinicView: clinicView(c), Note: c.Note}
+	if c.ApplicantID != nil {
+		if r, ok := applicants[*c.ApplicantID]; ok {
+			name := models.Deref(r.FullName)
+			if name == "" {
+				name, _, _ = strings.Cut(r.Email, "@")
+			}
+			v.Applicant = &ApplicantView{UserID: r.UserID, Email: r.Email, FullName: name}
+		}
 	}
-	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")
+	return v
 }
 
 type registrationRequest struct {
@@ -74,7 +97,11 @@ func (d *Deps) AdminListClinics(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	clinicPage(c, p, page, size)
+	items := make([]AdminClinicView, len(p.Items))
+	for i := range p.Items {
+		items[i] = adminClinicView(&p.Items[i], p.Applicants)
+	}
+	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")
 	return nil
 }
 

@@ -168,6 +168,29 @@ func (r *Clinics) AdminsOf(clinicID string) ([]Recipient, error) {
 	return out, translate(err)
 }
 
+// Applicants returns the accounts (as recipients) of the applicants of cs,
+// by id; an account that is gone is absent.
+func (r *Clinics) Applicants(cs []models.Clinic) (map[string]Recipient, error) {
+	ids := []string{}
+	for _, c := range cs {
+		if c.ApplicantID != nil {
+			ids = append(ids, *c.ApplicantID)
+		}
+	}
+	out := map[string]Recipient{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []Recipient
+	if err := r.db.Raw(`SELECT id AS user_id, email, full_name, lang FROM users WHERE id IN ?`, ids).Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	for _, row := range rows {
+		out[row.UserID] = row
+	}
+	return out, nil
+}
+
 // RecipientByID is the account userID as a recipient; models.ErrNotFound
 // when it is gone.
 func (r *Clinics) RecipientByID(userID string) (*Recipient, error) {

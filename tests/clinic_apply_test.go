@@ -21,6 +21,9 @@ type clinicOut struct {
 	ID, Name, Status, CreatedAt                         string
 	Address, Phone, LicenseNo, StatusReason, ApprovedAt *string
 	MyRoles                                             []string
+	// The admins' view.
+	Note      *string
+	Applicant *struct{ UserID, Email, FullName string }
 }
 
 // verifiedUser registers an account writing in lang and marks its email
@@ -172,7 +175,11 @@ func TestClinicApplications(t *testing.T) {
 		if page.Total != 1 || page.Items[0].ID != c.ID || page.PageSize != 20 {
 			t.Fatalf("pending %+v", page)
 		}
-		if got := clinicsOf(t, s, adm, "/api/admin/clinics"); len(got) != 2 || got[0].ID != existing || got[1].ID != c.ID {
+		if a := page.Items[0].Applicant; a == nil || a.UserID != owner.ID || a.Email != owner.Email || a.FullName != "Lê Văn Chủ" ||
+			page.Items[0].Note == nil || *page.Items[0].Note != "Giấy phép số GP-001 do Sở Y tế cấp" {
+			t.Errorf("the application as reviewed: %+v", page.Items[0])
+		}
+		if got := clinicsOf(t, s, adm, "/api/admin/clinics"); len(got) != 2 || got[0].ID != existing || got[1].ID != c.ID || got[0].Applicant != nil {
 			t.Errorf("every clinic, oldest first: %+v", got)
 		}
 		if got := clinicsOf(t, s, adm, "/api/admin/clinics?status=active,pending&q=gp-001"); len(got) != 1 || got[0].ID != c.ID {
@@ -270,6 +277,10 @@ func TestClinicApplications(t *testing.T) {
 		if again.ID == rej.ID || again.Status != "pending" {
 			t.Errorf("applied again %+v", again)
 		}
+		// An admin's correction of the rejected record reserves nothing.
+		s.Do(t, "PATCH", rbase, map[string]any{"name": "Mắt Đỏ (hồ sơ cũ)", "licenseNo": "GP-OLD"}, adm).Expect(t, http.StatusOK, "")
+		third := verifiedUser(t, s, "third@clinic.example", "vi")
+		apply(t, s, third.Token, application("mắt đỏ (HỒ SƠ CŨ)", "gp-old")).Expect(t, http.StatusCreated, "")
 
 		// Suspend: the clinic's admins are told; reactivate clears the reason.
 		s.Do(t, "POST", base+"/suspend", testenv.Invalid(map[string]any{}), adm).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")

@@ -13,6 +13,7 @@ import (
 
 	"aura/models"
 	"aura/repositories"
+	"aura/services/accounts"
 	"aura/services/audit"
 	"aura/services/policy"
 )
@@ -68,7 +69,7 @@ func (in ClinicInput) check(create bool) (name *string, ch repositories.ClinicCh
 	}
 	ch.Address = optional(in.Address, "address", func(v string) string { return models.CheckText(v, 1, 500, false) }, details)
 	ch.Phone = optional(in.Phone, "phone", func(v string) string {
-		if !validPhone(v) {
+		if !accounts.ValidPhone(v) {
 			return badPhone
 		}
 		return ""

@@ -12,6 +12,7 @@ import (
 	"aura/mail"
 	"aura/models"
 	"aura/repositories"
+	"aura/services/accounts"
 	"aura/services/audit"
 	"aura/services/notifications"
 	"aura/services/policy"
@@ -50,7 +51,7 @@ func (in ApplicationInput) check() (*models.Clinic, error) {
 	c.Name = text(in.Name, 200, "name", details)
 	address := text(in.Address, 500, "address", details)
 	phone := strings.TrimSpace(in.Phone)
-	if !validPhone(phone) {
+	if !accounts.ValidPhone(phone) {
 		details["phone"] = badPhone
 	}
 	license := text(in.LicenseNo, 100, "licenseNo", details)
@@ -68,25 +69,6 @@ func (in ApplicationInput) check() (*models.Clinic, error) {
 	key := models.FoldKey(license)
 	c.Address, c.Phone, c.LicenseNo, c.LicenseKey = &address, &phone, &license, &key
 	return c, nil
-}
-
-// validPhone is the phone rule of accounts: up to 32 characters, digits
-// (at least 3), spaces and + - ( ) .
-func validPhone(p string) bool {
-	if len([]rune(p)) > 32 {
-		return false
-	}
-	digits := 0
-	for _, r := range p {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case strings.ContainsRune(" +-().", r):
-		default:
-			return false
-		}
-	}
-	return digits >= 3
 }
 
 // Messages of the application's refusals.
@@ -186,12 +168,18 @@ type AdminQuery struct {
 	Page, PageSize int
 }
 
+// AdminPage is a page of clinics with their applicants' accounts (by id).
+type AdminPage struct {
+	repositories.ClinicPage
+	Applicants map[string]repositories.Recipient
+}
+
 // AdminList is a page of every clinic, oldest first (ADMIN): by status (a
-// comma-separated list), and q matching a part of the name or licence number, without regard to
-// case.
-func (s *Service) AdminList(ctx context.Context, st *repositories.Store, a models.Actor, q AdminQuery) (repositories.ClinicPage, error) {
+// comma-separated list), and q matching a part of the name or licence
+// number, without regard to case; with who applied for each.
+func (s *Service) AdminList(ctx context.Context, st *repositories.Store, a models.Actor, q AdminQuery) (AdminPage, error) {
 	if err := policy.Can(a, policy.PermClinicsReview); err != nil {
-		return repositories.ClinicPage{}, err
+		return AdminPage{}, err
 	}
 	details := map[string]string{}
 	var statuses []string
@@ -209,13 +197,18 @@ func (s *Service) AdminList(ctx context.Context, st *repositories.Store, a model
 		details["q"] = msg
 	}
 	if len(details) > 0 {
-		return repositories.ClinicPage{}, models.Invalid(details)
+		return AdminPage{}, models.Invalid(details)
 	}
 	f := repositories.ClinicFilter{Status: statuses, ByAge: true}
 	if term != "" {
 		f.Q = models.FoldKey(term)
 	}
-	return st.Clinics.Filtered(f, q.Page, q.PageSize)
+	p, err := st.Clinics.Filtered(f, q.Page, q.PageSize)
+	if err != nil {
+		return AdminPage{}, err
+	}
+	applicants, err := st.Clinics.Applicants(p.Items)
+	return AdminPage{ClinicPage: p, Applicants: applicants}, err
 }
 
 // checkReason is an admin's reason for a rejection or a suspension: 1 to
