@@ -185,21 +185,20 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 // screenings: CLINIC_INACTIVE.
 func (s *Service) clinicFor(st *repositories.Store, clinicID string, details map[string]string) (string, error) {
 	if clinicID == "" {
-		list, err := st.Clinics.List()
+		active, err := st.Clinics.Filtered(repositories.ClinicFilter{Status: []string{models.ClinicActive}}, 1, 2)
 		if err != nil {
 			return "", err
 		}
-		var active []models.Clinic
-		for _, c := range list {
-			if c.Active() {
-				active = append(active, c)
-			}
+		if active.Total == 1 {
+			return active.Items[0].ID, nil
 		}
-		switch {
-		case len(active) == 1:
-			return active[0].ID, nil
-		case len(list) == 1:
-			return "", models.ErrClinicInactive
+		if active.Total == 0 {
+			// The one clinic there is, not active.
+			if all, err := st.Clinics.Filtered(repositories.ClinicFilter{}, 1, 2); err != nil {
+				return "", err
+			} else if all.Total == 1 {
+				return "", models.ErrClinicInactive
+			}
 		}
 		details["clinicId"] = "is required: choose one of the clinics"
 		return "", nil
