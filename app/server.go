@@ -178,7 +178,8 @@ func (a *App) router() *gin.Engine {
 	build := ReadBuild()
 	build.Version = Version
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,
-		Clinics: &clinics.Service{Clock: a.Clock}, Patients: &patients.Service{Clock: a.Clock}, Audit: &audit.Service{Clock: a.Clock},
+		Clinics: &clinics.Service{Clock: a.Clock, Settings: clinics.Settings{
+			DefaultLang: a.Cfg.I18n.DefaultLanguage, FrontendURL: a.Cfg.Mail.FrontendURL}}, Patients: &patients.Service{Clock: a.Clock}, Audit: &audit.Service{Clock: a.Clock},
 		Screenings: a.Screenings, Notifications: &notifications.Service{Clock: a.Clock}}
 	if a.Blobs != nil {
 		d.Storage = a.Blobs

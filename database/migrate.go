@@ -41,6 +41,12 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 				return fmt.Errorf("drop idx_screenings_created: %w", err)
 			}
 		}
+		// One application waiting for a decision per account: a partial
+		// unique index (both engines have them), so two applications filed
+		// at once cannot both be pending.
+		if err := tx.Exec("CREATE UNIQUE INDEX IF NOT EXISTS idx_clinics_pending_applicant ON clinics (applicant_id) WHERE status = 'pending'").Error; err != nil {
+			return fmt.Errorf("create idx_clinics_pending_applicant: %w", err)
+		}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.SeedRoles).Error; err != nil {
 			return fmt.Errorf("seed roles: %w", err)
 		}

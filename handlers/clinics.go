@@ -13,14 +13,20 @@ import (
 
 // ClinicView is the Clinic object of the contract.
 type ClinicView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Address   *string   `json:"address"`
-	CreatedAt Timestamp `json:"createdAt"`
+	ID           string     `json:"id"`
+	Name         string     `json:"name"`
+	Address      *string    `json:"address"`
+	Phone        *string    `json:"phone"`
+	LicenseNo    *string    `json:"licenseNo"`
+	Status       string     `json:"status"`
+	StatusReason *string    `json:"statusReason"`
+	ApprovedAt   *Timestamp `json:"approvedAt"`
+	CreatedAt    Timestamp  `json:"createdAt"`
 }
 
 func clinicView(c *models.Clinic) ClinicView {
-	return ClinicView{ID: c.ID, Name: c.Name, Address: c.Address, CreatedAt: ts(c.CreatedAt)}
+	return ClinicView{ID: c.ID, Name: c.Name, Address: c.Address, Phone: c.Phone, LicenseNo: c.LicenseNo,
+		Status: c.Status, StatusReason: c.StatusReason, ApprovedAt: tsPtr(c.ApprovedAt), CreatedAt: ts(c.CreatedAt)}
 }
 
 // DoctorView is the Doctor object of the contract.
@@ -82,8 +88,14 @@ func (d *Deps) ListClinics(c *gin.Context) error {
 }
 
 type clinicRequest struct {
-	Name    *string            `json:"name"`
-	Address models.Opt[string] `json:"address"`
+	Name      *string            `json:"name"`
+	Address   models.Opt[string] `json:"address"`
+	Phone     models.Opt[string] `json:"phone"`
+	LicenseNo models.Opt[string] `json:"licenseNo"`
+}
+
+func (r clinicRequest) input() clinics.ClinicInput {
+	return clinics.ClinicInput{Name: r.Name, Address: r.Address, Phone: r.Phone, LicenseNo: r.LicenseNo}
 }
 
 // CreateClinic is POST /api/admin/clinics.
@@ -92,7 +104,7 @@ func (d *Deps) CreateClinic(c *gin.Context) error {
 	if err := Bind(c, &req, false); err != nil {
 		return err
 	}
-	cl, err := d.Clinics.Create(c.Request.Context(), store(c), actor(c), clinics.ClinicInput{Name: req.Name, Address: req.Address})
+	cl, err := d.Clinics.Create(c.Request.Context(), store(c), actor(c), req.input())
 	if err != nil {
 		return err
 	}
@@ -110,7 +122,7 @@ func (d *Deps) UpdateClinic(c *gin.Context) error {
 	if err := Bind(c, &req, false); err != nil {
 		return err
 	}
-	cl, err := d.Clinics.Update(c.Request.Context(), store(c), actor(c), id, clinics.ClinicInput{Name: req.Name, Address: req.Address})
+	cl, err := d.Clinics.Update(c.Request.Context(), store(c), actor(c), id, req.input())
 	if err != nil {
 		return err
 	}

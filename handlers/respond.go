@@ -62,6 +62,7 @@ var statusOf = map[models.Code]int{
 	models.CodeAlreadyClaimed:     http.StatusConflict,
 	models.CodeNotClaimed:         http.StatusConflict,
 	models.CodeInvalidState:       http.StatusConflict,
+	models.CodeClinicInactive:     http.StatusConflict,
 	models.CodeInternal:           http.StatusInternalServerError,
 }
 

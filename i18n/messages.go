@@ -123,6 +123,19 @@ var vi = map[string]string{
 
 	"The request body did not arrive in time":                                               "Nội dung yêu cầu không đến kịp thời hạn",
 	"must be an https URL of at most 255 characters, without credentials, on a public host": "phải là URL https tối đa 255 ký tự, không kèm thông tin đăng nhập, trỏ tới máy chủ công khai",
+
+	// Clinic applications and their life cycle (issue 18).
+	"The clinic is not in a state that allows this":                            "Trạng thái của phòng khám không cho phép thao tác này",
+	"This clinic is not active: it takes no new screenings, claims or reviews": "Phòng khám này không hoạt động: không nhận ca sàng lọc mới, không nhận hay xem xét ca",
+	"Verify your email address before applying for a clinic":                   "Hãy xác minh địa chỉ email trước khi đăng ký phòng khám",
+	"You already have a clinic application waiting for a decision":             "Bạn đã có một đơn đăng ký phòng khám đang chờ duyệt",
+	"A clinic with this licence number already exists":                         "Đã có phòng khám dùng số giấy phép này",
+	"A clinic with this name or licence number already exists":                 "Đã có phòng khám mang tên hoặc số giấy phép này",
+	"Clinic application received; an administrator will review it":             "Đã nhận đơn đăng ký phòng khám; quản trị viên sẽ xem xét",
+	"Clinic approved":             "Đã duyệt phòng khám",
+	"Clinic application rejected": "Đã từ chối đơn đăng ký phòng khám",
+	"Clinic suspended":            "Đã tạm ngưng phòng khám",
+	"Clinic reactivated":          "Đã kích hoạt lại phòng khám",
 }
 
 // patterns translate the messages built with numbers, names or a cause.

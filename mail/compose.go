@@ -31,6 +31,12 @@ var subjects = map[string]string{
 	// Kinds written in several languages have one subject per language.
 	models.MailScreeningReviewed + ".vi": "Bác sĩ đã xem xét kết quả sàng lọc của bạn",
 	models.MailScreeningReviewed + ".en": "A doctor has reviewed your screening",
+	models.MailClinicApproved + ".vi":    "Phòng khám của bạn đã được duyệt trên AURA",
+	models.MailClinicApproved + ".en":    "Your clinic has been approved on AURA",
+	models.MailClinicRejected + ".vi":    "Đơn đăng ký phòng khám trên AURA bị từ chối",
+	models.MailClinicRejected + ".en":    "Your clinic application on AURA was rejected",
+	models.MailClinicSuspended + ".vi":   "Phòng khám của bạn trên AURA bị tạm ngưng",
+	models.MailClinicSuspended + ".en":   "Your clinic on AURA has been suspended",
 	models.MailVerifyEmail + ".vi":       "Xác minh địa chỉ email của bạn cho AURA",
 	models.MailResetPassword + ".vi":     "Đặt lại mật khẩu AURA của bạn",
 	models.MailPasswordChanged + ".vi":   "Mật khẩu AURA của bạn đã được thay đổi",
@@ -48,6 +54,10 @@ type Data struct {
 	ValidFor time.Duration
 	// When is the time of the change a notice announces.
 	When time.Time
+	// Clinic is the name of the clinic a clinic notice is about.
+	Clinic string
+	// Reason is an admin's reason (a clinic rejected or suspended).
+	Reason string
 	// Lang is the recipient's language: "vi" picks the Vietnamese subject
 	// and templates; "en" or "" the English ones.
 	Lang string

@@ -70,3 +70,12 @@ func (a Actor) Has(role string) bool {
 	}
 	return false
 }
+
+// Audit actions of a clinic's life cycle (entity: the clinic).
+const (
+	AuditClinicApply      = "clinic.apply"
+	AuditClinicApprove    = "clinic.approve"
+	AuditClinicReject     = "clinic.reject"
+	AuditClinicSuspend    = "clinic.suspend"
+	AuditClinicReactivate = "clinic.reactivate"
+)

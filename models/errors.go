@@ -28,6 +28,7 @@ const (
 	CodeAlreadyClaimed     Code = "ALREADY_CLAIMED"
 	CodeNotClaimed         Code = "NOT_CLAIMED"
 	CodeInvalidState       Code = "INVALID_STATE"
+	CodeClinicInactive     Code = "CLINIC_INACTIVE"
 	// Failures of the transport (HTTP), in the same table: a body that is
 	// not the documented JSON, a method the route does not have, and a
 	// failure with no code of its own (its cause is logged, never sent).
@@ -107,6 +108,12 @@ var (
 	ErrNotClaimed = &Error{Code: CodeNotClaimed, Message: "You have not claimed this screening"}
 	// ErrInvalidState: the screening's status does not allow this.
 	ErrInvalidState = &Error{Code: CodeInvalidState, Message: "The screening is not in a state that allows this"}
+	// ErrClinicStateInvalid: the clinic's status does not allow the
+	// transition asked for (approve an active clinic, reactivate a rejected one).
+	ErrClinicStateInvalid = &Error{Code: CodeInvalidState, Message: "The clinic is not in a state that allows this"}
+	// ErrClinicInactive: the clinic is pending, suspended or rejected: it takes
+	// no new screenings and its staff cannot claim or review.
+	ErrClinicInactive = &Error{Code: CodeClinicInactive, Message: "This clinic is not active: it takes no new screenings, claims or reviews"}
 	// ErrUnavailable: the database (or the password hasher) did not answer in time.
 	ErrUnavailable = &Error{Code: CodeUnavailable, Message: "Service temporarily unavailable, try again shortly"}
 	// ErrInternal: what a failure without a code is answered with.

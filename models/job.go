@@ -50,6 +50,11 @@ const (
 	NoticeWaiting  = "CASE_WAITING"
 	NoticeReviewed = "SCREENING_REVIEWED"
 	NoticeFailed   = "SCREENING_FAILED"
+	// A clinic's life cycle: its applicant is told of the decision, its
+	// CLINIC_ADMINs of a suspension.
+	NoticeClinicApproved  = "CLINIC_APPROVED"
+	NoticeClinicRejected  = "CLINIC_REJECTED"
+	NoticeClinicSuspended = "CLINIC_SUSPENDED"
 )
 
 // Notification is a notice in a user's inbox in the app.

@@ -10,6 +10,11 @@ const (
 	// MailScreeningReviewed tells a patient a doctor reviewed their
 	// screening (no medical detail: the result is read in the app).
 	MailScreeningReviewed = "screening_reviewed"
+	// A clinic's life cycle, as the notices of the same names (the reason
+	// of a rejection or suspension is the admin's text, quoted).
+	MailClinicApproved  = "clinic_approved"
+	MailClinicRejected  = "clinic_rejected"
+	MailClinicSuspended = "clinic_suspended"
 )
 
 // OutboxMessage is an email waiting to leave, written in the same transaction

@@ -54,6 +54,9 @@ func (r *Clinics) Page(page, pageSize int) (ClinicPage, error) {
 type ClinicChanges struct {
 	Name    *string
 	Address models.Opt[string]
+	Phone   models.Opt[string]
+	// LicenseNo sets the licence number and its folded, unique key.
+	LicenseNo models.Opt[string]
 }
 
 // Update applies ch to clinic id at now. Returns models.ErrNotFound or, for
@@ -62,9 +65,19 @@ func (r *Clinics) Update(id string, ch ClinicChanges, now time.Time) error {
 	cols := map[string]any{"updated_at": now}
 	if ch.Name != nil {
 		cols["name"] = *ch.Name
-		cols["name_key"] = models.FoldKey(*ch.Name)
+		cols["name_key"] = keepReleased("name_key", models.FoldKey(*ch.Name))
 	}
 	optColumn(cols, "address", ch.Address)
+	optColumn(cols, "phone", ch.Phone)
+	optColumn(cols, "license_no", ch.LicenseNo)
+	if ch.LicenseNo.Set {
+		var key *string
+		if !ch.LicenseNo.Null {
+			k := models.FoldKey(ch.LicenseNo.Value)
+			key = &k
+		}
+		cols["license_key"] = keepReleased("license_key", key)
+	}
 	res := r.db.Model(&models.Clinic{}).Where("id = ?", id).Updates(cols)
 	if res.Error != nil {
 		return translate(res.Error)
@@ -73,6 +86,13 @@ func (r *Clinics) Update(id string, ch ClinicChanges, now time.Time) error {
 		return models.ErrNotFound
 	}
 	return nil
+}
+
+// keepReleased sets column to v unless the clinic is rejected: a rejected
+// application keeps its name and licence number released (SetStatus), so
+// an admin's correction of its record reserves neither again.
+func keepReleased(column string, v any) clause.Expr {
+	return gorm.Expr("CASE WHEN status = ? THEN "+column+" ELSE ? END", models.ClinicRejected, v)
 }
 
 // Doctors reads and writes doctor profiles.

@@ -34,6 +34,12 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/notifications/read-all":         {"x", "1", ""},
 	"/api/notifications/:id/read":         {"x", "1", ""},
 	"/api/admin/analysis-profile":         {"rules", "[]", ""},
+	// Clinic applications and decisions.
+	"/api/clinics/registrations":        {"licenseNo", `"GP-1"`, `"name":"N","address":"A","phone":"123",`},
+	"/api/admin/clinics/:id/approve":    {"x", "1", ""},
+	"/api/admin/clinics/:id/reactivate": {"x", "1", ""},
+	"/api/admin/clinics/:id/reject":     {"reason", `"r"`, ""},
+	"/api/admin/clinics/:id/suspend":    {"reason", `"r"`, ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ

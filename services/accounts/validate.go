@@ -19,6 +19,11 @@ func CheckName(s string) string {
 	return models.CheckText(strings.TrimSpace(s), 0, 255, false)
 }
 
+// ValidPhone is the one rule of a phone number (an account's, a
+// clinic's): at most 32 characters, at least 3 digits, and only digits,
+// spaces and + - ( ) .
+func ValidPhone(p string) bool { return validPhone(p) }
+
 func validPhone(p string) bool {
 	if utf8.RuneCountInString(p) > 32 {
 		return false

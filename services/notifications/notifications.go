@@ -7,6 +7,7 @@ import (
 	"aura/i18n"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -65,4 +66,36 @@ func (s *Service) Read(ctx context.Context, st *repositories.Store, a models.Act
 // ReadAll marks every unread notice of the caller read.
 func (s *Service) ReadAll(ctx context.Context, st *repositories.Store, a models.Actor) (int64, error) {
 	return st.Notifications.MarkAllRead(a.UserID, s.Clock.Now())
+}
+
+// clinicTexts are the title and body of each notice of a clinic's life
+// cycle, per language; the body is formatted with the clinic's name and,
+// for a rejection or suspension, the admin's reason.
+var clinicTexts = map[string]map[string][2]string{
+	models.NoticeClinicApproved: {
+		"vi": {"Phòng khám đã được duyệt", "Đơn đăng ký phòng khám %s đã được duyệt. Bạn là quản trị viên của phòng khám và có thể mời bác sĩ, kỹ thuật viên."},
+		"en": {"Your clinic has been approved", "The application for %s has been approved. You are the clinic's administrator and can invite its doctors and technicians."},
+	},
+	models.NoticeClinicRejected: {
+		"vi": {"Đơn đăng ký phòng khám bị từ chối", "Đơn đăng ký phòng khám %s đã bị từ chối. Lý do: %s"},
+		"en": {"Your clinic application was rejected", "The application for %s was rejected. Reason: %s"},
+	},
+	models.NoticeClinicSuspended: {
+		"vi": {"Phòng khám bị tạm ngưng", "Phòng khám %s đã bị tạm ngưng: không nhận ca sàng lọc mới và không xem xét ca. Lý do: %s"},
+		"en": {"Your clinic has been suspended", "%s has been suspended: it takes no new screenings and its cases cannot be reviewed. Reason: %s"},
+	},
+}
+
+// Clinic builds a notice of type kind about the clinic named clinicName
+// for user, in lang; reason is the admin's (rejection, suspension).
+func Clinic(kind, userID, clinicName, reason, lang string, now models.Clock) *models.Notification {
+	t := clinicTexts[kind][i18n.Lang(lang)]
+	body := fmt.Sprintf(t[1], clinicName)
+	if strings.Count(t[1], "%s") == 2 {
+		body = fmt.Sprintf(t[1], clinicName, reason)
+	}
+	if r := []rune(body); len(r) > 2000 {
+		body = string(r[:1999]) + "…"
+	}
+	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: kind, Title: t[0], Body: body, CreatedAt: now.Now()}
 }

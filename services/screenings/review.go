@@ -44,6 +44,13 @@ func (s *Service) step(st *repositories.Store, a models.Actor, id, action string
 		if err != nil {
 			return err
 		}
+		// The staff of a clinic that is not active claim and review nothing
+		// (giving a claim back is still allowed).
+		if action != models.AuditRelease {
+			if err := activeClinic(tx, row.ClinicID); err != nil {
+				return err
+			}
+		}
 		ok, err := change(tx)
 		if err != nil {
 			return err
@@ -70,6 +77,18 @@ func (s *Service) step(st *repositories.Store, a models.Actor, id, action string
 		return nil
 	})
 	return out, err
+}
+
+// activeClinic is CLINIC_INACTIVE unless the clinic is active.
+func activeClinic(tx *repositories.Store, clinicID string) error {
+	c, err := tx.Clinics.ByID(clinicID)
+	if err != nil {
+		return err
+	}
+	if !c.Active() {
+		return models.ErrClinicInactive
+	}
+	return nil
 }
 
 // Claim takes a screening awaiting review for the calling doctor of its

@@ -181,15 +181,24 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 }
 
 // clinicFor resolves the clinic of an upload: the one named, or the only
-// one when none is named.
+// active one when none is named. A clinic that is not active takes no new
+// screenings: CLINIC_INACTIVE.
 func (s *Service) clinicFor(st *repositories.Store, clinicID string, details map[string]string) (string, error) {
 	if clinicID == "" {
-		list, err := st.Clinics.List()
+		active, err := st.Clinics.Filtered(repositories.ClinicFilter{Status: []string{models.ClinicActive}}, 1, 2)
 		if err != nil {
 			return "", err
 		}
-		if len(list) == 1 {
-			return list[0].ID, nil
+		if active.Total == 1 {
+			return active.Items[0].ID, nil
+		}
+		if active.Total == 0 {
+			// The one clinic there is, not active.
+			if all, err := st.Clinics.Filtered(repositories.ClinicFilter{}, 1, 2); err != nil {
+				return "", err
+			} else if all.Total == 1 {
+				return "", models.ErrClinicInactive
+			}
 		}
 		details["clinicId"] = "is required: choose one of the clinics"
 		return "", nil
@@ -198,11 +207,15 @@ func (s *Service) clinicFor(st *repositories.Store, clinicID string, details map
 		details["clinicId"] = "must be the id of a clinic"
 		return "", nil
 	}
-	if _, err := st.Clinics.ByID(clinicID); errors.Is(err, models.ErrNotFound) {
+	c, err := st.Clinics.ByID(clinicID)
+	if errors.Is(err, models.ErrNotFound) {
 		details["clinicId"] = "must be the id of a clinic"
 		return "", nil
 	} else if err != nil {
 		return "", err
+	}
+	if !c.Active() {
+		return "", models.ErrClinicInactive
 	}
 	return clinicID, nil
 }

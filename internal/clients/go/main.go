@@ -71,7 +71,7 @@ func run(base, imagePath, email string) (*result, error) {
 		return nil, fmt.Errorf("login: %d %s", login.StatusCode(), login.Body)
 	}
 	s := login.JSON200.Data
-	if s.TokenType != "Bearer" || s.User.Id != reg.JSON201.Data.User.Id || !slices.ContainsFunc(s.Roles, func(r client.Role) bool { return r.Name == client.PATIENT }) {
+	if s.TokenType != "Bearer" || s.User.Id != reg.JSON201.Data.User.Id || !slices.ContainsFunc(s.Roles, func(r client.Role) bool { return string(r.Name) == "PATIENT" }) {
 		return nil, fmt.Errorf("login: unexpected session %+v", s)
 	}
 	auth := func(_ context.Context, req *http.Request) error {
