@@ -177,7 +177,7 @@ func TestS3Storage(t *testing.T) {
 		if j := analysisJob(t, s, queued.ID); j.Attempts != 1 || j.FinishedAt == nil || j.Failed {
 			t.Fatalf("job after the store came back: %+v", j)
 		}
-		if keys := s3.keys(t); len(keys) != 4 {
+		if keys := s3.keys(t); len(keys) != 8 { // two screenings: image, vessel map, A/V map, overlay
 			t.Fatalf("keys after the outage %v", keys)
 		}
 	})
