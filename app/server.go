@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 
 // newAccounts builds the account rules from the configuration.
 func newAccounts(c *config.Config, clock models.Clock) *accounts.Service {
-	return &accounts.Service{
+	s := &accounts.Service{
 		Clock: clock,
 		Settings: accounts.Settings{
 			RefreshTTL:        c.Auth.RefreshTTL,
@@ -142,6 +142,12 @@ func newAccounts(c *config.Config, clock models.Clock) *accounts.Service {
 		}, c.Auth.MaxConcurrentHash),
 		JWT: security.NewJWT(c.Auth.JWTSecret, c.Auth.AccessTTL),
 	}
+	// Google sign-in is on with a client id; the issuer is discovered on
+	// the first sign-in, so a start does not wait for it.
+	if c.Auth.Google.ClientID != "" {
+		s.Google = security.NewOIDCVerifier(c.Auth.Google.Issuer, c.Auth.Google.ClientID)
+	}
+	return s
 }
 
 // uploadOverhead is what an upload's body may carry beside the image: the

@@ -162,6 +162,15 @@ type AuthConfig struct {
 	PasswordMinLength int           `mapstructure:"password_min_length"`
 	Argon2            Argon2Config  `mapstructure:"argon2"`
 	MaxConcurrentHash int           `mapstructure:"max_concurrent_hashes"`
+	Google            GoogleConfig  `mapstructure:"google"`
+}
+
+// GoogleConfig turns on Google sign-in (POST /api/auth/google): ID tokens of
+// Issuer (discovered by OpenID Connect) whose aud is ClientID. Off while
+// ClientID is empty.
+type GoogleConfig struct {
+	ClientID string `mapstructure:"client_id"`
+	Issuer   string `mapstructure:"issuer"`
 }
 
 // Argon2Config holds the argon2id cost parameters (memory in KiB).
@@ -303,6 +312,8 @@ var defaults = map[string]any{
 	"auth.argon2.time":                 2,
 	"auth.argon2.threads":              1,
 	"auth.max_concurrent_hashes":       0,
+	"auth.google.client_id":            "",
+	"auth.google.issuer":               "https://accounts.google.com",
 	"limits.login.max_failures":        10,
 	"limits.login.window":              "15m",
 	"limits.register.max":              30,

@@ -108,8 +108,39 @@ func (c *Config) validate() error {
 			return fmt.Errorf("metrics.addr (AURA_METRICS_ADDR): %q is not a listen address; use host:port such as 127.0.0.1:9464, or leave it empty for none", c.Metrics.Addr)
 		}
 	}
+	if err := c.Auth.Google.validate(); err != nil {
+		return err
+	}
 	if u, err := url.Parse(c.Mail.FrontendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("mail.frontend_url (FRONTEND_URL): must be an http(s) URL")
+	}
+	return nil
+}
+
+// validate checks the Google sign-in settings: the issuer is an https URL
+// (its keys decide who may sign in, so they must not travel in the clear),
+// except http on 127.0.0.1, ::1 or localhost, for an issuer that tests run
+// on the same machine. Both are trimmed; an empty client_id turns the
+// feature off.
+func (g *GoogleConfig) validate() error {
+	g.ClientID = strings.TrimSpace(g.ClientID)
+	g.Issuer = strings.TrimSpace(g.Issuer)
+	const what = "auth.google.issuer (AURA_AUTH_GOOGLE_ISSUER): "
+	u, err := url.Parse(g.Issuer)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%s%q is not an issuer URL; use https://host[/path] such as https://accounts.google.com", what, g.Issuer)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if h := u.Hostname(); h != "127.0.0.1" && h != "::1" && h != "localhost" {
+			return fmt.Errorf("%s%q: must be https (http only on 127.0.0.1 or localhost, for tests)", what, g.Issuer)
+		}
+	default:
+		return fmt.Errorf("%s%q: must be https (http only on 127.0.0.1 or localhost, for tests)", what, g.Issuer)
+	}
+	if len(g.ClientID) > 255 {
+		return fmt.Errorf("auth.google.client_id (AURA_AUTH_GOOGLE_CLIENT_ID): at most 255 characters")
 	}
 	return nil
 }

@@ -62,6 +62,9 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 		if err := backfillEmails(tx, log); err != nil {
 			return err
 		}
+		if err := dropOutsideAvatars(tx, log); err != nil {
+			return err
+		}
 		// Accounts without a role (those of the first backend) become patients.
 		if err := tx.Exec("INSERT INTO user_roles (user_id, role_id, created_at) "+
 			"SELECT u.id, ?, CURRENT_TIMESTAMP FROM users u WHERE NOT EXISTS "+
@@ -70,6 +73,36 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 		}
 		return nil
 	})
+}
+
+// dropOutsideAvatars clears the stored avatars that point at the outside
+// avatar service (the first backend stored its ui-avatars.com URL, with the
+// person's full name in it, as every account's avatar): they become NULL, so
+// the account shows AURA's own initials avatar and no browser sends the name
+// out. Avatars the users set elsewhere stay. Idempotent: a second run finds
+// nothing. The LIKE narrows the rows; models.IsOutsideAvatar decides.
+func dropOutsideAvatars(tx *gorm.DB, log *slog.Logger) error {
+	var rows []struct {
+		ID        string
+		AvatarURL string
+	}
+	if err := tx.Raw("SELECT id, avatar_url FROM users WHERE LOWER(avatar_url) LIKE ?", "%ui-avatars.com%").Scan(&rows).Error; err != nil {
+		return fmt.Errorf("outside avatars: %w", err)
+	}
+	n := 0
+	for _, r := range rows {
+		if !models.IsOutsideAvatar(r.AvatarURL) {
+			continue
+		}
+		if err := tx.Exec("UPDATE users SET avatar_url = NULL WHERE id = ? AND avatar_url = ?", r.ID, r.AvatarURL).Error; err != nil {
+			return fmt.Errorf("clear outside avatar of %s: %w", r.ID, err)
+		}
+		n++
+	}
+	if n > 0 {
+		log.Info("cleared avatars of the outside avatar service; those accounts show AURA's initials avatar", "count", n)
+	}
+	return nil
 }
 
 // backfillEmails fills email_normalized for rows written before it existed.

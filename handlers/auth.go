@@ -48,6 +48,43 @@ func (d *Deps) Login(c *gin.Context) error {
 	return nil
 }
 
+type googleRequest struct {
+	IDToken string `json:"idToken"`
+}
+
+// Google is POST /api/auth/google: sign in with a Google ID token; the
+// answer is login's. NOT_FOUND while auth.google.client_id is empty.
+func (d *Deps) Google(c *gin.Context) error {
+	var req googleRequest
+	if err := Bind(c, &req, false); err != nil {
+		return err
+	}
+	sess, err := d.Accounts.GoogleSignIn(c.Request.Context(), store(c), req.IDToken, client(c))
+	if err != nil {
+		return err
+	}
+	OK(c, http.StatusOK, sessionView(sess), "Logged in")
+	return nil
+}
+
+// Avatar is GET /api/users/{id}/avatar.svg: the generated avatar of an
+// account (its initials on a colour of its id), served by AURA so that no
+// name goes to an outside service. No token: browsers load it with <img>.
+func (d *Deps) Avatar(c *gin.Context) error {
+	a, err := d.Accounts.Avatar(c.Request.Context(), store(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.Header("ETag", a.ETag)
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
+	if match := c.GetHeader("If-None-Match"); match == a.ETag || match == "*" {
+		c.Status(http.StatusNotModified)
+		return nil
+	}
+	c.Data(http.StatusOK, "image/svg+xml", a.SVG)
+	return nil
+}
+
 type refreshRequest struct {
 	RefreshToken string `json:"refreshToken"`
 }

@@ -21,6 +21,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	auth := api.Group("/auth", session)
 	auth.POST("/register", Handle(d.Register))
 	auth.POST("/login", Handle(d.Login))
+	auth.POST("/google", Handle(d.Google))
 	auth.POST("/refresh", Handle(d.Refresh))
 	d.mailRoutes(auth)
 
@@ -31,6 +32,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	authed.PATCH("/me", Handle(d.UpdateMe))
 	authed.POST("/change-password", Handle(d.ChangePassword))
 	d.authedMailRoutes(authed)
+
+	api.GET("/users/:id/avatar.svg", session, Handle(d.Avatar))
 
 	signed := api.Group("", session, Handle(d.RequireAuth))
 	signed.GET("/clinics", Handle(d.ListClinics))

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"net/url"
 	"time"
 
 	"aura/models"
@@ -65,18 +64,12 @@ func userView(u *models.User, withRoles bool) UserView {
 	if u.AvatarURL != nil && *u.AvatarURL != "" {
 		v.Avatar = *u.AvatarURL
 	} else {
-		v.Avatar = defaultAvatar(v.FullName)
+		v.Avatar = accounts.DefaultAvatarPath(u.ID)
 	}
 	if withRoles {
 		v.Roles = roleViews(u)
 	}
 	return v
-}
-
-// defaultAvatar is the generated-initials image the first backend showed for
-// users without a picture.
-func defaultAvatar(name string) string {
-	return "https://ui-avatars.com/api/?name=" + url.QueryEscape(name) + "&background=random"
 }
 
 func sessionView(s *accounts.Session) *SessionView {

@@ -124,6 +124,16 @@ var vi = map[string]string{
 	"The request body did not arrive in time":                                               "Nội dung yêu cầu không đến kịp thời hạn",
 	"must be an https URL of at most 255 characters, without credentials, on a public host": "phải là URL https tối đa 255 ký tự, không kèm thông tin đăng nhập, trỏ tới máy chủ công khai",
 
+	// Google sign-in and AURA's own avatars (issue 24).
+	"The Google ID token is not valid":                                                                                      "Mã ID Google không hợp lệ",
+	"The Google ID token has expired; sign in with Google again":                                                            "Mã ID Google đã hết hạn; hãy đăng nhập lại bằng Google",
+	"Google has not verified this account's email address":                                                                  "Google chưa xác minh địa chỉ email của tài khoản này",
+	"The Google account has no usable email address":                                                                        "Tài khoản Google không có địa chỉ email dùng được",
+	"Google sign-in is unavailable at the moment; try again shortly":                                                        "Hiện chưa thể đăng nhập bằng Google; vui lòng thử lại sau ít phút",
+	"The account was being created by another request; sign in again":                                                       "Tài khoản đang được tạo bởi một yêu cầu khác; hãy đăng nhập lại",
+	"An account with this email exists but its email is not verified; sign in with its password and verify the email first": "Đã có tài khoản dùng email này nhưng email chưa được xác minh; hãy đăng nhập bằng mật khẩu và xác minh email trước",
+	"must not be an outside avatar service; leave it empty for AURA's own initials avatar":                                  "không được là dịch vụ ảnh đại diện bên ngoài; hãy để trống để dùng ảnh chữ cái đầu của AURA",
+
 	// Clinic applications and their life cycle (issue 18).
 	"The clinic is not in a state that allows this":                            "Trạng thái của phòng khám không cho phép thao tác này",
 	"This clinic is not active: it takes no new screenings, claims or reviews": "Phòng khám này không hoạt động: không nhận ca sàng lọc mới, không nhận hay xem xét ca",

@@ -1,6 +1,10 @@
 package models
 
-import "time"
+import (
+	"net/url"
+	"strings"
+	"time"
+)
 
 // User is an account. Column names are those of the first AURA backend so its
 // database can be adopted in place; columns it lacked are nullable or defaulted.
@@ -50,4 +54,25 @@ func (u *User) RoleNames() []string {
 		names[i] = r.Name
 	}
 	return names
+}
+
+// outsideAvatarHost is the avatar service the first backend pointed every
+// account's default avatar at, with the person's full name in the URL.
+const outsideAvatarHost = "ui-avatars.com"
+
+// IsOutsideAvatar reports whether raw is a URL of the outside avatar service
+// (ui-avatars.com or a subdomain, any scheme or case): such a URL sends the
+// name it carries to that service whenever a browser shows it, so AURA
+// neither keeps nor accepts one.
+func IsOutsideAvatar(raw string) bool {
+	s := strings.TrimSpace(raw)
+	if strings.HasPrefix(s, "//") {
+		s = "https:" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return strings.Contains(strings.ToLower(raw), outsideAvatarHost)
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	return host == outsideAvatarHost || strings.HasSuffix(host, "."+outsideAvatarHost)
 }

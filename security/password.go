@@ -30,6 +30,11 @@ type Argon2Params struct {
 // DefaultArgon2 is OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
 var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
+// NoPassword is the password_hash of an account that has no password (made
+// by Google sign-in): no password matches it, and checking one costs what a
+// wrong password costs. Its owner sets a password with a reset link.
+const NoPassword = "!no-password"
+
 // ErrMalformedHash is returned for a stored hash in no known format.
 var ErrMalformedHash = errors.New("malformed password hash")
 
@@ -189,6 +194,10 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		return false, false, err
 	}
 	defer h.release()
+	none := encoded == NoPassword
+	if none {
+		encoded = h.dummy
+	}
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		p, salt, key, err := decodeArgon2(encoded)
@@ -196,7 +205,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 			return false, false, err
 		}
 		got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
-		ok = subtle.ConstantTimeCompare(got, key) == 1
+		ok = subtle.ConstantTimeCompare(got, key) == 1 && !none
 		stale := p.Memory != h.params.Memory || p.Time != h.params.Time || p.Threads != h.params.Threads
 		return ok, ok && stale, nil
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):

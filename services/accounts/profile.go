@@ -36,6 +36,12 @@ func (s *Service) UpdateProfile(ctx context.Context, st *repositories.Store, u *
 	upd.Phone = optText(ch.Phone, "phone", validPhone,
 		"must be a phone number: digits, spaces, +, -, ( and ), at most 32 characters", details)
 	upd.AvatarURL = optText(ch.Avatar, "avatar", validAvatar, badAvatar, details)
+	if ch.Avatar.Set && !ch.Avatar.Null && details["avatar"] == "" && models.IsOutsideAvatar(ch.Avatar.Value) {
+		// An outside avatar service would receive the name in the URL from
+		// every browser that shows it: AURA draws the initials itself.
+		details["avatar"] = "must not be an outside avatar service; leave it empty for AURA's own initials avatar"
+		upd.AvatarURL = models.Opt[string]{}
+	}
 	if ch.Language.Set {
 		if ch.Language.Null || (ch.Language.Value != "vi" && ch.Language.Value != "en") {
 			details["language"] = "must be vi or en"

@@ -44,6 +44,9 @@ type Service struct {
 	JWT      *security.JWT
 	// Clock is the time source (nil: the system clock); tests move it.
 	Clock models.Clock
+	// Google verifies the ID tokens of Google sign-in; nil: the feature is
+	// off (auth.google.client_id empty) and its endpoint answers NOT_FOUND.
+	Google IDTokenVerifier
 	// Observer is told of failed logins and refused attempts (metrics);
 	// nil tells no one.
 	Observer Observer
