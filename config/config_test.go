@@ -210,3 +210,36 @@ func TestProductionNeedsSMTP(t *testing.T) {
 		t.Fatalf("development keeps the log driver: %v", err)
 	}
 }
+
+// TestGoogleSettings: Google sign-in is off by default with Google's issuer;
+// the issuer must be https, but for http on the loopback (tests).
+func TestGoogleSettings(t *testing.T) {
+	cfg, err := load(t, "", nil)
+	if err != nil || cfg.Auth.Google.ClientID != "" || cfg.Auth.Google.Issuer != "https://accounts.google.com" {
+		t.Fatalf("defaults: %+v %v", cfg.Auth.Google, err)
+	}
+	for issuer, ok := range map[string]bool{
+		"https://accounts.google.com":     true,
+		"https://id.example/realms/a":     true,
+		"http://127.0.0.1:5556":           true,
+		"http://localhost:5556/dex":       true,
+		"http://[::1]:5556":               true,
+		"http://accounts.google.com":      false,
+		"http://10.0.0.5":                 false,
+		"accounts.google.com":             false,
+		"ftp://accounts.google.com":       false,
+		"https://a@accounts.google.com":   false,
+		"https://accounts.google.com?x=1": false,
+	} {
+		cfg, err := load(t, "", map[string]string{"AURA_AUTH_GOOGLE_CLIENT_ID": " x.apps.googleusercontent.com ", "AURA_AUTH_GOOGLE_ISSUER": issuer})
+		if (err == nil) != ok {
+			t.Errorf("issuer %q: %v", issuer, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "auth.google.issuer (AURA_AUTH_GOOGLE_ISSUER)") {
+			t.Errorf("issuer %q: error does not name the setting: %v", issuer, err)
+		}
+		if err == nil && cfg.Auth.Google.ClientID != "x.apps.googleusercontent.com" {
+			t.Errorf("client id %q not trimmed", cfg.Auth.Google.ClientID)
+		}
+	}
+}

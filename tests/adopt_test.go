@@ -133,7 +133,7 @@ func checkFlaskLogins(t *testing.T, s *testenv.Server) {
 		want = want.Truncate(time.Millisecond)
 		if u.ID != fu.id || u.Email != fu.email || u.FullName != fu.name || phone != fu.phone ||
 			u.EmailVerified != fu.verified || !u.IsActive || err != nil || !created.Equal(want) ||
-			!strings.HasPrefix(u.Avatar, "https://ui-avatars.com/") {
+			u.Avatar != "/api/users/"+fu.id+"/avatar.svg" {
 			t.Errorf("%s after adoption: %+v (createdAt want %s)", fu.email, u, fu.createdAt)
 		}
 		if len(sess.Roles) != 1 || sess.Roles[0].Name != "PATIENT" {

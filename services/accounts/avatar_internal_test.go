@@ -62,3 +62,36 @@ func TestValidAvatar(t *testing.T) {
 		}
 	}
 }
+
+// TestInitials: the first letters of the first and last words, upper-cased,
+// diacritics kept (composed or not), words without a letter skipped.
+func TestInitials(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]string{
+		"Nguyễn Thị Lan":         "NL",
+		"e\u0302\u0303m Thị lan": "\u1ec4L",
+		"lan":                    "L",
+		"BS. Lê Thị Hoa":         "BH",
+		"  ":                     "",
+		"(Hoa) - 2":              "H2",
+		"élise o'neil":           "ÉO",
+		"đặng":                   "Đ",
+	} {
+		if got := Initials(name); got != want {
+			t.Errorf("Initials(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestRenderAvatar: the colour follows the id alone; the SVG is escaped text.
+func TestRenderAvatar(t *testing.T) {
+	t.Parallel()
+	a, b := RenderAvatar("id-1", "NL"), RenderAvatar("id-1", "HL")
+	fill := func(svg []byte) string { s := string(svg); i := strings.Index(s, `fill="#`); return s[i : i+15] }
+	if fill(a.SVG) != fill(b.SVG) || a.ETag == b.ETag {
+		t.Fatalf("colours %s %s, etags %s %s", fill(a.SVG), fill(b.SVG), a.ETag, b.ETag)
+	}
+	if x := RenderAvatar("id-1", "<&"); !strings.Contains(string(x.SVG), ">&lt;&amp;</text>") {
+		t.Fatalf("not escaped: %s", x.SVG)
+	}
+}
