@@ -62,7 +62,7 @@ type Options struct {
 // so rate() and absent-series alerts work before the first event.
 var (
 	jobOutcomes   = []string{"done", "retry", "given_up", "released", "outage"}
-	loginReasons  = []string{"bad_credentials", "disabled", "malformed_hash"}
+	loginReasons  = []string{"bad_credentials", "disabled", "malformed_hash", "google_token"}
 	limits        = []string{"login_account", "login_address", "register_address", "email"}
 	queueStates   = []string{"ready", "delayed", "running"}
 	knownMethods  = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true}
@@ -123,7 +123,7 @@ func New(o Options) *Metrics {
 		}),
 		loginFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aura_login_failures_total",
-			Help: "Failed logins, by reason (bad_credentials, disabled, malformed_hash).",
+			Help: "Failed logins, by reason (bad_credentials, disabled, malformed_hash, google_token).",
 		}, []string{"reason"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aura_rate_limited_total",

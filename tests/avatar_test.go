@@ -94,11 +94,11 @@ func TestMigrateClearsOutsideAvatars(t *testing.T) {
 		testenv.Must(t, database.Migrate(ctx, db, testenv.Logger(t)), "migrate")
 		rows := map[string]*string{
 			"https://ui-avatars.com/api/?name=Nguy%E1%BB%85n+Th%E1%BB%8B+Lan&background=random": nil,
-			"http://ui-avatars.com/api/?name=Tran+Van+Minh":                                   nil,
-			"HTTPS://UI-AVATARS.COM/api/?name=Hoa":                                            nil,
-			"//ui-avatars.com/api/?name=Binh":                                                 nil,
-			"https://cdn.example/avatars/lan.png":                                             ptr("https://cdn.example/avatars/lan.png"),
-			"https://cdn.example/ui-avatars.com.png":                                          ptr("https://cdn.example/ui-avatars.com.png"),
+			"http://ui-avatars.com/api/?name=Tran+Van+Minh":                                     nil,
+			"HTTPS://UI-AVATARS.COM/api/?name=Hoa":                                              nil,
+			"//ui-avatars.com/api/?name=Binh":                                                   nil,
+			"https://cdn.example/avatars/lan.png":                                               ptr("https://cdn.example/avatars/lan.png"),
+			"https://cdn.example/ui-avatars.com.png":                                            ptr("https://cdn.example/ui-avatars.com.png"),
 		}
 		ids := map[string]string{}
 		i := 0
