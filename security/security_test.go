@@ -87,3 +87,15 @@ func TestHasherReturnsMemoryWhenIdle(t *testing.T) {
 		t.Fatal("a 64 KiB hasher returns memory")
 	}
 }
+
+// TestNoPasswordMatchesNothing: the marker of an account without a password
+// matches no password, not even its own text, and is no error.
+func TestNoPasswordMatchesNothing(t *testing.T) {
+	h := NewHasher(Argon2Params{Memory: 64, Time: 1, Threads: 1}, 0)
+	for _, pw := range []string{"", NoPassword, "violet harbor lantern 91"} {
+		ok, rehash, err := h.Verify(context.Background(), pw, NoPassword)
+		if ok || rehash || err != nil {
+			t.Fatalf("Verify(%q, NoPassword) = %v, %v, %v", pw, ok, rehash, err)
+		}
+	}
+}

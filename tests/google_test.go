@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"aura/internal/testenv"
+	"aura/mail/mailtest"
 )
 
 // googleClientID is the audience the tests' AURA expects.
@@ -312,4 +313,27 @@ func TestGoogleSignInLimits(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatalf("no Retry-After: %v", r.Header)
 	}
+}
+
+// TestGoogleAccountSetsAPassword: an account made by Google sign-in has no
+// password; forgot-password and its link set one, and then both ways sign in.
+func TestGoogleAccountSetsAPassword(t *testing.T) {
+	t.Parallel()
+	o := newOIDCIssuer(t)
+	smtp := mailtest.Start(t, mailtest.Options{})
+	s := startWithMail(t, "sqlite://", smtp, googleEnv(o.srv.URL, nil))
+	const addr = "binh.google@example.com"
+	var g session
+	google(t, s, o.token(t, addr, "Phạm Văn Bình")).Expect(t, http.StatusOK, "").Data(t, &g)
+	s.Do(t, "POST", "/api/auth/forgot-password", map[string]any{"email": addr}, "").Expect(t, http.StatusOK, "")
+	tok := mailtest.Token(t, smtp.WaitTo(t, addr, 1)[0], "/reset-password")
+	const pw = "copper-meadow-whistle-48"
+	s.Do(t, "POST", "/api/auth/reset-password", map[string]any{"token": tok, "newPassword": pw, "confirmPassword": pw}, "").
+		Expect(t, http.StatusOK, "")
+	var l session
+	s.Do(t, "POST", "/api/auth/login", map[string]any{"email": addr, "password": pw}, "").Expect(t, http.StatusOK, "").Data(t, &l)
+	if l.User.ID != g.User.ID {
+		t.Fatalf("login %s, Google %s", l.User.ID, g.User.ID)
+	}
+	google(t, s, o.token(t, addr, "")).Expect(t, http.StatusOK, "")
 }
