@@ -56,7 +56,13 @@ type OIDCVerifier struct {
 	keys  oidc.KeySet
 	algs  []string
 	ready bool
+	// retryAt is when a failed discovery may be tried again: until then
+	// sign-ins fail at once instead of each waiting out the timeout.
+	retryAt time.Time
 }
+
+// discoveryBackoff is how long a failed discovery is not tried again.
+const discoveryBackoff = 2 * time.Second
 
 // NewOIDCVerifier verifies ID tokens of issuer whose aud holds clientID.
 // Nothing is fetched until the first Verify, so a start does not depend on
@@ -74,10 +80,14 @@ func (v *OIDCVerifier) discover(ctx context.Context) (oidc.KeySet, []string, err
 	if v.ready {
 		return v.keys, v.algs, nil
 	}
+	if time.Now().Before(v.retryAt) {
+		return nil, nil, fmt.Errorf("%w: discovery of %s failed moments ago", ErrIssuerUnavailable, v.issuer)
+	}
 	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), oidcTimeout)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, v.issuer)
 	if err != nil {
+		v.retryAt = time.Now().Add(discoveryBackoff)
 		return nil, nil, fmt.Errorf("%w: discovery of %s: %v", ErrIssuerUnavailable, v.issuer, err)
 	}
 	var meta struct {
@@ -85,6 +95,7 @@ func (v *OIDCVerifier) discover(ctx context.Context) (oidc.KeySet, []string, err
 		Algs    []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := p.Claims(&meta); err != nil || meta.JWKSURL == "" {
+		v.retryAt = time.Now().Add(discoveryBackoff)
 		return nil, nil, fmt.Errorf("%w: discovery of %s names no jwks_uri", ErrIssuerUnavailable, v.issuer)
 	}
 	var algs []string
@@ -126,6 +137,11 @@ func (v *OIDCVerifier) Verify(ctx context.Context, rawIDToken string, now time.T
 			return nil, ErrIDTokenExpired
 		}
 		return nil, fmt.Errorf("%w: %v", ErrIDTokenInvalid, err)
+	}
+	// go-oidc wants clientID among the audiences; AURA wants it alone: a
+	// token meant for several parties is not a sign-in to AURA.
+	if len(tok.Audience) != 1 || tok.Audience[0] != v.clientID {
+		return nil, fmt.Errorf("%w: audience %q is not exactly %q", ErrIDTokenInvalid, tok.Audience, v.clientID)
 	}
 	var c struct {
 		Email         string          `json:"email"`

@@ -115,7 +115,8 @@ func TestGoogleSignIn(t *testing.T) {
 	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		o := newOIDCIssuer(t)
-		s := testenv.Start(t, testenv.Config(t, e.URI(t), googleEnv(o.srv.URL, nil)))
+		// Many refused tokens below, all from 127.0.0.1: TestGoogleSignInLimits has the limit.
+		s := testenv.Start(t, testenv.Config(t, e.URI(t), googleEnv(o.srv.URL, map[string]string{"AURA_LIMITS_LOGIN_MAX_FAILURES": "100"})))
 
 		// None: a new PATIENT, email verified, named from the token, no password.
 		var first session
@@ -186,6 +187,8 @@ func TestGoogleSignIn(t *testing.T) {
 		expired["iat"], expired["exp"] = time.Now().Add(-2*time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()
 		unverifiedEmail := o.claims("x@example.com", "X")
 		unverifiedEmail["email_verified"] = false
+		twoAuds := o.claims("x@example.com", "X")
+		twoAuds["aud"] = []string{googleClientID, "someone-else"}
 		wrongIss := o.claims("x@example.com", "X")
 		wrongIss["iss"] = "https://accounts.google.com"
 		for _, c := range []struct {
@@ -193,6 +196,7 @@ func TestGoogleSignIn(t *testing.T) {
 		}{
 			{"wrong aud", o.sign(t, wrongAud, nil, ""), "not valid"},
 			{"wrong iss", o.sign(t, wrongIss, nil, ""), "not valid"},
+			{"aud of two parties", o.sign(t, twoAuds, nil, ""), "not valid"},
 			{"expired", o.sign(t, expired, nil, ""), "expired"},
 			{"bad signature", o.sign(t, o.claims("x@example.com", "X"), other, ""), "not valid"},
 			{"unknown key id", o.sign(t, o.claims("x@example.com", "X"), other, "rotated-away"), "not valid"},
