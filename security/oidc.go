@@ -83,7 +83,9 @@ func (v *OIDCVerifier) discover(ctx context.Context) (oidc.KeySet, []string, err
 	if time.Now().Before(v.retryAt) {
 		return nil, nil, fmt.Errorf("%w: discovery of %s failed moments ago", ErrIssuerUnavailable, v.issuer)
 	}
-	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), oidcTimeout)
+	// Not the caller's cancellation: a client that hangs up must not leave
+	// the others a failed discovery to wait out.
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(context.WithoutCancel(ctx), v.client), oidcTimeout)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, v.issuer)
 	if err != nil {
