@@ -23,6 +23,7 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/auth/verify-email":              {"token", `"a"`, ""},
 	"/api/auth/forgot-password":           {"email", `"a@example.com"`, ""},
 	"/api/auth/reset-password":            {"token", `"a"`, `"newPassword":"b","confirmPassword":"b",`},
+	"/api/auth/google":                    {"idToken", `"a"`, ""},
 	"/api/admin/users/:id":                {"isActive", "false", ""},
 	"/api/admin/clinics":                  {"name", `"Twin"`, ""},
 	"/api/admin/clinics/:id":              {"name", `"Twin"`, ""},
