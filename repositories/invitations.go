@@ -44,18 +44,23 @@ type InvitationPage struct {
 }
 
 // OfClinic returns a page (from 1) of clinicID's invitations, newest
-// first; status, when not "", keeps those shown with that status at now
-// (expired: pending past their expiry; pending: only those still live).
-func (r *Invitations) OfClinic(clinicID, status string, now time.Time, page, pageSize int) (InvitationPage, error) {
+// first; statuses, when not empty, keeps those shown with one of them at
+// now (expired: pending past their expiry; pending: only those still live).
+func (r *Invitations) OfClinic(clinicID string, statuses []string, now time.Time, page, pageSize int) (InvitationPage, error) {
 	q := r.db.Model(&models.Invitation{}).Where("clinic_id = ?", clinicID)
-	switch status {
-	case "":
-	case models.InvitationPending:
-		q = q.Where("status = ? AND expires_at > ?", models.InvitationPending, now)
-	case models.InvitationExpired:
-		q = q.Where("status = ? AND expires_at <= ?", models.InvitationPending, now)
-	default:
-		q = q.Where("status = ?", status)
+	if len(statuses) > 0 {
+		or := r.db.Where("1 = 0")
+		for _, st := range statuses {
+			switch st {
+			case models.InvitationPending:
+				or = or.Or("status = ? AND expires_at > ?", models.InvitationPending, now)
+			case models.InvitationExpired:
+				or = or.Or("status = ? AND expires_at <= ?", models.InvitationPending, now)
+			default:
+				or = or.Or("status = ?", st)
+			}
+		}
+		q = q.Where(or)
 	}
 	var p InvitationPage
 	if err := q.Count(&p.Total).Error; err != nil {

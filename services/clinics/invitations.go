@@ -160,18 +160,26 @@ type InvitationQuery struct {
 }
 
 // Invitations is a page of the clinic's invitations, newest first (staff.invite
-// in the clinic), each with its status as of now; status is one of
-// models.InvitationStatuses.
+// in the clinic), each with its status as of now; status is a
+// comma-separated list of models.InvitationStatuses.
 func (s *Service) Invitations(ctx context.Context, st *repositories.Store, a models.Actor, clinicID string, q InvitationQuery) (repositories.InvitationPage, error) {
 	if err := s.inClinic(st, a, clinicID, policy.PermStaffInvite); err != nil {
 		return repositories.InvitationPage{}, err
 	}
-	if q.Status != "" && !slices.Contains(models.InvitationStatuses, q.Status) {
-		return repositories.InvitationPage{}, models.Invalid(map[string]string{
-			"status": "must be one of " + strings.Join(models.InvitationStatuses, ", ")})
+	var statuses []string
+	if q.Status != "" {
+		for v := range strings.SplitSeq(q.Status, ",") {
+			if !slices.Contains(models.InvitationStatuses, v) {
+				return repositories.InvitationPage{}, models.Invalid(map[string]string{
+					"status": "each must be one of " + strings.Join(models.InvitationStatuses, ", ")})
+			}
+			if !slices.Contains(statuses, v) {
+				statuses = append(statuses, v)
+			}
+		}
 	}
 	now := s.Clock.Now()
-	p, err := st.Invitations.OfClinic(clinicID, q.Status, now, q.Page, q.PageSize)
+	p, err := st.Invitations.OfClinic(clinicID, statuses, now, q.Page, q.PageSize)
 	for i := range p.Items {
 		p.Items[i].Status = p.Items[i].StatusAt(now) // as shown: expired when past its expiry
 	}
