@@ -238,6 +238,12 @@ func (s *Service) AcceptInvitation(ctx context.Context, st *repositories.Store, 
 		case err != nil:
 			return nil, err
 		case !AwaitingPassword(existing):
+			// The account may be the one a concurrent acceptance of this
+			// invitation just made (it commits both at once): then the
+			// invitation is used, and that is the answer.
+			if again, err := st.Invitations.ByTokenHash(inv.TokenHash); err != nil || !again.Live(now) {
+				return nil, models.ErrTokenInvalid
+			}
 			return nil, models.WithMessage(models.ErrUnauthorized, msgSignInToAccept)
 		case !existing.IsActive:
 			return nil, models.ErrDisabled
@@ -245,7 +251,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, st *repositories.Store, 
 			u, firstPassword = existing, true
 		}
 	}
-	if !u.IsActive {
+	if u != nil && !u.IsActive {
 		return nil, models.ErrDisabled
 	}
 	var pwHash, name string
