@@ -40,6 +40,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/clinics/mine", Handle(d.MyClinics))
 	signed.POST("/clinics/registrations", Handle(d.RegisterClinic))
 	signed.GET("/roles", Handle(d.Roles))
+	signed.GET("/clinics/:id/staff", Handle(d.ClinicStaff))
+	signed.DELETE("/clinics/:id/staff/:userId", Handle(d.RemoveStaff))
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))
