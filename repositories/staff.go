@@ -61,3 +61,16 @@ func (r *Clinics) Lock(clinicID string) error {
 	}
 	return nil
 }
+
+// Membership is one clinic role an account holds.
+type Membership struct {
+	ClinicID, Role string
+}
+
+// Of lists userID's memberships, by clinic and role.
+func (r *Members) Of(userID string) ([]Membership, error) {
+	var out []Membership
+	err := r.db.Model(&models.ClinicMember{}).Select("clinic_id, role").Where("user_id = ?", userID).
+		Order("clinic_id, role").Scan(&out).Error
+	return out, translate(err)
+}
