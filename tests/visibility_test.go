@@ -170,7 +170,7 @@ func TestStaffRoleVisibilityMatrix(t *testing.T) {
 		callers := map[string]person{"ca1": w.ca1, "t1": w.t1}
 		want := map[string]map[string]cell{
 			"ca1": {
-				"GET /screenings/{id}": {200, 404},
+				"GET /screenings/{id}":        {200, 404},
 				"POST /screenings/{id}/claim": {403, 403}, "POST /screenings/{id}/release": {403, 403},
 				"POST /screenings/{id}/review": {403, 403}, "GET /patients/{patient}": {200, 404},
 			},
