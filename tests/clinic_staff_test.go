@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"aura/database"
 	"aura/internal/testenv"
+	"aura/models"
 	"aura/repositories"
 	"aura/services/policy"
 )
@@ -262,6 +266,64 @@ func TestClinicStaffRemovalRaces(t *testing.T) {
 			if n != 1 {
 				t.Fatalf("round %d: %d clinic admins left", round, n)
 			}
+		}
+	})
+}
+
+// TestMigrateClinicDoctors: a database from before clinic roles keeps its
+// doctors' clinics in clinic_doctors; migrating moves each row to
+// clinic_members as a DOCTOR membership (one already there is not doubled,
+// its first date stays), drops the old table, and a second migration
+// changes nothing. The doctor then finds the clinic in the staff list.
+func TestMigrateClinicDoctors(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		db := testenv.OpenDB(t, e)
+		ctx := testenv.Ctx(t)
+		log := testenv.Logger(t)
+		testenv.Must(t, database.Migrate(ctx, db, log), "migrate")
+		st := repositories.New(db.WithContext(ctx))
+		d1, _ := testenv.Account(t, st, "old.doctor.one@clinic.example", models.RoleDoctor)
+		d2, _ := testenv.Account(t, st, "old.doctor.two@clinic.example", models.RoleDoctor)
+		old := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+		newer := old.Add(48 * time.Hour)
+		c := models.Clinic{ID: uuid.NewString(), Name: "Phòng khám Cũ", NameKey: models.FoldKey("Phòng khám Cũ"), Status: models.ClinicActive,
+			CreatedAt: old, UpdatedAt: old}
+		testenv.Must(t, db.WithContext(ctx).Create(&c).Error, "clinic")
+		// The old table, as the first clinic release made it.
+		testenv.Must(t, db.WithContext(ctx).Exec(`CREATE TABLE clinic_doctors (clinic_id varchar(36) NOT NULL, user_id varchar(36) NOT NULL,
+			created_at timestamp NOT NULL, PRIMARY KEY (clinic_id, user_id))`).Error, "old table")
+		for _, id := range []string{d1.ID, d2.ID} {
+			testenv.Must(t, db.WithContext(ctx).Exec("INSERT INTO clinic_doctors (clinic_id, user_id, created_at) VALUES (?, ?, ?)", c.ID, id, old).Error, "old row")
+		}
+		// d2's membership is already in the new table (a half-finished start).
+		testenv.Must(t, db.WithContext(ctx).Create(&models.ClinicMember{ClinicID: c.ID, UserID: d2.ID, Role: models.RoleDoctor, CreatedAt: newer}).Error, "member")
+
+		for range 2 {
+			testenv.Must(t, database.Migrate(ctx, db, log), "migrate the old database")
+			if db.Migrator().HasTable("clinic_doctors") {
+				t.Fatal("clinic_doctors survived the migration")
+			}
+			var rows []models.ClinicMember
+			testenv.Must(t, db.WithContext(ctx).Where("clinic_id = ?", c.ID).Order("user_id").Find(&rows).Error, "members")
+			got := map[string]models.ClinicMember{}
+			for _, r := range rows {
+				got[r.UserID] = r
+			}
+			if len(rows) != 2 || got[d1.ID].Role != models.RoleDoctor || got[d2.ID].Role != models.RoleDoctor ||
+				!got[d1.ID].CreatedAt.Equal(old) || !got[d2.ID].CreatedAt.Equal(newer) {
+				t.Fatalf("memberships after migration: %+v", rows)
+			}
+		}
+		for _, id := range []string{d1.ID, d2.ID} {
+			if roles, err := st.Members.RolesIn(c.ID, id); err != nil || !slices.Equal(roles, []string{models.RoleDoctor}) {
+				t.Errorf("%s holds %v (%v)", id, roles, err)
+			}
+		}
+		list, err := st.Members.Staff(c.ID)
+		testenv.Must(t, err, "staff")
+		if len(list) != 2 || list[0].Role != models.RoleDoctor || list[1].Role != models.RoleDoctor {
+			t.Errorf("staff %+v", list)
 		}
 	})
 }
