@@ -2,7 +2,9 @@ package tests
 
 import (
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -326,4 +328,67 @@ func TestMigrateClinicDoctors(t *testing.T) {
 			t.Errorf("staff %+v", list)
 		}
 	})
+}
+
+// TestDocsListEveryPermission: the permission table in docs/clinic.md is
+// the code's: every permission once, a mark exactly where the role carries
+// it, "clinic" exactly for the clinic permissions.
+func TestDocsListEveryPermission(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../docs/clinic.md")
+	testenv.Must(t, err, "read docs")
+	doc := string(raw)
+	start := strings.Index(doc, "### Roles, memberships and the permission table")
+	if start < 0 {
+		t.Fatal("no section on roles")
+	}
+	section := doc[start:]
+	if end := strings.Index(section[4:], "\n### "); end >= 0 {
+		section = section[:end+4]
+	}
+	var header []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| ") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if cells[0] == "permission" {
+			header = cells
+			continue
+		}
+		if header == nil || !strings.HasPrefix(cells[0], "`") || len(cells) != len(header) {
+			continue
+		}
+		perm := strings.Trim(cells[0], "`")
+		if seen[perm] {
+			t.Errorf("%s listed twice", perm)
+		}
+		seen[perm] = true
+		for i, col := range header {
+			switch {
+			case col == "clinic":
+				if (cells[i] == "yes") != policy.Clinic(perm) {
+					t.Errorf("%s: clinic column %q", perm, cells[i])
+				}
+			case slices.Contains(models.ClinicRoles, col) || col == models.RolePatient || col == models.RoleAdmin:
+				if (cells[i] == "✓") != policy.Allows(col, perm) {
+					t.Errorf("%s for %s: docs %q, code %v", perm, col, cells[i], policy.Allows(col, perm))
+				}
+			}
+		}
+	}
+	if len(header) != 8 {
+		t.Fatalf("table header %v", header)
+	}
+	for _, r := range policy.Table() {
+		for _, p := range r.Permissions {
+			if !seen[p] {
+				t.Errorf("%s (held by %s) is not in the docs' table", p, r.Role)
+			}
+		}
+	}
 }
