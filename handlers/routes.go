@@ -44,6 +44,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.POST("/clinics/:id/invitations", Handle(d.CreateInvitation))
 	signed.GET("/clinics/:id/invitations", Handle(d.ListInvitations))
 	signed.DELETE("/clinics/:id/invitations/:invitationId", Handle(d.RevokeInvitation))
+	signed.GET("/clinics/:id/staff", Handle(d.ClinicStaff))
+	signed.DELETE("/clinics/:id/staff/:userId", Handle(d.RemoveStaff))
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))

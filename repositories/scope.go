@@ -1,17 +1,45 @@
 package repositories
 
-import "aura/models"
-
 // Scope is what part of the clinic's data a caller may see, as SQL: every
 // screening (All), the screenings of one patient (PatientID: the patient's
-// own), and the screenings sent to the clinics a doctor belongs to
-// (DoctorID). The parts add up; an empty Scope sees nothing. It is built by
-// the visibility policy (services/policy) and applied by the repositories
-// inside the query, never by filtering rows in Go.
+// own), and the screenings sent to the clinics where StaffID holds a
+// membership in one of ScreeningRoles (a DOCTOR's, CLINIC_ADMIN's or
+// TECHNICIAN's clinics); the patients of those screenings when the
+// membership's role is one of PatientRoles. The parts add up; an empty
+// Scope sees nothing. It is built by the visibility policy
+// (services/policy) and applied by the repositories inside the query,
+// never by filtering rows in Go.
+//
+// Patients are reached through the screenings sent to the clinic; patients
+// enrolled in a clinic without a screening (records without an account)
+// join the staff part of patients() below.
 type Scope struct {
-	All       bool
-	PatientID string
-	DoctorID  string
+	All            bool
+	PatientID      string
+	StaffID        string
+	ScreeningRoles []string
+	PatientRoles   []string
+}
+
+// member is the condition "clinic column col is a clinic where userID holds
+// one of roles".
+func member(col, userID string, roles []string) (string, []any) {
+	return col + " IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role IN ?)", []any{userID, roles}
+}
+
+// or joins conditions; none is "1 = 0" (nothing).
+func or(conds []string) string {
+	switch len(conds) {
+	case 0:
+		return "1 = 0"
+	case 1:
+		return conds[0]
+	}
+	out := "(" + conds[0]
+	for _, c := range conds[1:] {
+		out += " OR " + c
+	}
+	return out + ")"
 }
 
 // screenings returns the condition on a screenings row aliased s.
@@ -25,21 +53,17 @@ func (sc Scope) screenings(s string) (string, []any) {
 		conds = append(conds, s+".patient_id = ?")
 		args = append(args, sc.PatientID)
 	}
-	if sc.DoctorID != "" {
-		conds = append(conds, s+".clinic_id IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role = ?)")
-		args = append(args, sc.DoctorID, models.RoleDoctor)
+	if sc.StaffID != "" && len(sc.ScreeningRoles) > 0 {
+		c, a := member(s+".clinic_id", sc.StaffID, sc.ScreeningRoles)
+		conds = append(conds, c)
+		args = append(args, a...)
 	}
-	if len(conds) == 0 {
-		return "1 = 0", nil
-	}
-	if len(conds) == 1 {
-		return conds[0], args
-	}
-	return "(" + conds[0] + " OR " + conds[1] + ")", args
+	return or(conds), args
 }
 
 // patients returns the condition on a patients row aliased p: the patient
-// may be seen when a screening of theirs may be (or they are the caller).
+// may be seen when a screening of theirs was sent to a clinic where the
+// caller's membership shows patients (or they are the caller).
 func (sc Scope) patients(p string) (string, []any) {
 	if sc.All {
 		return "1 = 1", nil
@@ -50,16 +74,10 @@ func (sc Scope) patients(p string) (string, []any) {
 		conds = append(conds, p+".user_id = ?")
 		args = append(args, sc.PatientID)
 	}
-	if sc.DoctorID != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s JOIN clinic_members cm ON cm.clinic_id = s.clinic_id "+
-			"WHERE s.patient_id = "+p+".user_id AND cm.user_id = ? AND cm.role = ?)")
-		args = append(args, sc.DoctorID, models.RoleDoctor)
+	if sc.StaffID != "" && len(sc.PatientRoles) > 0 {
+		c, a := member("s.clinic_id", sc.StaffID, sc.PatientRoles)
+		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s WHERE s.patient_id = "+p+".user_id AND "+c+")")
+		args = append(args, a...)
 	}
-	if len(conds) == 0 {
-		return "1 = 0", nil
-	}
-	if len(conds) == 1 {
-		return conds[0], args
-	}
-	return "(" + conds[0] + " OR " + conds[1] + ")", args
+	return or(conds), args
 }
