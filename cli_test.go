@@ -133,7 +133,8 @@ func TestCLIDatabaseOpenFailure(t *testing.T) {
 	uri := "DATABASE_URI=postgresql://u:secretpw@127.0.0.1:1/x"
 	modes := map[string][]string{
 		"text": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s"},
-		"json": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s", "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp"},
+		"json": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s", "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp",
+			"AURA_STORAGE_ALLOW_PLAINTEXT=true"},
 	}
 	for mode, env := range modes {
 		for _, cmd := range []string{"serve", "migrate"} {
