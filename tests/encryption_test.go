@@ -267,3 +267,38 @@ func TestPlaintextThenEncrypt(t *testing.T) {
 		}
 	})
 }
+
+// TestEncryptionOnS3: with an S3 store, the objects in the bucket are
+// encrypted (as the bucket itself serves them) and the API reads back the
+// exact photograph; the analysis reads it from there too.
+func TestEncryptionOnS3(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		s3 := startS3(t)
+		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_STORAGE_URI": s3.uri(),
+			"AURA_STORAGE_ENCRYPTION_KEY": newMasterKey(t)}))
+		createClinic(t, s, makeAdmin(t, s, "admin@clinic.example"), "Only Clinic")
+		pat := signUp(t, s, "an.nguyen@patient.example")
+		jpg, _ := fundus(t)
+		var sc screening
+		upload(t, s, pat.Token, form{image: jpg, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusAccepted, "").Data(t, &sc)
+		if n := analyse(t, s); n != 1 {
+			t.Fatalf("jobs run: %d", n)
+		}
+		if status, _, body := rawGet(t, s, "/api/screenings/"+sc.ID+"/image", pat.Token, nil); status != 200 || !bytes.Equal(body, jpg) {
+			t.Fatalf("image: %d, %d bytes", status, len(body))
+		}
+		keys := s3.keys(t)
+		if len(keys) != 4 {
+			t.Fatalf("keys %v", keys)
+		}
+		for _, k := range keys {
+			res, err := http.Get(s3.srv.URL + "/" + s3.bucket + "/" + k)
+			testenv.Must(t, err, "get from the bucket")
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || !bytes.HasPrefix(raw, []byte(encMagic)) || bytes.Contains(raw, jpg[1000:1064]) {
+				t.Errorf("%s as the bucket holds it: %d, %.10q", k, res.StatusCode, raw)
+			}
+		}
+	})
+}
