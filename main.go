@@ -52,6 +52,8 @@ func rootCmd() *cobra.Command {
 		usersCmd(),
 		dbCmd(),
 		storageCmd(),
+		backupCmd(),
+		restoreCmd(),
 	)
 	return root
 }
