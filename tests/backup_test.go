@@ -356,7 +356,9 @@ func TestBackupDuringWrites(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(300 * time.Millisecond)
+		for deadline := time.Now().Add(time.Minute); uploaded.Load() < 2 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		before := uploaded.Load()
 		res, dir := w.takeBackup(t, func(o *backup.Options) {
 			o.AfterSnapshot = func() {
