@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"aura/app"
 	"aura/backup"
 	"aura/config"
@@ -480,23 +478,14 @@ func TestScheduledBackupOneInstancePerPeriod(t *testing.T) {
 		}
 		var size float64
 		for _, s := range servers {
-			mfs, err := s.App.Metrics.Registry().Gather()
-			testenv.Must(t, err, "gather")
-			size += gauge(mfs, "aura_backup_last_size_bytes")
+			for _, smp := range find(scrape(t, s), "aura_backup_last_size_bytes", nil) {
+				size += smp.value
+			}
 		}
 		if size <= 0 {
 			t.Fatalf("no backup size in the metrics")
 		}
 	})
-}
-
-func gauge(mfs []*dto.MetricFamily, name string) float64 {
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.Metric) > 0 {
-			return mf.Metric[0].GetGauge().GetValue()
-		}
-	}
-	return 0
 }
 
 // TestMeasureBackup prints the time and size of a backup and a restore of
