@@ -52,6 +52,7 @@ func rootCmd() *cobra.Command {
 		usersCmd(),
 		dbCmd(),
 		storageCmd(),
+		healthcheckCmd(),
 	)
 	return root
 }
