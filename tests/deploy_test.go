@@ -54,6 +54,9 @@ func TestScaleOut(t *testing.T) {
 	haproxyBin, err1 := lookSbin("haproxy")
 	pgbouncerBin, err2 := lookSbin("pgbouncer")
 	if err1 != nil || err2 != nil {
+		if os.Getenv("AURA_TEST_REQUIRE_SCALEOUT") != "" {
+			t.Fatal("AURA_TEST_REQUIRE_SCALEOUT is set but haproxy or pgbouncer is missing")
+		}
 		t.Skip("haproxy and pgbouncer are needed for the scale-out test (apt-get install haproxy pgbouncer; .ci/run installs them)")
 	}
 	base := testenv.RequirePostgres(t)
