@@ -808,8 +808,8 @@ func (d *deployment) measure(t *testing.T) {
 	var rows []rowSize
 	for _, table := range []string{"screenings", "jobs", "audit_logs", "notifications", "outbox"} {
 		var r rowSize
-		r.Table = table
 		if err := adminDB.Raw("SELECT count(*) AS rows, coalesce(avg(pg_column_size(x.*)), 0) AS bytes FROM " + table + " x").Scan(&r).Error; err == nil {
+			r.Table = table
 			rows = append(rows, r)
 		}
 	}
