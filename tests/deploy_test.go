@@ -150,32 +150,17 @@ func fileExecutable(p string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
-var (
-	deployBuildOnce sync.Once
-	deployBin       string
-	deployBuildErr  error
-)
-
-// auraBinary builds the aura command once per test run, as an operator would.
+// auraBinary builds the aura command into the test's directory, as an
+// operator would build it.
 func auraBinary(t *testing.T) string {
 	t.Helper()
-	deployBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "aura-deploy-bin-")
-		if err != nil {
-			deployBuildErr = err
-			return
-		}
-		deployBin = filepath.Join(dir, "aura")
-		cmd := exec.Command("go", "build", "-o", deployBin, ".")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			deployBuildErr = fmt.Errorf("%w: %s", err, out)
-		}
-	})
-	if deployBuildErr != nil {
-		t.Fatalf("build aura: %v", deployBuildErr)
+	bin := filepath.Join(t.TempDir(), "aura")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build aura: %v: %s", err, out)
 	}
-	return deployBin
+	return bin
 }
 
 func freePort(t *testing.T) int {
