@@ -54,6 +54,7 @@ func rootCmd() *cobra.Command {
 		storageCmd(),
 		backupCmd(),
 		restoreCmd(),
+		healthcheckCmd(),
 	)
 	return root
 }
