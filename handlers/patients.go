@@ -12,12 +12,24 @@ import (
 
 // PatientView is the Patient object of the contract.
 type PatientView struct {
-	UserID         string          `json:"userId"`
+	ID string `json:"id"`
+	// UserID is the account, null for a record without one.
+	UserID         *string         `json:"userId"`
 	PatientCode    string          `json:"patientCode"`
 	FullName       string          `json:"fullName"`
 	DateOfBirth    *string         `json:"dateOfBirth"`
 	Sex            *string         `json:"sex"`
 	MedicalHistory MedicalHistView `json:"medicalHistory"`
+	// ExternalID is the clinic's own number, when read in a clinic's
+	// context; null otherwise.
+	ExternalID *string         `json:"externalId"`
+	Clinics    []ClinicRefView `json:"clinics"`
+}
+
+// ClinicRefView names a clinic the patient is enrolled in.
+type ClinicRefView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // MedicalHistView is the patient's medical history.
@@ -29,9 +41,13 @@ type MedicalHistView struct {
 }
 
 func patientView(p *models.Patient) PatientView {
-	return PatientView{UserID: p.UserID, PatientCode: p.PatientCode, FullName: p.FullName, DateOfBirth: p.DateOfBirth,
+	clinics := make([]ClinicRefView, len(p.Clinics))
+	for i, c := range p.Clinics {
+		clinics[i] = ClinicRefView{ID: c.ID, Name: c.Name}
+	}
+	return PatientView{ID: p.ID, UserID: p.UserID, PatientCode: p.PatientCode, FullName: p.FullName, DateOfBirth: p.DateOfBirth,
 		Sex: p.Sex, MedicalHistory: MedicalHistView{Diabetes: p.Diabetes, DiabetesSinceYear: p.DiabetesSinceYear,
-			Hypertension: p.Hypertension, Notes: p.HistoryNotes}}
+			Hypertension: p.Hypertension, Notes: p.HistoryNotes}, ExternalID: p.ExternalID, Clinics: clinics}
 }
 
 // PatientMe is GET /api/patients/me.
@@ -76,13 +92,14 @@ func (d *Deps) UpdatePatientMe(c *gin.Context) error {
 	return nil
 }
 
-// GetPatient is GET /api/patients/{userId}.
+// GetPatient is GET /api/patients/{id}: the record id (a user id for a
+// record with an account).
 func (d *Deps) GetPatient(c *gin.Context) error {
 	a := actor(c)
 	if err := policy.Can(a, policy.PermPatientsRead); err != nil {
 		return err
 	}
-	id, err := idParam(c, "userId")
+	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))
-	signed.GET("/patients/:userId", Handle(d.GetPatient))
+	signed.GET("/patients/:id", Handle(d.GetPatient))
 	signed.POST("/screenings", Handle(d.UploadScreening))
 	signed.GET("/screenings", Handle(d.ListScreenings))
 	signed.GET("/screenings/:id", Handle(d.GetScreening))

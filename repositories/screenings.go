@@ -49,11 +49,11 @@ type ScreeningRow struct {
 }
 
 const screeningSelect = `SELECT s.*, p.patient_code, p.date_of_birth AS patient_dob, p.sex AS patient_sex,
-	u.full_name AS patient_name, u.email AS patient_email, c.name AS clinic_name,
+	COALESCE(u.full_name, p.full_name) AS patient_name, COALESCE(u.email, p.email, '') AS patient_email, c.name AS clinic_name,
 	ru.full_name AS reviewer_name, ru.email AS reviewer_email, d.license_no AS reviewer_license
 	FROM screenings s
-	JOIN patients p ON p.user_id = s.patient_id
-	JOIN users u ON u.id = s.patient_id
+	JOIN patients p ON p.id = s.patient_id
+	LEFT JOIN users u ON u.id = p.user_id
 	JOIN clinics c ON c.id = s.clinic_id
 	LEFT JOIN users ru ON ru.id = s.reviewer_id
 	LEFT JOIN doctors d ON d.user_id = s.reviewer_id`
