@@ -79,3 +79,7 @@ const (
 	AuditClinicSuspend    = "clinic.suspend"
 	AuditClinicReactivate = "clinic.reactivate"
 )
+
+// Audit action of a clinic's staff: a membership ended by a CLINIC_ADMIN of
+// the clinic or an ADMIN (one row on the clinic, one on the account).
+const AuditStaffRemove = "staff.remove"
