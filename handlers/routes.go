@@ -39,6 +39,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/clinics", Handle(d.ListClinics))
 	signed.GET("/clinics/mine", Handle(d.MyClinics))
 	signed.POST("/clinics/registrations", Handle(d.RegisterClinic))
+	signed.POST("/clinics/:id/patients", Handle(d.EnrolPatient))
+	signed.GET("/clinics/:id/patients", Handle(d.ClinicPatients))
 	signed.GET("/roles", Handle(d.Roles))
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/patients/me", Handle(d.PatientMe))

@@ -79,3 +79,10 @@ const (
 	AuditClinicSuspend    = "clinic.suspend"
 	AuditClinicReactivate = "clinic.reactivate"
 )
+
+// Audit actions of a clinic's patients: an enrolment (entity: the patient)
+// and a read of the clinic's patient list (entity: the clinic).
+const (
+	AuditPatientEnrol = "patient.enrol"
+	AuditPatientList  = "patient.list"
+)

@@ -41,6 +41,8 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/admin/clinics/:id/reactivate": {"x", "1", ""},
 	"/api/admin/clinics/:id/reject":     {"reason", `"r"`, ""},
 	"/api/admin/clinics/:id/suspend":    {"reason", `"r"`, ""},
+	// Patients of a clinic.
+	"/api/clinics/:id/patients": {"fullName", `"Twin"`, ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ

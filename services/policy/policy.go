@@ -4,6 +4,9 @@
 //   - PATIENT: their own profile and screenings;
 //   - DOCTOR: screenings sent to a clinic they belong to now, and the
 //     profiles of those screenings' patients;
+//   - DOCTOR, CLINIC_ADMIN (the clinic roles that carry patients.read in the
+//     permission table): the patient records enrolled in a clinic where
+//     they hold that role;
 //   - ADMIN: everything.
 //
 // A caller's roles and memberships are read fresh on every request (the
@@ -16,6 +19,8 @@
 package policy
 
 import (
+	"strings"
+
 	"aura/models"
 	"aura/repositories"
 )
@@ -32,20 +37,30 @@ func Scope(a models.Actor) repositories.Scope {
 	if a.Has(models.RoleDoctor) {
 		s.DoctorID = a.UserID
 	}
+	var readers []string
+	for _, r := range models.ClinicRoles {
+		if a.Has(r) && Allows(r, PermPatientsRead) {
+			readers = append(readers, r)
+		}
+	}
+	if len(readers) > 0 {
+		s.ReaderID, s.ReaderRoles = a.UserID, strings.Join(readers, ",")
+	}
 	return s
 }
 
 // AuditRole is the role an access to data of patientID is recorded under:
-// ADMIN when the actor holds it, else DOCTOR, else PATIENT; "" when the
-// patient reads their own data, which is not audited.
+// ADMIN when the actor holds it, else DOCTOR, else CLINIC_ADMIN, else
+// TECHNICIAN, else PATIENT; "" when the patient reads their own data, which
+// is not audited.
 func AuditRole(a models.Actor, patientID string) string {
-	switch {
-	case a.UserID == patientID:
+	if a.UserID == patientID {
 		return ""
-	case a.Has(models.RoleAdmin):
-		return models.RoleAdmin
-	case a.Has(models.RoleDoctor):
-		return models.RoleDoctor
+	}
+	for _, r := range []string{models.RoleAdmin, models.RoleDoctor, models.RoleClinicAdmin, models.RoleTechnician} {
+		if a.Has(r) {
+			return r
+		}
 	}
 	return models.RolePatient
 }

@@ -22,8 +22,9 @@ func TestScope(t *testing.T) {
 	}{
 		"admin":          {actor("a", models.RoleAdmin, models.RoleDoctor), repositories.Scope{All: true}},
 		"patient":        {actor("p", models.RolePatient), repositories.Scope{PatientID: "p"}},
-		"doctor":         {actor("d", models.RoleDoctor), repositories.Scope{DoctorID: "d"}},
-		"doctor+patient": {actor("x", models.RoleDoctor, models.RolePatient), repositories.Scope{PatientID: "x", DoctorID: "x"}},
+		"doctor":         {actor("d", models.RoleDoctor), repositories.Scope{DoctorID: "d", ReaderID: "d", ReaderRoles: "DOCTOR"}},
+		"doctor+patient": {actor("x", models.RoleDoctor, models.RolePatient), repositories.Scope{PatientID: "x", DoctorID: "x", ReaderID: "x", ReaderRoles: "DOCTOR"}},
+		"clinic admin":   {actor("c", models.RoleClinicAdmin, models.RoleTechnician), repositories.Scope{ReaderID: "c", ReaderRoles: "CLINIC_ADMIN"}},
 		"no role":        {actor("n"), repositories.Scope{}},
 	} {
 		if got := policy.Scope(c.a); got != c.want {
