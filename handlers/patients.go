@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -108,5 +109,80 @@ func (d *Deps) GetPatient(c *gin.Context) error {
 		return err
 	}
 	OK(c, http.StatusOK, patientView(p), "")
+	return nil
+}
+
+// ClinicPatientView is a Patient in its clinic's list: with the latest
+// risk level there and the assigned doctor.
+type ClinicPatientView struct {
+	PatientView
+	LatestRiskLevel *string             `json:"latestRiskLevel"`
+	AssignedDoctor  *AssignedDoctorView `json:"assignedDoctor"`
+}
+
+// AssignedDoctorView names the doctor who follows a patient in a clinic.
+type AssignedDoctorView struct {
+	UserID   string `json:"userId"`
+	FullName string `json:"fullName"`
+}
+
+type enrolRequest struct {
+	FullName    string             `json:"fullName"`
+	DateOfBirth models.Opt[string] `json:"dateOfBirth"`
+	Sex         models.Opt[string] `json:"sex"`
+	ExternalID  *string            `json:"externalId"`
+	Email       *string            `json:"email"`
+	Phone       *string            `json:"phone"`
+}
+
+// EnrolPatient is POST /api/clinics/{id}/patients.
+func (d *Deps) EnrolPatient(c *gin.Context) error {
+	var req enrolRequest
+	if err := Bind(c, &req, false); err != nil {
+		return err
+	}
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := d.Patients.Enrol(c.Request.Context(), store(c), actor(c), id, patients.Enrolment{FullName: req.FullName,
+		DateOfBirth: req.DateOfBirth, Sex: req.Sex, ExternalID: req.ExternalID, Email: req.Email, Phone: req.Phone})
+	if err != nil {
+		return err
+	}
+	OK(c, http.StatusCreated, patientView(p), "Patient enrolled")
+	return nil
+}
+
+// ClinicPatients is GET /api/clinics/{id}/patients?q=&riskLevel=&assignedDoctorId=&page=&pageSize=.
+func (d *Deps) ClinicPatients(c *gin.Context) error {
+	a := actor(c)
+	if err := policy.Can(a, policy.PermPatientsList); err != nil {
+		return err
+	}
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	details := map[string]string{}
+	page := intQuery(c, "page", 1, 1, 1_000_000, details)
+	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
+	if len(details) > 0 {
+		return models.Invalid(details)
+	}
+	p, err := d.Patients.List(c.Request.Context(), store(c), a, id, patients.ListQuery{Q: c.Query("q"),
+		RiskLevel: strings.Join(c.QueryArray("riskLevel"), ","), AssignedDoctorID: c.Query("assignedDoctorId"), Page: page, PageSize: size})
+	if err != nil {
+		return err
+	}
+	items := make([]ClinicPatientView, len(p.Items))
+	for i := range p.Items {
+		r := &p.Items[i]
+		items[i] = ClinicPatientView{PatientView: patientView(&r.Patient), LatestRiskLevel: r.LatestRiskLevel}
+		if r.AssignedDoctorID != nil {
+			items[i].AssignedDoctor = &AssignedDoctorView{UserID: *r.AssignedDoctorID, FullName: r.AssignedDoctorName}
+		}
+	}
+	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")
 	return nil
 }

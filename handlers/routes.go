@@ -40,6 +40,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/clinics", Handle(d.ListClinics))
 	signed.GET("/clinics/mine", Handle(d.MyClinics))
 	signed.POST("/clinics/registrations", Handle(d.RegisterClinic))
+	signed.POST("/clinics/:id/patients", Handle(d.EnrolPatient))
+	signed.GET("/clinics/:id/patients", Handle(d.ClinicPatients))
 	signed.GET("/roles", Handle(d.Roles))
 	signed.POST("/clinics/:id/invitations", Handle(d.CreateInvitation))
 	signed.GET("/clinics/:id/invitations", Handle(d.ListInvitations))

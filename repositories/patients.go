@@ -1,6 +1,7 @@
 package repositories
 
 import (
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -198,6 +199,149 @@ func (r *Patients) Update(userID string, ch PatientChanges, now time.Time) error
 	}
 	if res.RowsAffected == 0 {
 		return models.ErrNotFound
+	}
+	return nil
+}
+
+// ExternalTaken reports whether the clinic has a patient with the folded
+// external number key.
+func (r *Patients) ExternalTaken(clinicID, key string) (bool, error) {
+	var n int64
+	err := r.db.Model(&models.ClinicPatient{}).Where("clinic_id = ? AND external_key = ?", clinicID, key).Count(&n).Error
+	return n > 0, translate(err)
+}
+
+// ClinicPatientFilter narrows a clinic's patient list; empty fields do not
+// filter. Q matches a part of the name (NameKey, folded by
+// models.SearchKey), the patient code (Code, upper case) or the clinic's
+// number (ExternalKey, folded by models.FoldKey).
+type ClinicPatientFilter struct {
+	NameKey, Code, ExternalKey string
+	RiskLevels                 []string
+	AssignedDoctorID           string
+}
+
+// ClinicPatientRow is a patient of a clinic as its list shows it.
+type ClinicPatientRow struct {
+	models.Patient
+	LatestRiskLevel    *string
+	AssignedDoctorID   *string
+	AssignedDoctorName string
+}
+
+// ClinicPatientPage is one page of a clinic's patients.
+type ClinicPatientPage struct {
+	Items []ClinicPatientRow
+	Total int64
+}
+
+// InClinic returns page (from 1) of pageSize patients enrolled in clinicID
+// matching f, the newest enrolment first, and how many match. The page is
+// read in the order of idx_clinic_patients_recent (clinic_id, created_at,
+// patient_id), or of idx_clinic_patients_risk with a risk filter, so the
+// engine stops at the page's end; only the page's rows are then joined to
+// the accounts for names. Each patient's clinics are those where staff is
+// a member ("" for all).
+func (r *Patients) InClinic(clinicID string, f ClinicPatientFilter, page, pageSize int, staff string) (ClinicPatientPage, error) {
+	out := ClinicPatientPage{Items: []ClinicPatientRow{}}
+	where := []string{"cp.clinic_id = ?"}
+	args := []any{clinicID}
+	if len(f.RiskLevels) > 0 {
+		where = append(where, "cp.latest_risk_level IN ?")
+		args = append(args, f.RiskLevels)
+	}
+	if f.AssignedDoctorID != "" {
+		where = append(where, "cp.assigned_doctor_id = ?")
+		args = append(args, f.AssignedDoctorID)
+	}
+	join := ""
+	if f.NameKey != "" || f.Code != "" || f.ExternalKey != "" {
+		join = " JOIN patients p ON p.id = cp.patient_id"
+		var or []string
+		if f.NameKey != "" {
+			or = append(or, `p.name_key LIKE ? ESCAPE '\'`)
+			args = append(args, "%"+escapeLike(f.NameKey)+"%")
+		}
+		if f.Code != "" {
+			or = append(or, "p.patient_code = ?")
+			args = append(args, f.Code)
+		}
+		if f.ExternalKey != "" {
+			or = append(or, "cp.external_key = ?")
+			args = append(args, f.ExternalKey)
+		}
+		where = append(where, "("+strings.Join(or, " OR ")+")")
+	}
+	w := strings.Join(where, " AND ")
+	if err := r.db.Raw("SELECT COUNT(*) FROM clinic_patients cp"+join+" WHERE "+w, args...).Scan(&out.Total).Error; err != nil {
+		return out, translate(err)
+	}
+	if out.Total == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		models.Patient
+		UserFullName     *string
+		UserEmail        *string
+		ExternalID       *string
+		LatestRiskLevel  *string
+		AssignedDoctorID *string
+		DoctorName       *string
+		DoctorEmail      *string
+	}
+	err := r.db.Raw(`SELECT p.*, u.full_name AS user_full_name, u.email AS user_email,
+		pg.external_id, pg.latest_risk_level, pg.assigned_doctor_id, du.full_name AS doctor_name, du.email AS doctor_email
+		FROM (SELECT cp.patient_id, cp.external_id, cp.latest_risk_level, cp.assigned_doctor_id, cp.created_at
+			FROM clinic_patients cp`+join+` WHERE `+w+` ORDER BY cp.created_at DESC, cp.patient_id DESC LIMIT ? OFFSET ?) pg
+		JOIN patients p ON p.id = pg.patient_id
+		LEFT JOIN users u ON u.id = p.user_id
+		LEFT JOIN users du ON du.id = pg.assigned_doctor_id
+		ORDER BY pg.created_at DESC, pg.patient_id DESC`, append(args, pageSize, (page-1)*pageSize)...).Scan(&rows).Error
+	if err != nil {
+		return out, translate(err)
+	}
+	for _, row := range rows {
+		p := patientRow{row.Patient, row.UserFullName, row.UserEmail}.patient()
+		p.ExternalID = row.ExternalID
+		item := ClinicPatientRow{Patient: p, LatestRiskLevel: row.LatestRiskLevel, AssignedDoctorID: row.AssignedDoctorID}
+		if row.AssignedDoctorID != nil {
+			item.AssignedDoctorName = models.PatientName(nil, row.DoctorName, row.DoctorEmail)
+		}
+		out.Items = append(out.Items, item)
+	}
+	return out, r.fillClinics(out.Items, staff)
+}
+
+// fillClinics sets the clinics of the page's patients: all their clinics
+// (staff ""), or those where staff is a member.
+func (r *Patients) fillClinics(items []ClinicPatientRow, staff string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i := range items {
+		ids[i] = items[i].ID
+		items[i].Clinics = []models.ClinicRef{}
+	}
+	q := "SELECT cp.patient_id, c.id, c.name FROM clinic_patients cp JOIN clinics c ON c.id = cp.clinic_id WHERE cp.patient_id IN ?"
+	args := []any{ids}
+	if staff != "" {
+		q += " AND cp.clinic_id IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ?)"
+		args = append(args, staff)
+	}
+	var rows []struct {
+		PatientID, ID, Name string
+	}
+	if err := r.db.Raw(q+" ORDER BY c.name, c.id", args...).Scan(&rows).Error; err != nil {
+		return translate(err)
+	}
+	at := map[string]int{}
+	for i := range items {
+		at[items[i].ID] = i
+	}
+	for _, row := range rows {
+		i := at[row.PatientID]
+		items[i].Clinics = append(items[i].Clinics, models.ClinicRef{ID: row.ID, Name: row.Name})
 	}
 	return nil
 }

@@ -200,7 +200,21 @@ func (r *Screenings) SaveAnalysis(id string, a models.Analysis, attempts int) (b
 		models.StatusAwaitingReview, attempts, nil, nil, *a.CompletedAt
 	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, []string{models.StatusQueued, models.StatusProcessing}).
 		Updates(cols)
-	return res.RowsAffected == 1, translate(res.Error)
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, translate(res.Error)
+	}
+	return true, r.refreshLatestRisk(id)
+}
+
+// refreshLatestRisk brings the latest risk level of the enrolment of
+// screening id's patient in its clinic up to date (call it in the
+// transaction that analysed or reviewed the screening).
+func (r *Screenings) refreshLatestRisk(id string) error {
+	var s models.Screening
+	if err := r.db.Select("clinic_id", "patient_id").Where("id = ?", id).Take(&s).Error; err != nil {
+		return translate(err)
+	}
+	return (&Patients{db: r.db}).RefreshLatestRisk(s.ClinicID, s.PatientID)
 }
 
 // analysisColumns maps every column of the embedded models.Analysis to its
@@ -266,7 +280,10 @@ func (r *Screenings) Review(id, doctorID string, v Verdict, now time.Time) (bool
 		Updates(map[string]any{"status": models.StatusReviewed, "review_risk_level": v.RiskLevel, "review_notes": v.Notes,
 			"recommendation": v.Recommendation, "analysis_agreement": v.AnalysisAgreement,
 			"corrected_metrics": v.CorrectedMetrics, "reviewed_at": now, "updated_at": now})
-	return res.RowsAffected == 1, translate(res.Error)
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, translate(res.Error)
+	}
+	return true, r.refreshLatestRisk(id)
 }
 
 // AnalyzerUse is one analyzer version's share of the recorded analyses.

@@ -45,6 +45,8 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/clinics/:id/invitations": {"role", `"TECHNICIAN"`, `"email":"twin@example.com",`},
 	"/api/invitations/accept":      {"token", `"a"`, ""},
 	"/api/admin/users":             {"fullName", `"A"`, `"email":"twin@example.com","roles":["PATIENT"],`},
+	// Patients of a clinic.
+	"/api/clinics/:id/patients": {"fullName", `"Twin"`, ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ

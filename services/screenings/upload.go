@@ -161,6 +161,10 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		if err := tx.Screenings.Create(sc); err != nil {
 			return err
 		}
+		// A patient who sends a screening to a clinic is its patient.
+		if err := tx.Patients.Enrol(&models.ClinicPatient{ClinicID: clinicID, PatientID: sc.PatientID, CreatedAt: now}); err != nil {
+			return err
+		}
 		if err := tx.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: id, Account: a.UserID, MaxAttempts: s.Settings.MaxAttempts, CreatedAt: now}); err != nil {
 			return err
 		}
