@@ -26,12 +26,12 @@ type assignRequest struct {
 
 // AssignDoctor is PUT /api/clinics/{id}/patients/{patientId}/doctor.
 func (d *Deps) AssignDoctor(c *gin.Context) error {
-	a := actor(c)
-	if err := policy.Can(a, policy.PermPatientsAssign); err != nil {
-		return err
-	}
 	var req assignRequest
 	if err := Bind(c, &req, false); err != nil {
+		return err
+	}
+	a := actor(c)
+	if err := policy.Can(a, policy.PermPatientsAssign); err != nil {
 		return err
 	}
 	return d.assign(c, a, req.DoctorID, false)

@@ -37,11 +37,14 @@ func (r *Screenings) ReleaseClaims(clinicID, doctorID string, now time.Time) ([]
 // clinic and reviewer.
 type ScreeningRow struct {
 	models.Screening
-	PatientCode     string
-	PatientDOB      *string
-	PatientSex      *string
-	PatientName     *string
-	PatientEmail    string
+	PatientCode  string
+	PatientDOB   *string
+	PatientSex   *string
+	PatientName  *string
+	PatientEmail string
+	// PatientUserID is the account of the patient's record; nil for a
+	// record without one (notices to the patient go nowhere).
+	PatientUserID   *string
 	ClinicName      string
 	ReviewerName    *string
 	ReviewerEmail   *string
@@ -49,7 +52,7 @@ type ScreeningRow struct {
 }
 
 const screeningSelect = `SELECT s.*, p.patient_code, p.date_of_birth AS patient_dob, p.sex AS patient_sex,
-	COALESCE(u.full_name, p.full_name) AS patient_name, COALESCE(u.email, p.email, '') AS patient_email, c.name AS clinic_name,
+	COALESCE(u.full_name, p.full_name) AS patient_name, COALESCE(u.email, p.email, '') AS patient_email, p.user_id AS patient_user_id, c.name AS clinic_name,
 	ru.full_name AS reviewer_name, ru.email AS reviewer_email, d.license_no AS reviewer_license
 	FROM screenings s
 	JOIN patients p ON p.id = s.patient_id
