@@ -78,7 +78,9 @@ func TestClinicAssign(t *testing.T) {
 		an := enrol(t, s, w.t1.Token, w.c1, map[string]any{"fullName": "Nguyễn Văn An", "externalId": "HS-1"})
 		binh := enrol(t, s, w.t1.Token, w.c1, map[string]any{"fullName": "Trần Thị Bình"})
 		other := enrol(t, s, w.t2.Token, w.c2, map[string]any{"fullName": "Lê Văn Cường"})
-		path := func(clinic, patient string) string { return "/api/clinics/" + clinic + "/patients/" + patient + "/doctor" }
+		path := func(clinic, patient string) string {
+			return "/api/clinics/" + clinic + "/patients/" + patient + "/doctor"
+		}
 
 		// The rules of assignment.
 		r := s.Do(t, "PUT", path(w.c1, an.ID), testenv.Invalid(map[string]any{"doctorId": w.ca1.ID}), w.ca1.Token).
