@@ -207,10 +207,17 @@ func backfillEnrolments(tx *gorm.DB) error {
 		return fmt.Errorf("enrolments: %w", err)
 	}
 	if any > 0 {
+		// Name keys of enrolments copied from a database of before they
+		// carried one (aura db copy); a no-op otherwise.
+		if err := tx.Exec("UPDATE clinic_patients SET name_key = (SELECT p.name_key FROM patients p WHERE p.id = clinic_patients.patient_id) " +
+			"WHERE name_key = ''").Error; err != nil {
+			return fmt.Errorf("enrolment name keys: %w", err)
+		}
 		return nil
 	}
-	if err := tx.Exec("INSERT INTO clinic_patients (clinic_id, patient_id, created_at) " +
-		"SELECT s.clinic_id, s.patient_id, MIN(s.created_at) FROM screenings s GROUP BY s.clinic_id, s.patient_id").Error; err != nil {
+	if err := tx.Exec("INSERT INTO clinic_patients (clinic_id, patient_id, name_key, created_at) " +
+		"SELECT s.clinic_id, s.patient_id, p.name_key, MIN(s.created_at) FROM screenings s JOIN patients p ON p.id = s.patient_id " +
+		"GROUP BY s.clinic_id, s.patient_id, p.name_key").Error; err != nil {
 		return fmt.Errorf("enrol patients of existing screenings: %w", err)
 	}
 	if err := tx.Exec("UPDATE clinic_patients SET latest_risk_level = (" + models.LatestRiskSQL("clinic_patients") + ")").Error; err != nil {

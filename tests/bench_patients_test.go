@@ -112,7 +112,8 @@ func fillPatients(b testing.TB, s *testenv.Server, clinicID string) string {
 				v := levels[rng.IntN(len(levels))]
 				lvl = &v
 			}
-			cps = append(cps, models.ClinicPatient{ClinicID: clinicID, PatientID: id, ExternalID: &ext, ExternalKey: &extKey, LatestRiskLevel: lvl, CreatedAt: at})
+			cps = append(cps, models.ClinicPatient{ClinicID: clinicID, PatientID: id, ExternalID: &ext, ExternalKey: &extKey, LatestRiskLevel: lvl,
+				NameKey: models.SearchKey(name), CreatedAt: at})
 			if j == benchPatients/2 {
 				code = c
 			}
