@@ -243,10 +243,13 @@ type ClinicPatientRow struct {
 	AssignedDoctorName string
 }
 
-// ClinicPatientPage is one page of a clinic's patients.
+// ClinicPatientPage is one page of a clinic's patients. Total counts at
+// most TotalCap rows (as screening lists do); TotalExact is false when
+// there are more.
 type ClinicPatientPage struct {
-	Items []ClinicPatientRow
-	Total int64
+	Items      []ClinicPatientRow
+	Total      int64
+	TotalExact bool
 }
 
 // InClinic returns page (from 1) of pageSize patients enrolled in clinicID
@@ -257,7 +260,7 @@ type ClinicPatientPage struct {
 // the accounts for names. Each patient's clinics are those where staff is
 // a member ("" for all).
 func (r *Patients) InClinic(clinicID string, f ClinicPatientFilter, page, pageSize int, staff string) (ClinicPatientPage, error) {
-	out := ClinicPatientPage{Items: []ClinicPatientRow{}}
+	out := ClinicPatientPage{Items: []ClinicPatientRow{}, TotalExact: true}
 	where := []string{"cp.clinic_id = ?"}
 	args := []any{clinicID}
 	if len(f.RiskLevels) > 0 {
@@ -289,8 +292,13 @@ func (r *Patients) InClinic(clinicID string, f ClinicPatientFilter, page, pageSi
 		args = append(args, "%"+escapeLike(f.NameKey)+"%")
 	}
 	w := strings.Join(where, " AND ")
-	if err := r.db.Raw("SELECT COUNT(*) FROM clinic_patients cp WHERE "+w, args...).Scan(&out.Total).Error; err != nil {
+	if err := r.db.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM clinic_patients cp WHERE "+w+" LIMIT ?) capped",
+		append(append([]any{}, args...), TotalCap+1)...).Scan(&out.Total).Error; err != nil {
 		return out, translate(err)
+	}
+	out.TotalExact = out.Total <= TotalCap
+	if !out.TotalExact {
+		out.Total = TotalCap
 	}
 	if out.Total == 0 {
 		return out, nil
