@@ -123,7 +123,42 @@ func finishPatientRecords(tx *gorm.DB, rebuild bool, log *slog.Logger) error {
 	if err := backfillNameKeys(tx); err != nil {
 		return err
 	}
-	return backfillEnrolments(tx)
+	if err := backfillEnrolments(tx); err != nil {
+		return err
+	}
+	if tx.Dialector.Name() == "postgres" {
+		trigramIndex(tx, log)
+	}
+	return nil
+}
+
+// trigramIndex gives PostgreSQL a trigram index on the enrolments' name
+// keys (pg_trgm), so a name fragment is found without reading a clinic's
+// every enrolment. It is a speed-up only: where the extension cannot be
+// made (no right to create it, not installed) the migration goes on
+// without it and the name search scans the (clinic_id, name_key) index.
+// The extension goes to the schema public, so it outlives any one schema.
+func trigramIndex(tx *gorm.DB, log *slog.Logger) {
+	err := tx.Transaction(func(sp *gorm.DB) error {
+		var schema []string
+		q := "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+		if err := sp.Raw(q).Scan(&schema).Error; err != nil {
+			return err
+		}
+		if len(schema) == 0 {
+			if err := sp.Exec("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public").Error; err != nil {
+				return err
+			}
+			if err := sp.Raw(q).Scan(&schema).Error; err != nil || len(schema) == 0 {
+				return fmt.Errorf("pg_trgm not found after CREATE EXTENSION: %v", err)
+			}
+		}
+		return sp.Exec(`CREATE INDEX IF NOT EXISTS idx_clinic_patients_name_trgm ON clinic_patients USING gin (name_key "` +
+			schema[0] + `".gin_trgm_ops)`).Error
+	})
+	if err != nil {
+		log.Warn("no trigram index for patient name search (pg_trgm unavailable); searching by name scans a clinic's patients", "err", err)
+	}
 }
 
 // copyBack inserts the rows of table's renamed old copy into the new table:
@@ -207,10 +242,17 @@ func backfillEnrolments(tx *gorm.DB) error {
 		return fmt.Errorf("enrolments: %w", err)
 	}
 	if any > 0 {
+		// Name keys of enrolments copied from a database of before they
+		// carried one (aura db copy); a no-op otherwise.
+		if err := tx.Exec("UPDATE clinic_patients SET name_key = (SELECT p.name_key FROM patients p WHERE p.id = clinic_patients.patient_id) " +
+			"WHERE name_key = ''").Error; err != nil {
+			return fmt.Errorf("enrolment name keys: %w", err)
+		}
 		return nil
 	}
-	if err := tx.Exec("INSERT INTO clinic_patients (clinic_id, patient_id, created_at) " +
-		"SELECT s.clinic_id, s.patient_id, MIN(s.created_at) FROM screenings s GROUP BY s.clinic_id, s.patient_id").Error; err != nil {
+	if err := tx.Exec("INSERT INTO clinic_patients (clinic_id, patient_id, name_key, created_at) " +
+		"SELECT s.clinic_id, s.patient_id, p.name_key, MIN(s.created_at) FROM screenings s JOIN patients p ON p.id = s.patient_id " +
+		"GROUP BY s.clinic_id, s.patient_id, p.name_key").Error; err != nil {
 		return fmt.Errorf("enrol patients of existing screenings: %w", err)
 	}
 	if err := tx.Exec("UPDATE clinic_patients SET latest_risk_level = (" + models.LatestRiskSQL("clinic_patients") + ")").Error; err != nil {

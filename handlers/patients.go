@@ -183,6 +183,6 @@ func (d *Deps) ClinicPatients(c *gin.Context) error {
 			items[i].AssignedDoctor = &AssignedDoctorView{UserID: *r.AssignedDoctorID, FullName: r.AssignedDoctorName}
 		}
 	}
-	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "page": page, "pageSize": size}, "")
+	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "totalExact": p.TotalExact, "page": page, "pageSize": size}, "")
 	return nil
 }

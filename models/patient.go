@@ -70,16 +70,21 @@ type ClinicRef struct {
 // review's when reviewed), kept in the same transaction as the screening
 // so lists filter and page on it in SQL.
 type ClinicPatient struct {
-	ClinicID         string    `gorm:"type:varchar(36);primaryKey;index:idx_clinic_patients_recent,priority:1;index:idx_clinic_patients_risk,priority:1;uniqueIndex:idx_clinic_patients_external,priority:1"`
-	PatientID        string    `gorm:"type:varchar(36);primaryKey;index:idx_clinic_patients_patient;index:idx_clinic_patients_recent,priority:3;index:idx_clinic_patients_risk,priority:4"`
-	ExternalID       *string   `gorm:"type:varchar(100)"`
-	ExternalKey      *string   `gorm:"type:varchar(400);uniqueIndex:idx_clinic_patients_external,priority:2"`
-	AssignedDoctorID *string   `gorm:"type:varchar(36);index"`
-	LatestRiskLevel  *string   `gorm:"type:varchar(10);index:idx_clinic_patients_risk,priority:2"`
-	CreatedAt        time.Time `gorm:"not null;index:idx_clinic_patients_recent,priority:2;index:idx_clinic_patients_risk,priority:3"`
-	Clinic           *Clinic   `gorm:"foreignKey:ClinicID;constraint:OnDelete:CASCADE"`
-	Patient          *Patient  `gorm:"foreignKey:PatientID;constraint:OnDelete:CASCADE"`
-	AssignedDoctor   *User     `gorm:"foreignKey:AssignedDoctorID;constraint:OnDelete:SET NULL"`
+	ClinicID         string  `gorm:"type:varchar(36);primaryKey;index:idx_clinic_patients_recent,priority:1;index:idx_clinic_patients_risk,priority:1;uniqueIndex:idx_clinic_patients_external,priority:1;index:idx_clinic_patients_name,priority:1"`
+	PatientID        string  `gorm:"type:varchar(36);primaryKey;index:idx_clinic_patients_patient;index:idx_clinic_patients_recent,priority:3;index:idx_clinic_patients_risk,priority:4"`
+	ExternalID       *string `gorm:"type:varchar(100)"`
+	ExternalKey      *string `gorm:"type:varchar(400);uniqueIndex:idx_clinic_patients_external,priority:2"`
+	AssignedDoctorID *string `gorm:"type:varchar(36);index"`
+	LatestRiskLevel  *string `gorm:"type:varchar(10);index:idx_clinic_patients_risk,priority:2"`
+	// NameKey is the patient's Patient.NameKey, copied so a clinic's name
+	// search reads one index (clinic_id, name_key) and not the patients
+	// table: whatever changes a record's name key changes it here too
+	// (repositories.Patients.RenameAccount).
+	NameKey        string    `gorm:"type:varchar(1020);not null;default:'';index:idx_clinic_patients_name,priority:2"`
+	CreatedAt      time.Time `gorm:"not null;index:idx_clinic_patients_recent,priority:2;index:idx_clinic_patients_risk,priority:3"`
+	Clinic         *Clinic   `gorm:"foreignKey:ClinicID;constraint:OnDelete:CASCADE"`
+	Patient        *Patient  `gorm:"foreignKey:PatientID;constraint:OnDelete:CASCADE"`
+	AssignedDoctor *User     `gorm:"foreignKey:AssignedDoctorID;constraint:OnDelete:SET NULL"`
 }
 
 // searchFold strips the combining marks of a decomposed string.

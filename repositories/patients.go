@@ -143,8 +143,18 @@ func (r *Patients) ExternalID(clinicID, id string) (*string, error) {
 	return ext[0], nil
 }
 
-// Enrol adds record id to the clinic unless it is enrolled there already.
+// Enrol adds record cp.PatientID to the clinic unless it is enrolled there
+// already; an empty cp.NameKey is copied from the record.
 func (r *Patients) Enrol(cp *models.ClinicPatient) error {
+	if cp.NameKey == "" {
+		var keys []string
+		if err := r.db.Model(&models.Patient{}).Where("id = ?", cp.PatientID).Pluck("name_key", &keys).Error; err != nil {
+			return translate(err)
+		}
+		if len(keys) > 0 {
+			cp.NameKey = keys[0]
+		}
+	}
 	return translate(r.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "clinic_id"}, {Name: "patient_id"}}, DoNothing: true}).
 		Create(cp).Error)
 }
@@ -165,7 +175,11 @@ func (r *Patients) RenameAccount(userID string) error {
 	}
 	for _, row := range rows {
 		p := row.patient()
-		if err := r.db.Model(&models.Patient{}).Where("id = ?", p.ID).Update("name_key", models.SearchKey(p.FullName)).Error; err != nil {
+		key := models.SearchKey(p.FullName)
+		if err := r.db.Model(&models.Patient{}).Where("id = ?", p.ID).Update("name_key", key).Error; err != nil {
+			return translate(err)
+		}
+		if err := r.db.Model(&models.ClinicPatient{}).Where("patient_id = ?", p.ID).Update("name_key", key).Error; err != nil {
 			return translate(err)
 		}
 	}
@@ -212,9 +226,9 @@ func (r *Patients) ExternalTaken(clinicID, key string) (bool, error) {
 }
 
 // ClinicPatientFilter narrows a clinic's patient list; empty fields do not
-// filter. Q matches a part of the name (NameKey, folded by
-// models.SearchKey), the patient code (Code, upper case) or the clinic's
-// number (ExternalKey, folded by models.FoldKey).
+// filter. The patient code (Code, upper case) or the clinic's number
+// (ExternalKey, folded by models.FoldKey) finds that patient; when neither
+// matches, NameKey (folded by models.SearchKey) matches a part of the name.
 type ClinicPatientFilter struct {
 	NameKey, Code, ExternalKey string
 	RiskLevels                 []string
@@ -229,10 +243,13 @@ type ClinicPatientRow struct {
 	AssignedDoctorName string
 }
 
-// ClinicPatientPage is one page of a clinic's patients.
+// ClinicPatientPage is one page of a clinic's patients. Total counts at
+// most TotalCap rows (as screening lists do); TotalExact is false when
+// there are more.
 type ClinicPatientPage struct {
-	Items []ClinicPatientRow
-	Total int64
+	Items      []ClinicPatientRow
+	Total      int64
+	TotalExact bool
 }
 
 // InClinic returns page (from 1) of pageSize patients enrolled in clinicID
@@ -243,7 +260,7 @@ type ClinicPatientPage struct {
 // the accounts for names. Each patient's clinics are those where staff is
 // a member ("" for all).
 func (r *Patients) InClinic(clinicID string, f ClinicPatientFilter, page, pageSize int, staff string) (ClinicPatientPage, error) {
-	out := ClinicPatientPage{Items: []ClinicPatientRow{}}
+	out := ClinicPatientPage{Items: []ClinicPatientRow{}, TotalExact: true}
 	where := []string{"cp.clinic_id = ?"}
 	args := []any{clinicID}
 	if len(f.RiskLevels) > 0 {
@@ -254,27 +271,34 @@ func (r *Patients) InClinic(clinicID string, f ClinicPatientFilter, page, pageSi
 		where = append(where, "cp.assigned_doctor_id = ?")
 		args = append(args, f.AssignedDoctorID)
 	}
-	join := ""
-	if f.NameKey != "" || f.Code != "" || f.ExternalKey != "" {
-		join = " JOIN patients p ON p.id = cp.patient_id"
-		var or []string
-		if f.NameKey != "" {
-			or = append(or, `p.name_key LIKE ? ESCAPE '\'`)
-			args = append(args, "%"+escapeLike(f.NameKey)+"%")
+	if f.Code != "" || f.ExternalKey != "" {
+		// A patient code or an external id of the clinic finds that
+		// patient (both indexed); else q is a part of a name.
+		var ids []string
+		err := r.db.Raw(`SELECT cp.patient_id FROM clinic_patients cp WHERE cp.clinic_id = ? AND cp.external_key = ?
+			UNION SELECT cp.patient_id FROM patients p JOIN clinic_patients cp ON cp.patient_id = p.id AND cp.clinic_id = ?
+			WHERE p.patient_code = ?`, clinicID, f.ExternalKey, clinicID, f.Code).Scan(&ids).Error
+		if err != nil {
+			return out, translate(err)
 		}
-		if f.Code != "" {
-			or = append(or, "p.patient_code = ?")
-			args = append(args, f.Code)
+		if len(ids) > 0 {
+			where = append(where, "cp.patient_id IN ?")
+			args = append(args, ids)
+			f.NameKey = ""
 		}
-		if f.ExternalKey != "" {
-			or = append(or, "cp.external_key = ?")
-			args = append(args, f.ExternalKey)
-		}
-		where = append(where, "("+strings.Join(or, " OR ")+")")
+	}
+	if f.NameKey != "" {
+		where = append(where, `cp.name_key LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(f.NameKey)+"%")
 	}
 	w := strings.Join(where, " AND ")
-	if err := r.db.Raw("SELECT COUNT(*) FROM clinic_patients cp"+join+" WHERE "+w, args...).Scan(&out.Total).Error; err != nil {
+	if err := r.db.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM clinic_patients cp WHERE "+w+" LIMIT ?) capped",
+		append(append([]any{}, args...), TotalCap+1)...).Scan(&out.Total).Error; err != nil {
 		return out, translate(err)
+	}
+	out.TotalExact = out.Total <= TotalCap
+	if !out.TotalExact {
+		out.Total = TotalCap
 	}
 	if out.Total == 0 {
 		return out, nil
@@ -292,7 +316,7 @@ func (r *Patients) InClinic(clinicID string, f ClinicPatientFilter, page, pageSi
 	err := r.db.Raw(`SELECT p.*, u.full_name AS user_full_name, u.email AS user_email,
 		pg.external_id, pg.latest_risk_level, pg.assigned_doctor_id, du.full_name AS doctor_name, du.email AS doctor_email
 		FROM (SELECT cp.patient_id, cp.external_id, cp.latest_risk_level, cp.assigned_doctor_id, cp.created_at
-			FROM clinic_patients cp`+join+` WHERE `+w+` ORDER BY cp.created_at DESC, cp.patient_id DESC LIMIT ? OFFSET ?) pg
+			FROM clinic_patients cp WHERE `+w+` ORDER BY cp.created_at DESC, cp.patient_id DESC LIMIT ? OFFSET ?) pg
 		JOIN patients p ON p.id = pg.patient_id
 		LEFT JOIN users u ON u.id = p.user_id
 		LEFT JOIN users du ON du.id = pg.assigned_doctor_id

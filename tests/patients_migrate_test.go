@@ -179,7 +179,7 @@ func TestMigratePatientRecords(t *testing.T) {
 		}
 		for i, w := range want {
 			g := enrolled[i]
-			if g.ClinicID != w.clinic || g.PatientID != w.patient || models.Deref(g.LatestRiskLevel) != w.risk {
+			if g.ClinicID != w.clinic || g.PatientID != w.patient || models.Deref(g.LatestRiskLevel) != w.risk || g.NameKey == "" {
 				t.Errorf("enrolment %d: %s/%s %v, want %+v", i, g.ClinicID, g.PatientID, models.Deref(g.LatestRiskLevel), w)
 			}
 		}
