@@ -30,8 +30,15 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 				return fmt.Errorf("migration lock: %w", err)
 			}
 		}
+		rebuild, err := preparePatientRecords(tx)
+		if err != nil {
+			return err
+		}
 		if err := tx.AutoMigrate(models.All()...); err != nil {
 			return fmt.Errorf("automigrate: %w", err)
+		}
+		if err := finishPatientRecords(tx, rebuild, log); err != nil {
+			return err
 		}
 		// idx_screenings_recent (created_at, id, clinic_id) replaced
 		// idx_screenings_created (created_at): the newest-first listing reads

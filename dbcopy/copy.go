@@ -372,7 +372,7 @@ func seedNames() []string {
 // checksum of what it read.
 func copyTable(src, tx *gorm.DB, p tablePlan, o Options, prog *progress, precision time.Duration) (string, error) {
 	prog.begin(p.name, p.rows)
-	rows, err := src.Raw(p.selectSQL(src)).Rows()
+	rows, err := src.Raw(p.sourceSQL(src)).Rows()
 	if err != nil {
 		return "", fmt.Errorf("source: read %s: %w", p.name, err)
 	}

@@ -23,6 +23,16 @@ import (
 type column struct {
 	name string
 	kind schema.DataType
+	// from is the source column this one is read from when the source
+	// lacks it (see derived); "" reads the column itself.
+	from string
+}
+
+// derived names, per table, columns a source of an older AURA lacks that
+// are filled from another column of the same row: a patient record made for
+// an account has the account's id as its own.
+var derived = map[string]map[string]string{
+	"patients": {"id": "user_id"},
 }
 
 // table is one AURA table, as models.All() describes it.
@@ -71,6 +81,9 @@ func (t table) only(have []string) table {
 	for _, c := range t.columns {
 		if set[c.name] {
 			out.columns = append(out.columns, c)
+		} else if f := derived[t.name][c.name]; f != "" && set[f] {
+			c.from = f
+			out.columns = append(out.columns, c)
 		}
 	}
 	return out
@@ -89,6 +102,19 @@ func (t table) selectSQL(db *gorm.DB) string {
 	cols := make([]string, len(t.columns))
 	for i, c := range t.columns {
 		cols[i] = quote(db, c.name)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + quote(db, t.name)
+}
+
+// sourceSQL reads t's columns from the source, derived ones from the
+// column they are made of.
+func (t table) sourceSQL(db *gorm.DB) string {
+	cols := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		cols[i] = quote(db, c.name)
+		if c.from != "" {
+			cols[i] = quote(db, c.from) + " AS " + quote(db, c.name)
+		}
 	}
 	return "SELECT " + strings.Join(cols, ", ") + " FROM " + quote(db, t.name)
 }

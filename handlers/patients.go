@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,12 +13,24 @@ import (
 
 // PatientView is the Patient object of the contract.
 type PatientView struct {
-	UserID         string          `json:"userId"`
+	ID string `json:"id"`
+	// UserID is the account, null for a record without one.
+	UserID         *string         `json:"userId"`
 	PatientCode    string          `json:"patientCode"`
 	FullName       string          `json:"fullName"`
 	DateOfBirth    *string         `json:"dateOfBirth"`
 	Sex            *string         `json:"sex"`
 	MedicalHistory MedicalHistView `json:"medicalHistory"`
+	// ExternalID is the clinic's own number, when read in a clinic's
+	// context; null otherwise.
+	ExternalID *string         `json:"externalId"`
+	Clinics    []ClinicRefView `json:"clinics"`
+}
+
+// ClinicRefView names a clinic the patient is enrolled in.
+type ClinicRefView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // MedicalHistView is the patient's medical history.
@@ -29,9 +42,13 @@ type MedicalHistView struct {
 }
 
 func patientView(p *models.Patient) PatientView {
-	return PatientView{UserID: p.UserID, PatientCode: p.PatientCode, FullName: p.FullName, DateOfBirth: p.DateOfBirth,
+	clinics := make([]ClinicRefView, len(p.Clinics))
+	for i, c := range p.Clinics {
+		clinics[i] = ClinicRefView{ID: c.ID, Name: c.Name}
+	}
+	return PatientView{ID: p.ID, UserID: p.UserID, PatientCode: p.PatientCode, FullName: p.FullName, DateOfBirth: p.DateOfBirth,
 		Sex: p.Sex, MedicalHistory: MedicalHistView{Diabetes: p.Diabetes, DiabetesSinceYear: p.DiabetesSinceYear,
-			Hypertension: p.Hypertension, Notes: p.HistoryNotes}}
+			Hypertension: p.Hypertension, Notes: p.HistoryNotes}, ExternalID: p.ExternalID, Clinics: clinics}
 }
 
 // PatientMe is GET /api/patients/me.
@@ -76,13 +93,14 @@ func (d *Deps) UpdatePatientMe(c *gin.Context) error {
 	return nil
 }
 
-// GetPatient is GET /api/patients/{userId}.
+// GetPatient is GET /api/patients/{id}: the record id (a user id for a
+// record with an account).
 func (d *Deps) GetPatient(c *gin.Context) error {
 	a := actor(c)
 	if err := policy.Can(a, policy.PermPatientsRead); err != nil {
 		return err
 	}
-	id, err := idParam(c, "userId")
+	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -91,5 +109,80 @@ func (d *Deps) GetPatient(c *gin.Context) error {
 		return err
 	}
 	OK(c, http.StatusOK, patientView(p), "")
+	return nil
+}
+
+// ClinicPatientView is a Patient in its clinic's list: with the latest
+// risk level there and the assigned doctor.
+type ClinicPatientView struct {
+	PatientView
+	LatestRiskLevel *string             `json:"latestRiskLevel"`
+	AssignedDoctor  *AssignedDoctorView `json:"assignedDoctor"`
+}
+
+// AssignedDoctorView names the doctor who follows a patient in a clinic.
+type AssignedDoctorView struct {
+	UserID   string `json:"userId"`
+	FullName string `json:"fullName"`
+}
+
+type enrolRequest struct {
+	FullName    string             `json:"fullName"`
+	DateOfBirth models.Opt[string] `json:"dateOfBirth"`
+	Sex         models.Opt[string] `json:"sex"`
+	ExternalID  *string            `json:"externalId"`
+	Email       *string            `json:"email"`
+	Phone       *string            `json:"phone"`
+}
+
+// EnrolPatient is POST /api/clinics/{id}/patients.
+func (d *Deps) EnrolPatient(c *gin.Context) error {
+	var req enrolRequest
+	if err := Bind(c, &req, false); err != nil {
+		return err
+	}
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := d.Patients.Enrol(c.Request.Context(), store(c), actor(c), id, patients.Enrolment{FullName: req.FullName,
+		DateOfBirth: req.DateOfBirth, Sex: req.Sex, ExternalID: req.ExternalID, Email: req.Email, Phone: req.Phone})
+	if err != nil {
+		return err
+	}
+	OK(c, http.StatusCreated, patientView(p), "Patient enrolled")
+	return nil
+}
+
+// ClinicPatients is GET /api/clinics/{id}/patients?q=&riskLevel=&assignedDoctorId=&page=&pageSize=.
+func (d *Deps) ClinicPatients(c *gin.Context) error {
+	a := actor(c)
+	if err := policy.Can(a, policy.PermPatientsList); err != nil {
+		return err
+	}
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	details := map[string]string{}
+	page := intQuery(c, "page", 1, 1, 1_000_000, details)
+	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
+	if len(details) > 0 {
+		return models.Invalid(details)
+	}
+	p, err := d.Patients.List(c.Request.Context(), store(c), a, id, patients.ListQuery{Q: c.Query("q"),
+		RiskLevel: strings.Join(c.QueryArray("riskLevel"), ","), AssignedDoctorID: c.Query("assignedDoctorId"), Page: page, PageSize: size})
+	if err != nil {
+		return err
+	}
+	items := make([]ClinicPatientView, len(p.Items))
+	for i := range p.Items {
+		r := &p.Items[i]
+		items[i] = ClinicPatientView{PatientView: patientView(&r.Patient), LatestRiskLevel: r.LatestRiskLevel}
+		if r.AssignedDoctorID != nil {
+			items[i].AssignedDoctor = &AssignedDoctorView{UserID: *r.AssignedDoctorID, FullName: r.AssignedDoctorName}
+		}
+	}
+	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "totalExact": p.TotalExact, "page": page, "pageSize": size}, "")
 	return nil
 }

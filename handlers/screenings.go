@@ -43,7 +43,10 @@ type ScreeningView struct {
 
 // ScreeningPatient is the patient part of a Screening.
 type ScreeningPatient struct {
-	UserID      string  `json:"userId"`
+	// ID is the patient record's id; UserID its account's (the same id),
+	// null for a record without an account.
+	ID          string  `json:"id"`
+	UserID      *string `json:"userId"`
 	PatientCode string  `json:"patientCode"`
 	FullName    string  `json:"fullName"`
 	DateOfBirth *string `json:"dateOfBirth"`
@@ -113,7 +116,7 @@ func orName(name *string, email string) string {
 
 func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 	v := ScreeningView{ID: r.ID, Status: r.Status, Eye: r.Eye, Note: r.Note, CreatedAt: ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt),
-		Patient: ScreeningPatient{UserID: r.PatientID, PatientCode: r.PatientCode, FullName: orName(r.PatientName, r.PatientEmail),
+		Patient: ScreeningPatient{ID: r.PatientID, UserID: r.PatientUserID, PatientCode: r.PatientCode, FullName: orName(r.PatientName, r.PatientEmail),
 			DateOfBirth: r.PatientDOB, Sex: r.PatientSex},
 		Clinic: ScreeningClinic{ID: r.ClinicID, Name: r.ClinicName},
 		Image: ScreeningImage{ContentType: r.ImageType, Bytes: r.ImageBytes, Width: r.ImageWidth, Height: r.ImageHeight,
@@ -169,12 +172,13 @@ const maxFieldBytes = 8 << 10
 const maxUploadDetails = 10
 
 // UploadScreening is POST /api/screenings (multipart/form-data: image, eye,
-// clinicId, note). The image is streamed to a temporary file and checked as
-// it arrives; only then is a database session started.
+// clinicId, note, and patientId when a clinic's staff upload for a
+// patient). The image is streamed to a temporary file and checked as it
+// arrives; only then is a database session started.
 func (d *Deps) UploadScreening(c *gin.Context) error {
 	a := actor(c)
-	if err := policy.Can(a, policy.PermOwnScreenings); err != nil {
-		return err
+	if policy.Can(a, policy.PermOwnScreenings) != nil && policy.Can(a, policy.PermScreeningsUpload) != nil {
+		return models.ErrForbidden
 	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
@@ -216,7 +220,7 @@ func (d *Deps) UploadScreening(c *gin.Context) error {
 				}
 				return err
 			}
-		case "eye", "clinicId", "note":
+		case "eye", "clinicId", "note", "patientId":
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
 			if err != nil {
 				return bodyError(err)
@@ -233,6 +237,8 @@ func (d *Deps) UploadScreening(c *gin.Context) error {
 				in.ClinicID = v
 			case "note":
 				in.Note = &v
+			case "patientId":
+				in.PatientID = v
 			}
 		default:
 			details[truncateName(name)] = "is not a known field"

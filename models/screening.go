@@ -74,7 +74,7 @@ type Screening struct {
 	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_recent,priority:1"`
 	UpdatedAt time.Time `gorm:"not null"`
 
-	Patient *Patient `gorm:"foreignKey:PatientID;references:UserID;constraint:OnDelete:RESTRICT"`
+	Patient *Patient `gorm:"foreignKey:PatientID;constraint:OnDelete:RESTRICT"`
 	Clinic  *Clinic  `gorm:"foreignKey:ClinicID;constraint:OnDelete:RESTRICT"`
 }
 

@@ -10,9 +10,9 @@ package repositories
 // (services/policy) and applied by the repositories inside the query,
 // never by filtering rows in Go.
 //
-// Patients are reached through the screenings sent to the clinic; patients
-// enrolled in a clinic without a screening (records without an account)
-// join the staff part of patients() below.
+// Patients are reached through the screenings sent to the clinic and through
+// their enrolment in it (clinic_patients), so a record without an account or
+// without a screening is seen by the staff whose role shows patients there.
 type Scope struct {
 	All            bool
 	PatientID      string
@@ -50,7 +50,7 @@ func (sc Scope) screenings(s string) (string, []any) {
 	var conds []string
 	var args []any
 	if sc.PatientID != "" {
-		conds = append(conds, s+".patient_id = ?")
+		conds = append(conds, s+".patient_id IN (SELECT own.id FROM patients own WHERE own.user_id = ?)")
 		args = append(args, sc.PatientID)
 	}
 	if sc.StaffID != "" && len(sc.ScreeningRoles) > 0 {
@@ -62,8 +62,9 @@ func (sc Scope) screenings(s string) (string, []any) {
 }
 
 // patients returns the condition on a patients row aliased p: the patient
-// may be seen when a screening of theirs was sent to a clinic where the
-// caller's membership shows patients (or they are the caller).
+// may be seen when it is the caller's own record, or when a screening of
+// theirs was sent to, or the record is enrolled in, a clinic where the
+// caller's membership shows patients.
 func (sc Scope) patients(p string) (string, []any) {
 	if sc.All {
 		return "1 = 1", nil
@@ -76,7 +77,10 @@ func (sc Scope) patients(p string) (string, []any) {
 	}
 	if sc.StaffID != "" && len(sc.PatientRoles) > 0 {
 		c, a := member("s.clinic_id", sc.StaffID, sc.PatientRoles)
-		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s WHERE s.patient_id = "+p+".user_id AND "+c+")")
+		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s WHERE s.patient_id = "+p+".id AND "+c+")")
+		args = append(args, a...)
+		c, a = member("cp.clinic_id", sc.StaffID, sc.PatientRoles)
+		conds = append(conds, "EXISTS (SELECT 1 FROM clinic_patients cp WHERE cp.patient_id = "+p+".id AND "+c+")")
 		args = append(args, a...)
 	}
 	return or(conds), args

@@ -37,11 +37,14 @@ func (r *Screenings) ReleaseClaims(clinicID, doctorID string, now time.Time) ([]
 // clinic and reviewer.
 type ScreeningRow struct {
 	models.Screening
-	PatientCode     string
-	PatientDOB      *string
-	PatientSex      *string
-	PatientName     *string
-	PatientEmail    string
+	PatientCode  string
+	PatientDOB   *string
+	PatientSex   *string
+	PatientName  *string
+	PatientEmail string
+	// PatientUserID is the account of the patient's record; nil for a
+	// record without one (notices to the patient go nowhere).
+	PatientUserID   *string
 	ClinicName      string
 	ReviewerName    *string
 	ReviewerEmail   *string
@@ -49,11 +52,11 @@ type ScreeningRow struct {
 }
 
 const screeningSelect = `SELECT s.*, p.patient_code, p.date_of_birth AS patient_dob, p.sex AS patient_sex,
-	u.full_name AS patient_name, u.email AS patient_email, c.name AS clinic_name,
+	COALESCE(u.full_name, p.full_name) AS patient_name, COALESCE(u.email, p.email, '') AS patient_email, p.user_id AS patient_user_id, c.name AS clinic_name,
 	ru.full_name AS reviewer_name, ru.email AS reviewer_email, d.license_no AS reviewer_license
 	FROM screenings s
-	JOIN patients p ON p.user_id = s.patient_id
-	JOIN users u ON u.id = s.patient_id
+	JOIN patients p ON p.id = s.patient_id
+	LEFT JOIN users u ON u.id = p.user_id
 	JOIN clinics c ON c.id = s.clinic_id
 	LEFT JOIN users ru ON ru.id = s.reviewer_id
 	LEFT JOIN doctors d ON d.user_id = s.reviewer_id`
@@ -200,7 +203,21 @@ func (r *Screenings) SaveAnalysis(id string, a models.Analysis, attempts int) (b
 		models.StatusAwaitingReview, attempts, nil, nil, *a.CompletedAt
 	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, []string{models.StatusQueued, models.StatusProcessing}).
 		Updates(cols)
-	return res.RowsAffected == 1, translate(res.Error)
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, translate(res.Error)
+	}
+	return true, r.refreshLatestRisk(id)
+}
+
+// refreshLatestRisk brings the latest risk level of the enrolment of
+// screening id's patient in its clinic up to date (call it in the
+// transaction that analysed or reviewed the screening).
+func (r *Screenings) refreshLatestRisk(id string) error {
+	var s models.Screening
+	if err := r.db.Select("clinic_id", "patient_id").Where("id = ?", id).Take(&s).Error; err != nil {
+		return translate(err)
+	}
+	return (&Patients{db: r.db}).RefreshLatestRisk(s.ClinicID, s.PatientID)
 }
 
 // analysisColumns maps every column of the embedded models.Analysis to its
@@ -266,7 +283,10 @@ func (r *Screenings) Review(id, doctorID string, v Verdict, now time.Time) (bool
 		Updates(map[string]any{"status": models.StatusReviewed, "review_risk_level": v.RiskLevel, "review_notes": v.Notes,
 			"recommendation": v.Recommendation, "analysis_agreement": v.AnalysisAgreement,
 			"corrected_metrics": v.CorrectedMetrics, "reviewed_at": now, "updated_at": now})
-	return res.RowsAffected == 1, translate(res.Error)
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, translate(res.Error)
+	}
+	return true, r.refreshLatestRisk(id)
 }
 
 // AnalyzerUse is one analyzer version's share of the recorded analyses.

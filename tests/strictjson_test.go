@@ -45,6 +45,10 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/clinics/:id/invitations": {"role", `"TECHNICIAN"`, `"email":"twin@example.com",`},
 	"/api/invitations/accept":      {"token", `"a"`, ""},
 	"/api/admin/users":             {"fullName", `"A"`, `"email":"twin@example.com","roles":["PATIENT"],`},
+	// Patients of a clinic.
+	"/api/clinics/:id/patients": {"fullName", `"Twin"`, ""},
+	// A patient's doctor in a clinic.
+	"/api/clinics/:id/patients/:patientId/doctor": {"doctorId", `"00000000-0000-4000-8000-000000000000"`, ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ

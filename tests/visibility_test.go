@@ -1,12 +1,16 @@
 package tests
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"aura/internal/testenv"
+	"aura/models"
 )
 
 // TestPatientVisibilityMatrix: who may read GET /api/patients/{id}, by role
@@ -153,8 +157,8 @@ func seedAnalysis(t *testing.T, s *testenv.Server, id string) {
 // The other clinic's are 404, as unknown ids. Reads are audited under the
 // role held in the clinic.
 //
-// Patients enrolled without an account join as further targets here (a
-// record of clinic 1 and one of clinic 2) once such records exist.
+// Patients enrolled without an account are further targets in
+// TestAccountlessVisibilityMatrix.
 func TestStaffRoleVisibilityMatrix(t *testing.T) {
 	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
@@ -273,5 +277,86 @@ func TestStaffRoleVisibilityMatrix(t *testing.T) {
 		s.Do(t, "DELETE", "/api/clinics/"+w.c1+"/staff/"+w.t1.ID, nil, w.ca1.Token).Expect(t, http.StatusOK, "")
 		s.Do(t, "GET", "/api/screenings/"+w.screen1, nil, w.t1.Token).Expect(t, http.StatusNotFound, "NOT_FOUND")
 		s.Do(t, "GET", "/api/screenings/"+w.screen1, nil, w.ca1.Token).Expect(t, http.StatusOK, "")
+	})
+}
+
+// TestAccountlessVisibilityMatrix: the roles × own clinic / other clinic ×
+// patient with / without an account, for GET /api/patients/{id}, the
+// screening, and the screening list filtered by patient. A record without
+// an account is seen exactly as one with: by its clinic's DOCTOR and
+// CLINIC_ADMIN (profile, screening), its clinic's TECHNICIAN (screening for
+// intake only, no profile: 403), ADMIN; never by another clinic's staff
+// (404 as an unknown id) or a patient (403 on profiles, 404 on screenings).
+func TestAccountlessVisibilityMatrix(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		w := newStaffWorld(t, e.URI(t))
+		s := w.s
+		rec1 := enrol(t, s, w.t1.Token, w.c1, map[string]any{"fullName": "Đặng Thị Hoa"})
+		rec2 := enrol(t, s, w.t2.Token, w.c2, map[string]any{"fullName": "Bùi Văn Khoa"})
+		seed := func(patientID, clinicID string) string {
+			now := time.Now().UTC()
+			id := uuid.NewString()
+			testenv.Must(t, s.App.DB.WithContext(testenv.Ctx(t)).Create(&models.Screening{ID: id, PatientID: patientID, ClinicID: clinicID,
+				Status: models.StatusAwaitingReview, Eye: "left", ImageKey: "screenings/" + id + "/image.png", ImageType: "image/png",
+				ImageBytes: 1, ImageWidth: 256, ImageHeight: 256, ImageSHA256: fmt.Sprintf("%064d", 0), CreatedAt: now, UpdatedAt: now, Lang: "vi"}).Error, "seed")
+			seedAnalysis(t, s, id)
+			return id
+		}
+		seedAnalysis(t, s, w.screen1)
+		seedAnalysis(t, s, w.screening)
+		type target struct{ patient, screening string }
+		targets := map[string]target{
+			"rec1": {rec1.ID, seed(rec1.ID, w.c1)}, "rec2": {rec2.ID, seed(rec2.ID, w.c2)},
+			"p1": {w.p1.ID, w.screen1}, "p2": {w.p2.ID, w.screening},
+		}
+		callers := map[string]person{"admin": w.admin, "d1": w.d1, "ca1": w.ca1, "t1": w.t1, "p1": w.p1}
+		type cell struct{ profile, screening int }
+		own, other := cell{200, 200}, cell{404, 404}
+		want := map[string]map[string]cell{
+			"admin": {"rec1": own, "rec2": own, "p1": own, "p2": own},
+			"d1":    {"rec1": own, "rec2": other, "p1": own, "p2": other},
+			"ca1":   {"rec1": own, "rec2": other, "p1": own, "p2": other},
+			"t1":    {"rec1": {403, 200}, "rec2": {403, 404}, "p1": {403, 200}, "p2": {403, 404}},
+			"p1":    {"rec1": {403, 404}, "rec2": {403, 404}, "p1": {403, 200}, "p2": {403, 404}},
+		}
+		notFound := string(s.Do(t, "GET", "/api/patients/22222222-2222-4222-8222-222222222222", nil, w.d1.Token).Expect(t, http.StatusNotFound, "NOT_FOUND").Body)
+		for cn, caller := range callers {
+			for tn, tg := range targets {
+				c := want[cn][tn]
+				r := s.Do(t, "GET", "/api/patients/"+tg.patient, nil, caller.Token)
+				if r.Status != c.profile {
+					t.Errorf("%s reads profile %s: %d, want %d", cn, tn, r.Status, c.profile)
+				}
+				if r.Status == http.StatusNotFound && string(r.Body) != notFound {
+					t.Errorf("%s reads profile %s: 404 %s differs from an unknown id's", cn, tn, r.Body)
+				}
+				r = s.Do(t, "GET", "/api/screenings/"+tg.screening, nil, caller.Token)
+				if r.Status != c.screening {
+					t.Errorf("%s reads screening of %s: %d, want %d", cn, tn, r.Status, c.screening)
+				}
+				var page struct{ Items []screening }
+				s.Do(t, "GET", "/api/screenings?patientId="+tg.patient, nil, caller.Token).Expect(t, http.StatusOK, "").Data(t, &page)
+				if seen := len(page.Items) == 1; seen != (c.screening == 200) {
+					t.Errorf("%s lists screenings of %s: %d rows", cn, tn, len(page.Items))
+				} else if seen && (page.Items[0].Patient.FullName == "" || (cn == "t1") != (page.Items[0].Analysis == nil)) {
+					t.Errorf("%s lists screening of %s as %+v", cn, tn, page.Items[0])
+				}
+			}
+		}
+		// The accountless patient's screening names the record, no account.
+		var sc struct {
+			Patient struct {
+				ID     string
+				UserID *string
+			}
+		}
+		s.Do(t, "GET", "/api/screenings/"+targets["rec1"].screening, nil, w.ca1.Token).Expect(t, http.StatusOK, "").Data(t, &sc)
+		if sc.Patient.ID != rec1.ID || sc.Patient.UserID != nil {
+			t.Errorf("accountless screening's patient %+v", sc.Patient)
+		}
+		if rows := auditLogs(t, s, w.admin.Token, "action=patient.read&entityId="+rec1.ID+"&actorId="+w.ca1.ID); len(rows) != 1 || *rows[0].ActorRole != "CLINIC_ADMIN" {
+			t.Errorf("accountless profile read audited %+v", rows)
+		}
 	})
 }

@@ -52,7 +52,18 @@ func (s *Service) UpdateProfile(ctx context.Context, st *repositories.Store, u *
 	if len(details) > 0 {
 		return nil, models.Invalid(details)
 	}
-	if err := st.Users.Update(u.ID, upd, s.Now()); err != nil {
+	err := st.Tx(func(tx *repositories.Store) error {
+		if err := tx.Users.Update(u.ID, upd, s.Now()); err != nil {
+			return err
+		}
+		if upd.FullName == nil {
+			return nil
+		}
+		// The patient record searches by the account's name: refolded in
+		// the same transaction.
+		return tx.Patients.RenameAccount(u.ID)
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := *u

@@ -107,6 +107,10 @@ func (s *Service) RemoveStaff(ctx context.Context, st *repositories.Store, a mod
 			}
 		}
 		if slices.Contains(roles, models.RoleDoctor) {
+			// The patients they followed there have no doctor any more.
+			if err := tx.Patients.UnassignDoctor(clinicID, userID); err != nil {
+				return err
+			}
 			released, err := tx.Screenings.ReleaseClaims(clinicID, userID, now)
 			if err != nil {
 				return err

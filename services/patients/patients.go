@@ -60,7 +60,7 @@ func (s *Service) Me(ctx context.Context, st *repositories.Store, a models.Actor
 	if err := s.Ensure(st, a.UserID); err != nil {
 		return nil, err
 	}
-	return st.Patients.Get(a.UserID, repositories.Scope{PatientID: a.UserID})
+	return st.Patients.ByUser(a.UserID)
 }
 
 // Get is a patient's profile as a doctor of one of the clinics the patient
@@ -131,7 +131,7 @@ func (s *Service) UpdateMe(ctx context.Context, st *repositories.Store, a models
 		if err := audit.Record(tx, a, models.RolePatient, models.AuditPatientUpdate, models.EntityPatient, a.UserID, now); err != nil {
 			return err
 		}
-		p, err = tx.Patients.Get(a.UserID, repositories.Scope{PatientID: a.UserID})
+		p, err = tx.Patients.ByUser(a.UserID)
 		return err
 	})
 	return p, err

@@ -43,7 +43,7 @@ func TestPatientProfile(t *testing.T) {
 
 		p, err := svc.Me(ctx, st, me)
 		testenv.Must(t, err, "me")
-		if p.UserID != u.ID || p.PatientCode == "" {
+		if p.UserID == nil || *p.UserID != u.ID || p.ID != u.ID || p.PatientCode == "" {
 			t.Fatalf("profile: %+v", p)
 		}
 		var inv *models.Error

@@ -113,8 +113,11 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 		if err != nil || !ok {
 			return err
 		}
-		notices := []*models.Notification{notifications.New(models.NoticeAnalyzed, row.PatientID, id, row.ClinicName, row.Lang, s.Clock)}
-		doctors, err := tx.Clinics.MembersOf(row.ClinicID)
+		var notices []*models.Notification
+		if row.PatientUserID != nil {
+			notices = append(notices, notifications.New(models.NoticeAnalyzed, *row.PatientUserID, id, row.ClinicName, row.Lang, s.Clock))
+		}
+		doctors, err := s.caseFor(tx, row, now)
 		if err != nil {
 			return err
 		}
@@ -197,8 +200,10 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 				return err
 			}
 			if ok {
-				if err := tx.Notifications.Add(notifications.New(models.NoticeFailed, row.PatientID, id, row.ClinicName, row.Lang, s.Clock)); err != nil {
-					return err
+				if row.PatientUserID != nil {
+					if err := tx.Notifications.Add(notifications.New(models.NoticeFailed, *row.PatientUserID, id, row.ClinicName, row.Lang, s.Clock)); err != nil {
+						return err
+					}
 				}
 				if err := audit.Record(tx, models.Actor{}, "", models.AuditAnalysisFailed, models.EntityScreening, id, now); err != nil {
 					return err

@@ -229,7 +229,7 @@ func (in ReviewInput) check() (repositories.Verdict, error) {
 
 // Review records the verdict of the doctor holding the claim; the review is
 // final. The patient is told in the app and by email (through the outbox,
-// in the same transaction). Not held by the caller: NOT_CLAIMED; already
+// in the same transaction) when their record has an account. Not held by the caller: NOT_CLAIMED; already
 // reviewed: INVALID_STATE.
 func (s *Service) Review(ctx context.Context, st *repositories.Store, a models.Actor, id string, in ReviewInput) (*repositories.ScreeningRow, error) {
 	if err := policy.Can(a, policy.PermScreeningsReview); err != nil {
@@ -250,7 +250,12 @@ func (s *Service) Review(ctx context.Context, st *repositories.Store, a models.A
 			return models.ErrNotClaimed
 		},
 		func(tx *repositories.Store, row *repositories.ScreeningRow) error {
-			if err := tx.Notifications.Add(notifications.New(models.NoticeReviewed, row.PatientID, id, row.ClinicName, row.Lang, s.Clock)); err != nil {
+			if row.PatientUserID == nil {
+				// A record without an account: no inbox, and no email
+				// (the link needs a sign-in; the clinic tells the patient).
+				return nil
+			}
+			if err := tx.Notifications.Add(notifications.New(models.NoticeReviewed, *row.PatientUserID, id, row.ClinicName, row.Lang, s.Clock)); err != nil {
 				return err
 			}
 			name := row.PatientEmail

@@ -67,8 +67,10 @@ func TestUploadValidation(t *testing.T) {
 				t.Errorf("%s: %v, want only %v", c.name, got, c.want)
 			}
 		}
-		if _, _, err := w.svc.Upload(ctx, w.st, w.doctorA, screenings.UploadInput{Image: spool(), Eye: "left", ClinicID: w.clinicID}); !errors.Is(err, models.ErrForbidden) {
-			t.Errorf("a doctor uploads: %v", err)
+		// A doctor uploads for a patient of the clinic, so must name one.
+		_, _, err := w.svc.Upload(ctx, w.st, w.doctorA, screenings.UploadInput{Image: spool(), Eye: "left", ClinicID: w.clinicID})
+		if got := details(t, err); got["patientId"] == "" || len(got) != 1 {
+			t.Errorf("a doctor uploads without a patient: %v", got)
 		}
 		if n := w.count(t, &models.Screening{}, "1 = 1"); n != 0 {
 			t.Fatalf("refused uploads left %d screenings", n)

@@ -33,6 +33,10 @@ type UploadInput struct {
 	// Claimed is true when ClaimUpload took a slot of the patient's upload
 	// limit for this request: a replay gives it back.
 	Claimed bool
+	// PatientID is the patient record a clinic's staff upload for (a
+	// DOCTOR, CLINIC_ADMIN or TECHNICIAN of ClinicID, or an ADMIN); empty
+	// when a patient uploads for themselves.
+	PatientID string
 }
 
 // uploadKey names a patient's upload counter in the shared rate_limits table.
@@ -71,16 +75,19 @@ func (s *Service) ClaimUpload(st *repositories.Store, a models.Actor, idemKey st
 }
 
 // Upload stores the patient's image and commits its screening and analysis
-// job in one transaction (PATIENT). The image is written to the store first
+// job in one transaction: a PATIENT's own (no PatientID), or one a clinic's
+// staff send for a patient record enrolled in the clinic (PatientID and
+// ClinicID; see staffUpload). The image is written to the store first
 // and removed again if the transaction fails, so a failed upload leaves
-// nothing behind. With an Idempotency-Key seen in the last 24 hours it
-// returns that first screening instead (replayed = true); a concurrent twin
-// may answer CONFLICT.
+// nothing behind. With an Idempotency-Key the uploader used in the last 24
+// hours it returns that first screening instead (replayed = true); a
+// concurrent twin may answer CONFLICT.
 func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.Actor, in UploadInput) (row *repositories.ScreeningRow, replayed bool, err error) {
-	if err := policy.Can(a, policy.PermOwnScreenings); err != nil {
+	details := map[string]string{}
+	staff, err := staffUpload(a, &in, details)
+	if err != nil {
 		return nil, false, err
 	}
-	details := map[string]string{}
 	if in.Image == nil {
 		details["image"] = "is required"
 	}
@@ -111,7 +118,7 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 				// the limit stricter until the window ends).
 				_ = st.Limits.Release(uploadKey(a.UserID))
 			}
-			row, err := st.Screenings.Get(prev.ID, repositories.Scope{PatientID: a.UserID})
+			row, err := s.uploaded(st, a, prev.ID, staff)
 			return row, true, err
 		case err == nil:
 			if err := st.Screenings.ForgetIdempotencyKey(prev.ID); err != nil {
@@ -121,23 +128,46 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 			return nil, false, err
 		}
 	}
-	clinicID, err := s.clinicFor(st, in.ClinicID, details)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(details) > 0 {
-		return nil, false, models.Invalid(details)
-	}
-	if err := (&patients.Service{Clock: s.Clock}).Ensure(st, a.UserID); err != nil {
-		return nil, false, err
+	var clinicID, patientID, role string
+	var account *string
+	if staff {
+		if clinicID, err = s.staffClinic(st, a, in, details); err != nil {
+			return nil, false, err
+		}
+		patientID = strings.ToLower(in.PatientID)
+		rec, err := st.Patients.Get(patientID, repositories.Scope{All: true})
+		if err != nil {
+			return nil, false, err
+		}
+		account = rec.UserID
+		x, err := policy.Load(st, a)
+		if err != nil {
+			return nil, false, err
+		}
+		role = x.AuditRole(clinicID, patientID)
+	} else {
+		if clinicID, err = s.clinicFor(st, in.ClinicID, details); err != nil {
+			return nil, false, err
+		}
+		if len(details) > 0 {
+			return nil, false, models.Invalid(details)
+		}
+		if err := (&patients.Service{Clock: s.Clock}).Ensure(st, a.UserID); err != nil {
+			return nil, false, err
+		}
+		patientID, account, role = a.UserID, &a.UserID, models.RolePatient
 	}
 	// The screening speaks the patient's language: the account's, else the
 	// upload's, else the default.
-	u, err := st.Users.ByID(a.UserID)
-	if err != nil {
-		return nil, false, err
+	var accountLang *string
+	if account != nil {
+		u, err := st.Users.ByID(*account)
+		if err != nil {
+			return nil, false, err
+		}
+		accountLang = u.Lang
 	}
-	in.Lang = i18n.Lang(models.Deref(u.Lang), in.Lang, s.Settings.DefaultLang)
+	in.Lang = i18n.Lang(models.Deref(accountLang), in.Lang, s.Settings.DefaultLang)
 
 	id := uuid.NewString()
 	objKey, err := storage.ScreeningImageKey(id, in.Image.Ext)
@@ -151,7 +181,7 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	if _, err := s.Blobs.Put(ctx, objKey, rd, in.Image.ContentType); err != nil {
 		return nil, false, errors.Join(models.ErrUnavailable, err)
 	}
-	sc := &models.Screening{ID: id, PatientID: a.UserID, ClinicID: clinicID, Status: models.StatusQueued, Eye: in.Eye,
+	sc := &models.Screening{ID: id, PatientID: patientID, ClinicID: clinicID, Status: models.StatusQueued, Eye: in.Eye,
 		Note: note, Lang: in.Lang, ImageKey: objKey, ImageType: in.Image.ContentType, ImageBytes: in.Image.Size,
 		ImageWidth: in.Image.Width, ImageHeight: in.Image.Height, ImageSHA256: in.Image.SHA256, CreatedAt: now, UpdatedAt: now}
 	if key != "" {
@@ -161,10 +191,14 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		if err := tx.Screenings.Create(sc); err != nil {
 			return err
 		}
+		// A patient who sends a screening to a clinic is its patient.
+		if err := tx.Patients.Enrol(&models.ClinicPatient{ClinicID: clinicID, PatientID: sc.PatientID, CreatedAt: now}); err != nil {
+			return err
+		}
 		if err := tx.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: id, Account: a.UserID, MaxAttempts: s.Settings.MaxAttempts, CreatedAt: now}); err != nil {
 			return err
 		}
-		return audit.Record(tx, a, models.RolePatient, models.AuditUpload, models.EntityScreening, id, now)
+		return audit.Record(tx, a, role, models.AuditUpload, models.EntityScreening, id, now)
 	})
 	if err != nil {
 		// Nothing may stay behind: the object goes with the failed row.
@@ -176,8 +210,99 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		}
 		return nil, false, err
 	}
-	row, err = st.Screenings.Get(id, repositories.Scope{PatientID: a.UserID})
+	row, err = s.uploaded(st, a, id, staff)
 	return row, false, err
+}
+
+// staffUpload says whether the upload is one a clinic's staff send for a
+// patient: PatientID set by a caller whose role may upload in a clinic
+// (screenings.upload). A PATIENT naming their own record uploads for
+// themselves; naming another without that role is FORBIDDEN. Staff who are
+// not patients must name the patient (VALIDATION_FAILED on patientId).
+func staffUpload(a models.Actor, in *UploadInput, details map[string]string) (bool, error) {
+	own := policy.Can(a, policy.PermOwnScreenings) == nil
+	upload := policy.Can(a, policy.PermScreeningsUpload) == nil
+	switch {
+	case in.PatientID == "" && own:
+		return false, nil
+	case in.PatientID == "" && upload:
+		details["patientId"] = "is required: the patient the screening is for"
+		return true, nil
+	case in.PatientID == "":
+		return false, models.ErrForbidden
+	case upload:
+		return true, nil
+	case own && strings.EqualFold(in.PatientID, a.UserID):
+		in.PatientID = ""
+		return false, nil
+	}
+	return false, models.ErrForbidden
+}
+
+// staffClinic checks a staff upload's clinic and patient: clinicId is
+// required and must name a clinic (VALIDATION_FAILED); the caller must
+// hold a role there that uploads (else NOT_FOUND, as for a clinic they may
+// not see; an ADMIN may upload anywhere); patientId must be a record
+// enrolled in it (VALIDATION_FAILED). A clinic that is not active takes no
+// new screenings (CLINIC_INACTIVE), said once the request is otherwise
+// valid.
+func (s *Service) staffClinic(st *repositories.Store, a models.Actor, in UploadInput, details map[string]string) (string, error) {
+	clinicID := strings.ToLower(in.ClinicID)
+	var c *models.Clinic
+	if clinicID == "" {
+		details["clinicId"] = "is required for an upload for a patient"
+	} else if _, err := uuid.Parse(clinicID); err != nil || len(clinicID) != 36 {
+		details["clinicId"] = "must be the id of a clinic"
+	} else if c, err = st.Clinics.ByID(clinicID); errors.Is(err, models.ErrNotFound) {
+		details["clinicId"] = "must be the id of a clinic"
+	} else if err != nil {
+		return "", err
+	}
+	if in.PatientID != "" {
+		if _, err := uuid.Parse(in.PatientID); err != nil || len(in.PatientID) != 36 {
+			details["patientId"] = "must be the id of a patient enrolled in the clinic"
+		}
+	}
+	if c == nil || len(details) > 0 {
+		return "", models.Invalid(details)
+	}
+	if err := policy.CanIn(st, a, clinicID, policy.PermScreeningsUpload); err != nil {
+		return "", err
+	}
+	ok, err := st.Patients.Enrolled(clinicID, strings.ToLower(in.PatientID))
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		details["patientId"] = "must be the id of a patient enrolled in the clinic"
+		return "", models.Invalid(details)
+	}
+	if !c.Active() {
+		return "", models.ErrClinicInactive
+	}
+	return clinicID, nil
+}
+
+// uploaded reads back the screening just stored (or replayed) as the
+// uploader sees it: a patient their own; staff through their visibility,
+// without the analysis and review when their role reads no results there
+// (a TECHNICIAN follows intake only).
+func (s *Service) uploaded(st *repositories.Store, a models.Actor, id string, staff bool) (*repositories.ScreeningRow, error) {
+	if !staff {
+		return st.Screenings.Get(id, repositories.Scope{PatientID: a.UserID})
+	}
+	row, err := st.Screenings.Get(id, policy.Scope(a))
+	if err != nil {
+		return nil, err
+	}
+	x, err := policy.Load(st, a)
+	if err != nil {
+		return nil, err
+	}
+	if !x.Results(row.ClinicID, row.PatientID) {
+		intakeOnly(row)
+	}
+	return row, nil
 }
 
 // clinicFor resolves the clinic of an upload: the one named, or the only

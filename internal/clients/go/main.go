@@ -122,7 +122,7 @@ func run(base, imagePath, email string) (*result, error) {
 		return nil, fmt.Errorf("get: %d %s", got.StatusCode(), got.Body)
 	}
 	sc := got.JSON200.Data
-	if sc.Id != id || sc.Eye != client.ScreeningEyeLeft || sc.Image.Width < 256 || sc.Patient.UserId != s.User.Id {
+	if sc.Id != id || sc.Eye != client.ScreeningEyeLeft || sc.Image.Width < 256 || sc.Patient.UserId == nil || *sc.Patient.UserId != s.User.Id || sc.Patient.Id != s.User.Id {
 		return nil, fmt.Errorf("get: unexpected screening %+v", sc)
 	}
 
