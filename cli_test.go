@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"aura/storage"
 )
 
 var (
@@ -133,7 +138,8 @@ func TestCLIDatabaseOpenFailure(t *testing.T) {
 	uri := "DATABASE_URI=postgresql://u:secretpw@127.0.0.1:1/x"
 	modes := map[string][]string{
 		"text": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s"},
-		"json": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s", "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp"},
+		"json": {uri, "AURA_DATABASE_CONNECT_TIMEOUT=0s", "AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp",
+			"AURA_STORAGE_ALLOW_PLAINTEXT=true"},
 	}
 	for mode, env := range modes {
 		for _, cmd := range []string{"serve", "migrate"} {
@@ -175,7 +181,7 @@ func TestCLIProductionNeedsSMTP(t *testing.T) {
 		t.Fatalf("config.yaml: exit %d, output %q", code, out)
 	}
 	// With smtp, production starts (migrate needs no relay).
-	if out, code := run(t, dir, []string{secret, "AURA_MAIL_DRIVER=smtp"}, "migrate"); code != 0 {
+	if out, code := run(t, dir, []string{secret, "AURA_MAIL_DRIVER=smtp", "AURA_STORAGE_ALLOW_PLAINTEXT=true"}, "migrate"); code != 0 {
 		t.Fatalf("smtp: exit %d, output %q", code, out)
 	}
 }
@@ -509,5 +515,117 @@ func TestCLIMetricsAddressBusy(t *testing.T) {
 		if code != 1 || !strings.HasPrefix(lines[len(lines)-1], "aura: metrics.addr (AURA_METRICS_ADDR)") {
 			t.Fatalf("%s: exit %d, output %q", cmd, code, out)
 		}
+	}
+}
+
+// TestCLIProductionNeedsStorageKey: production with neither
+// storage.encryption_key nor storage.keeper stops the start with one line
+// saying what to set; storage.allow_plaintext lets it start.
+func TestCLIProductionNeedsStorageKey(t *testing.T) {
+	env := []string{"AURA_ENV=production", "SECRET_KEY=" + strings.Repeat("k", 40), "AURA_MAIL_DRIVER=smtp", "DATABASE_URI=sqlite:///aura.db"}
+	out, code := run(t, t.TempDir(), env, "migrate")
+	want := "aura: storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY): production stores patient images encrypted"
+	if code != 1 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, want) || !strings.Contains(out, "storage.allow_plaintext") {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+	if out, code := run(t, t.TempDir(), append(env, "AURA_STORAGE_ALLOW_PLAINTEXT=true"), "migrate"); code != 0 {
+		t.Fatalf("allow_plaintext: exit %d, output %q", code, out)
+	}
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	if out, code := run(t, t.TempDir(), append(env, "AURA_STORAGE_ENCRYPTION_KEY="+key), "migrate"); code != 0 || strings.Contains(out, key) {
+		t.Fatalf("with a key: exit %d, output %q", code, out)
+	}
+}
+
+// TestCLIStorageEncrypt: `aura storage encrypt` encrypts the objects of a
+// store in the clear, prints the counts, and converts nothing the second
+// time; the objects read back the same with the key. `aura storage rekey`
+// moves them to a new key, after which the old one no longer opens them.
+// Without a key, both refuse in one line.
+func TestCLIStorageEncrypt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	uri := "file://" + filepath.ToSlash(dir)
+	plain, err := storage.Open(ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string][]byte{}
+	for i, n := range []int{0, 100, 70 << 10, 300 << 10} {
+		k := fmt.Sprintf("screenings/ab/%d/image.jpg", i)
+		objs[k] = bytes.Repeat([]byte{byte(i + 1)}, n)
+		if _, err := plain.Put(ctx, k, bytes.NewReader(objs[k]), "image/jpeg"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = plain.Close()
+	work := t.TempDir()
+	k1 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
+	k2 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32))
+	env := func(key string) []string {
+		return []string{"AURA_STORAGE_URI=" + uri, "AURA_STORAGE_ENCRYPTION_KEY=" + key, "DATABASE_URI=sqlite:///aura.db"}
+	}
+	check := func(key string) {
+		t.Helper()
+		keeper, err := storage.OpenKeeper(ctx, key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := storage.OpenWith(ctx, uri, storage.Options{Keeper: keeper})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for k, want := range objs {
+			raw, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(k)))
+			if !bytes.HasPrefix(raw, []byte("AURAENC")) {
+				t.Fatalf("%s is in the clear", k)
+			}
+			rc, attrs, err := st.Get(ctx, k)
+			if err != nil {
+				t.Fatalf("%s: %v", k, err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, want) || attrs.ContentType != "image/jpeg" {
+				t.Fatalf("%s: %d bytes, %s, %v", k, len(got), attrs.ContentType, err)
+			}
+		}
+	}
+
+	out, code := run(t, work, []string{"AURA_STORAGE_URI=" + uri}, "storage", "encrypt")
+	if code != 1 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "no master key") {
+		t.Fatalf("without a key: exit %d, output %q", code, out)
+	}
+	out, code = run(t, work, env(k1), "storage", "encrypt")
+	if code != 0 || !strings.Contains(out, "4 objects: 4 converted, 0 already done") || strings.Contains(out, k1) {
+		t.Fatalf("first run: exit %d, output %q", code, out)
+	}
+	check(k1)
+	out, code = run(t, work, env(k1), "storage", "encrypt")
+	if code != 0 || !strings.Contains(out, "4 objects: 0 converted, 4 already done") {
+		t.Fatalf("second run: exit %d, output %q", code, out)
+	}
+	out, code = run(t, work, env(k2), "storage", "encrypt")
+	if code != 1 || !strings.Contains(out, "4 under an unknown key") {
+		t.Fatalf("under another key: exit %d, output %q", code, out)
+	}
+
+	oldKey := filepath.Join(work, "old-key")
+	if err := os.WriteFile(oldKey, []byte(k1+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code = run(t, work, env(k2), "storage", "rekey", "--old-key-file", oldKey)
+	if code != 0 || !strings.Contains(out, "4 objects: 4 converted") {
+		t.Fatalf("rekey: exit %d, output %q", code, out)
+	}
+	check(k2)
+	out, code = run(t, work, env(k2), "storage", "rekey", "--old-key-file", oldKey)
+	if code != 0 || !strings.Contains(out, "4 objects: 0 converted, 4 already done") {
+		t.Fatalf("rekey again: exit %d, output %q", code, out)
+	}
+	out, code = run(t, work, env(k1), "storage", "encrypt")
+	if code != 1 || !strings.Contains(out, "4 under an unknown key") {
+		t.Fatalf("the old key after rekey: exit %d, output %q", code, out)
 	}
 }

@@ -2,7 +2,7 @@
 // clinic: the JSON REST API (accounts, clinics, patients, screenings and
 // their analysis, reviews, reports, notifications, audit), its workers
 // (analysis queue, mail outbox, housekeeping) and the operator commands
-// (migrate, users, db copy, version). See README.md.
+// (migrate, users, db copy, storage encrypt and rekey, version). See README.md.
 package main
 
 import (
@@ -51,6 +51,7 @@ func rootCmd() *cobra.Command {
 			Run: func(cmd *cobra.Command, _ []string) { printVersion(cmd.OutOrStdout()) }},
 		usersCmd(),
 		dbCmd(),
+		storageCmd(),
 	)
 	return root
 }

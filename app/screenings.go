@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"aura/analysis"
+	"aura/config"
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
@@ -16,7 +18,7 @@ import (
 // the analysis workers (analysis.workers of them; none when 0).
 func (a *App) newScreenings(ctx context.Context) error {
 	c := a.Cfg
-	blobs, err := storage.Open(ctx, c.Storage.URI)
+	blobs, err := OpenStore(ctx, c, a.Log)
 	if err != nil {
 		return err
 	}
@@ -46,6 +48,27 @@ func (a *App) newScreenings(ctx context.Context) error {
 	a.Analysis.Clock = a.Clock
 	a.workers = append(a.workers, a.Analysis.Run)
 	return nil
+}
+
+// OpenStore opens the object store of storage.uri with the master key of
+// storage.encryption_key or storage.keeper, if one is set. An object that
+// fails to decrypt (wrong key, altered) is logged as an error, naming its
+// key (which holds no personal data); the request reading it answers 503.
+func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (*storage.Store, error) {
+	keeper, err := storage.OpenKeeper(ctx, c.Storage.EncryptionKey, c.Storage.Keeper)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := storage.OpenWith(ctx, c.Storage.URI, storage.Options{Keeper: keeper, OnCorrupt: func(key string, err error) {
+		log.Error("stored object cannot be decrypted", "key", key, "err", err)
+	}})
+	if err != nil {
+		if keeper != nil {
+			_ = keeper.Close()
+		}
+		return nil, err
+	}
+	return blobs, nil
 }
 
 // reportTimeout bounds the making of one PDF report.

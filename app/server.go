@@ -229,7 +229,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.Log.Info("serving", "addr", ln.Addr().String(), "engine", a.Cfg.Database.DSN.Engine,
-		"database", a.Cfg.Database.DSN.Redacted(), "env", a.Cfg.Env)
+		"database", a.Cfg.Database.DSN.Redacted(), "env", a.Cfg.Env, "storage_encrypted", a.Blobs != nil && a.Blobs.Encrypted())
 
 	var serveErr error
 	select {
@@ -302,7 +302,7 @@ func RunWorkers(ctx context.Context, cfg *config.Config, w io.Writer) error {
 		return err
 	}
 	a.Log.Info("working", "engine", cfg.Database.DSN.Engine, "database", cfg.Database.DSN.Redacted(),
-		"analysis_workers", cfg.Analysis.Workers, "storage", a.Blobs.String())
+		"analysis_workers", cfg.Analysis.Workers, "storage", a.Blobs.String(), "storage_encrypted", a.Blobs.Encrypted())
 	done := make(chan struct{})
 	for _, wk := range a.workers {
 		go func() {

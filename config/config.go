@@ -64,6 +64,16 @@ type MetricsConfig struct {
 type StorageConfig struct {
 	// URI is file:///abs/dir, file://relative/dir or s3://bucket?endpoint=...
 	URI string `mapstructure:"uri"`
+	// EncryptionKey is the master key of encryption at rest: base64 of 32
+	// bytes. Exclusive with Keeper.
+	EncryptionKey string `mapstructure:"encryption_key"`
+	// Keeper is the master key held elsewhere: a gocloud.dev/secrets URL
+	// (base64key://, awskms://; gcpkms:// and hashivault:// are not
+	// compiled into this build).
+	Keeper string `mapstructure:"keeper"`
+	// AllowPlaintext lets production start with neither key: objects are
+	// then stored in the clear.
+	AllowPlaintext bool `mapstructure:"allow_plaintext"`
 }
 
 // ScreeningConfig bounds uploads, image decodes and report renders.
@@ -336,6 +346,9 @@ var defaults = map[string]any{
 	"cors.allowed_origins":             []string{},
 	"log.level":                        "info",
 	"storage.uri":                      "file://aura-data",
+	"storage.encryption_key":           "",
+	"storage.keeper":                   "",
+	"storage.allow_plaintext":          false,
 	"i18n.default_language":            "vi",
 	"screening.max_image_bytes":        20 << 20,
 	"analysis.analyzer":                "vessels",

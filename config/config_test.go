@@ -174,7 +174,8 @@ func TestDevelopmentSecret(t *testing.T) {
 	if err != nil || !cfg.GeneratedSecret || len(cfg.Auth.JWTSecret) < MinSecretBytes {
 		t.Fatalf("dev secret: %v %v", cfg.GeneratedSecret, err)
 	}
-	cfg, err = load(t, "", map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32), "AURA_MAIL_DRIVER": "smtp"})
+	cfg, err = load(t, "", map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32), "AURA_MAIL_DRIVER": "smtp",
+		"AURA_STORAGE_ALLOW_PLAINTEXT": "true"})
 	if err != nil || cfg.GeneratedSecret || cfg.Env != EnvProduction {
 		t.Fatalf("prod secret: %v", err)
 	}
@@ -201,7 +202,7 @@ func TestProductionNeedsSMTP(t *testing.T) {
 	if _, err := load(t, "", map[string]string{"SECRET_KEY": secret}, "--env", "production"); err == nil {
 		t.Fatal("--env production with the log driver accepted")
 	}
-	cfg, err := loadFile(t, "env: production\nmail:\n  driver: smtp\n", map[string]string{"SECRET_KEY": secret})
+	cfg, err := loadFile(t, "env: production\nmail:\n  driver: smtp\nstorage:\n  allow_plaintext: true\n", map[string]string{"SECRET_KEY": secret})
 	if err != nil || cfg.Mail.Driver != "smtp" {
 		t.Fatalf("production with smtp: %v", err)
 	}
@@ -241,5 +242,52 @@ func TestGoogleSettings(t *testing.T) {
 		if err == nil && cfg.Auth.Google.ClientID != "x.apps.googleusercontent.com" {
 			t.Errorf("client id %q not trimmed", cfg.Auth.Google.ClientID)
 		}
+	}
+}
+
+// TestStorageEncryptionSettings: a key is base64 of 32 bytes, a keeper a
+// URL of a known scheme, not both; production needs one unless
+// storage.allow_plaintext; no message repeats a key.
+func TestStorageEncryptionSettings(t *testing.T) {
+	key := "q2Vy7S0Hc3dXvO2bH9FQYc7v0mUe0I6hV0eGCEyS8HY=" // base64 of 32 bytes
+	prod := func(extra map[string]string) map[string]string {
+		m := map[string]string{"AURA_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32), "AURA_MAIL_DRIVER": "smtp"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for name, c := range map[string]struct {
+		env  map[string]string
+		want string // "" accepted, else the start of the error
+	}{
+		"development, none":      {nil, ""},
+		"key":                    {map[string]string{"AURA_STORAGE_ENCRYPTION_KEY": key}, ""},
+		"keeper":                 {map[string]string{"AURA_STORAGE_KEEPER": "awskms://alias/aura?region=eu-west-1"}, ""},
+		"short key":              {map[string]string{"AURA_STORAGE_ENCRYPTION_KEY": "c2hvcnQ="}, "storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY): must be base64 of 32 bytes"},
+		"not base64":             {map[string]string{"AURA_STORAGE_ENCRYPTION_KEY": "secret password!"}, "storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY): must be base64"},
+		"both":                   {map[string]string{"AURA_STORAGE_ENCRYPTION_KEY": key, "AURA_STORAGE_KEEPER": "base64key://" + key}, "storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY) and storage.keeper"},
+		"unknown keeper":         {map[string]string{"AURA_STORAGE_KEEPER": "vault://k"}, "storage.keeper (AURA_STORAGE_KEEPER): must be a URL of base64key://"},
+		"production, none":       {prod(nil), "storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY): production stores patient images encrypted"},
+		"production, key":        {prod(map[string]string{"AURA_STORAGE_ENCRYPTION_KEY": key}), ""},
+		"production, keeper":     {prod(map[string]string{"AURA_STORAGE_KEEPER": "base64key://" + key}), ""},
+		"production, plaintext":  {prod(map[string]string{"AURA_STORAGE_ALLOW_PLAINTEXT": "true"}), ""},
+		"allow_plaintext typo'd": {map[string]string{"AURA_STORAGE_ALLOW_PLAINTEXT": "yes"}, "storage.allow_plaintext (AURA_STORAGE_ALLOW_PLAINTEXT): \"yes\" is not a boolean"},
+	} {
+		cfg, err := load(t, "", c.env)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want)):
+			t.Errorf("%s: %v; want %q", name, err, c.want)
+		case err != nil && strings.Contains(err.Error(), "c2hvcnQ"):
+			t.Errorf("%s: the error repeats the key: %v", name, err)
+		case err == nil && c.env["AURA_STORAGE_ENCRYPTION_KEY"] != "" && cfg.Storage.EncryptionKey != key:
+			t.Errorf("%s: key %q", name, cfg.Storage.EncryptionKey)
+		}
+	}
+	cfg, err := loadFile(t, "storage:\n  encryption_key: "+key+"\n  allow_plaintext: false\n", nil)
+	if err != nil || cfg.Storage.EncryptionKey != key {
+		t.Fatalf("config.yaml: %v", err)
 	}
 }

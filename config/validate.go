@@ -2,10 +2,13 @@ package config
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -111,6 +114,9 @@ func (c *Config) validate() error {
 	if err := c.Auth.Google.validate(); err != nil {
 		return err
 	}
+	if err := c.Storage.validate(c.Env); err != nil {
+		return err
+	}
 	if u, err := url.Parse(c.Mail.FrontendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("mail.frontend_url (FRONTEND_URL): must be an http(s) URL")
 	}
@@ -143,4 +149,44 @@ func (g *GoogleConfig) validate() error {
 		return fmt.Errorf("auth.google.client_id (AURA_AUTH_GOOGLE_CLIENT_ID): at most 255 characters")
 	}
 	return nil
+}
+
+// keeperSchemes are the storage.keeper URL schemes; the storage package
+// says which of them this build can open.
+var keeperSchemes = []string{"base64key", "awskms", "gcpkms", "hashivault"}
+
+// validate checks the encryption settings: at most one key, a key that is
+// base64 of 32 bytes, a keeper URL of a known scheme, and, in production,
+// a key unless allow_plaintext. Messages never repeat a key.
+func (s *StorageConfig) validate(env string) error {
+	s.EncryptionKey = strings.TrimSpace(s.EncryptionKey)
+	s.Keeper = strings.TrimSpace(s.Keeper)
+	switch {
+	case s.EncryptionKey != "" && s.Keeper != "":
+		return errors.New("storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY) and storage.keeper (AURA_STORAGE_KEEPER): both are set; set one")
+	case s.EncryptionKey != "":
+		if n, ok := base64Len(s.EncryptionKey); !ok || n != 32 {
+			return errors.New("storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY): must be base64 of 32 bytes; make one with: openssl rand -base64 32")
+		}
+	case s.Keeper != "":
+		u, err := url.Parse(s.Keeper)
+		if err != nil || !slices.Contains(keeperSchemes, u.Scheme) {
+			return fmt.Errorf("storage.keeper (AURA_STORAGE_KEEPER): must be a URL of %s", strings.Join(keeperSchemes, "://, ")+"://")
+		}
+	case env == EnvProduction && !s.AllowPlaintext:
+		return errors.New("storage.encryption_key (AURA_STORAGE_ENCRYPTION_KEY): production stores patient images encrypted; set it " +
+			"(openssl rand -base64 32) or storage.keeper (AURA_STORAGE_KEEPER), or set storage.allow_plaintext (AURA_STORAGE_ALLOW_PLAINTEXT=true) to store them in the clear")
+	}
+	return nil
+}
+
+// base64Len is the decoded length of s in standard or URL base64, padded
+// or not.
+func base64Len(s string) (int, bool) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return len(b), true
+		}
+	}
+	return 0, false
 }

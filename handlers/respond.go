@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"aura/models"
+	"aura/storage"
 )
 
 // Envelope is the body of every response.
@@ -69,9 +70,15 @@ var statusOf = map[models.Code]int{
 // StatusOf is the HTTP status of err by statusOf, and the error as the
 // client sees it: an error without a code, or with a code missing from the
 // table, is a 500 INTERNAL; a reused refresh token is answered UNAUTHORIZED.
+// A stored object that cannot be decrypted (storage.ErrUndecryptable: wrong
+// key, no key, altered) is 503 UNAVAILABLE even where no service gave it a
+// code: never a 500, never the stored bytes.
 func StatusOf(err error) (int, *models.Error) {
 	var e *models.Error
 	if !errors.As(err, &e) {
+		if errors.Is(err, storage.ErrUndecryptable) {
+			return http.StatusServiceUnavailable, models.ErrUnavailable
+		}
 		return http.StatusInternalServerError, models.ErrInternal
 	}
 	status, ok := statusOf[e.Code]

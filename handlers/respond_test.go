@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"aura/models"
+	"aura/storage"
 )
 
 // TestEveryCodeHasAStatus: the one error type (models.Error) has one code
@@ -54,6 +55,8 @@ func TestStatusOf(t *testing.T) {
 		{models.ErrTokenReused, http.StatusUnauthorized, models.CodeUnauthorized},
 		{errors.New("disk on fire"), http.StatusInternalServerError, models.CodeInternal},
 		{models.NewError("NO_SUCH_CODE", "x"), http.StatusInternalServerError, models.CodeInternal},
+		{fmt.Errorf("report: %w", storage.ErrUndecryptable), http.StatusServiceUnavailable, models.CodeUnavailable},
+		{errors.Join(models.ErrUnavailable, storage.ErrUndecryptable), http.StatusServiceUnavailable, models.CodeUnavailable},
 	} {
 		status, e := StatusOf(c.err)
 		if status != c.status || e.Code != c.code {

@@ -34,6 +34,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	d.authedMailRoutes(authed)
 
 	api.GET("/users/:id/avatar.svg", session, Handle(d.Avatar))
+	api.POST("/invitations/accept", session, Handle(d.AcceptInvitation))
 
 	signed := api.Group("", session, Handle(d.RequireAuth))
 	signed.GET("/clinics", Handle(d.ListClinics))
@@ -42,6 +43,11 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.POST("/clinics/:id/patients", Handle(d.EnrolPatient))
 	signed.GET("/clinics/:id/patients", Handle(d.ClinicPatients))
 	signed.GET("/roles", Handle(d.Roles))
+	signed.POST("/clinics/:id/invitations", Handle(d.CreateInvitation))
+	signed.GET("/clinics/:id/invitations", Handle(d.ListInvitations))
+	signed.DELETE("/clinics/:id/invitations/:invitationId", Handle(d.RevokeInvitation))
+	signed.GET("/clinics/:id/staff", Handle(d.ClinicStaff))
+	signed.DELETE("/clinics/:id/staff/:userId", Handle(d.RemoveStaff))
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))
@@ -62,6 +68,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 
 	admin := api.Group("/admin", session, Handle(d.RequireAuth), Handle(RequirePermission(policy.PermAdminConsole)))
 	admin.GET("/users", Handle(d.ListUsers))
+	admin.POST("/users", Handle(d.CreateUser))
 	admin.PATCH("/users/:id", Handle(d.UpdateUser))
 	admin.GET("/clinics", Handle(d.AdminListClinics))
 	admin.POST("/clinics", Handle(d.CreateClinic))

@@ -146,6 +146,17 @@ var vi = map[string]string{
 	"Clinic application rejected": "Đã từ chối đơn đăng ký phòng khám",
 	"Clinic suspended":            "Đã tạm ngưng phòng khám",
 	"Clinic reactivated":          "Đã kích hoạt lại phòng khám",
+
+	// Invitations and accounts an admin makes.
+	"An account with this email exists: sign in to it, then accept the invitation":                                                "Đã có tài khoản dùng email này: hãy đăng nhập vào tài khoản đó rồi chấp nhận lời mời",
+	"clinic roles (CLINIC_ADMIN, TECHNICIAN) are given by a clinic's invitation; each role must be one of PATIENT, DOCTOR, ADMIN": "vai trò phòng khám (CLINIC_ADMIN, TECHNICIAN) chỉ được cấp qua lời mời của phòng khám; mỗi vai trò phải là một trong: PATIENT, DOCTOR, ADMIN",
+	"This account is already a member of the clinic in this role":                                                                 "Tài khoản này đã là thành viên của phòng khám với vai trò này",
+	"is only for a DOCTOR invitation":     "chỉ dành cho lời mời bác sĩ (DOCTOR)",
+	"The invitation is no longer pending": "Lời mời không còn ở trạng thái chờ",
+	"Invitation sent":                     "Đã gửi lời mời",
+	"Invitation revoked":                  "Đã thu hồi lời mời",
+	"Invitation accepted":                 "Đã chấp nhận lời mời",
+	"Account created; its owner was mailed a link to set a password": "Đã tạo tài khoản; chủ tài khoản đã được gửi email có liên kết để đặt mật khẩu",
 }
 
 // patterns translate the messages built with numbers, names or a cause.

@@ -40,6 +40,11 @@ var subjects = map[string]string{
 	models.MailVerifyEmail + ".vi":       "Xác minh địa chỉ email của bạn cho AURA",
 	models.MailResetPassword + ".vi":     "Đặt lại mật khẩu AURA của bạn",
 	models.MailPasswordChanged + ".vi":   "Mật khẩu AURA của bạn đã được thay đổi",
+	// Invitations.
+	models.MailInvitation + ".vi":        "Bạn được mời tham gia một phòng khám trên AURA",
+	models.MailInvitation + ".en":        "You are invited to join a clinic on AURA",
+	models.MailAccountInvitation + ".vi": "Tài khoản AURA đã được tạo cho bạn: hãy đặt mật khẩu",
+	models.MailAccountInvitation + ".en": "An AURA account was made for you: set your password",
 }
 
 // Data fills a message's templates.
@@ -58,6 +63,9 @@ type Data struct {
 	Clinic string
 	// Reason is an admin's reason (a clinic rejected or suspended).
 	Reason string
+	// Role is the clinic role an invitation offers (DOCTOR, CLINIC_ADMIN,
+	// TECHNICIAN).
+	Role string
 	// Lang is the recipient's language: "vi" picks the Vietnamese subject
 	// and templates; "en" or "" the English ones.
 	Lang string

@@ -80,6 +80,10 @@ const (
 	AuditClinicReactivate = "clinic.reactivate"
 )
 
+// Audit action of a clinic's staff: a membership ended by a CLINIC_ADMIN of
+// the clinic or an ADMIN (one row on the clinic, one on the account).
+const AuditStaffRemove = "staff.remove"
+
 // Audit actions of a clinic's patients: an enrolment (entity: the patient)
 // and a read of the clinic's patient list (entity: the clinic).
 const (

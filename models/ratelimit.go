@@ -14,5 +14,6 @@ type RateLimit struct {
 // AutoMigrate creates them and a copy fills them.
 func All() []any {
 	return []any{&User{}, &Role{}, &UserRole{}, &Session{}, &RefreshToken{}, &ActionToken{}, &OutboxMessage{}, &RateLimit{},
-		&Clinic{}, &Doctor{}, &ClinicMember{}, &Patient{}, &ClinicPatient{}, &Screening{}, &AuditLog{}, &Job{}, &Notification{}, &AnalysisProfile{}}
+		&Clinic{}, &Doctor{}, &ClinicMember{}, &Patient{}, &ClinicPatient{}, &Screening{}, &AuditLog{}, &Job{}, &Notification{}, &AnalysisProfile{},
+		&Invitation{}}
 }

@@ -91,7 +91,7 @@ func (r *Patients) Get(id string, scope Scope) (*models.Patient, error) {
 	p := rows[0].patient()
 	staff := ""
 	if !scope.All && (p.UserID == nil || *p.UserID != scope.PatientID) {
-		staff = scope.ReaderID
+		staff = scope.StaffID
 	}
 	if p.Clinics, err = r.clinicsOf(p.ID, staff); err != nil {
 		return nil, err

@@ -1,26 +1,41 @@
 package repositories
 
-import (
-	"strings"
-
-	"aura/models"
-)
-
 // Scope is what part of the clinic's data a caller may see, as SQL: every
 // screening (All), the screenings of one patient (PatientID: the patient's
-// own account), the screenings sent to the clinics a doctor belongs to
-// (DoctorID), and the patient records enrolled in the clinics where
-// ReaderID holds one of ReaderRoles (a comma-separated list of the clinic
-// roles that may read patient records there; a string, so a Scope stays a
-// comparable value). The parts add up; an empty Scope sees nothing. It is
-// built by the visibility policy (services/policy) and applied by the
+// own account), and the screenings sent to the clinics where StaffID holds a
+// membership in one of ScreeningRoles (a DOCTOR's, CLINIC_ADMIN's or
+// TECHNICIAN's clinics); the patients of those screenings, and the patient
+// records enrolled in those clinics, when the membership's role is one of
+// PatientRoles. The parts add up; an empty Scope sees nothing. It is built
+// by the visibility policy (services/policy) and applied by the
 // repositories inside the query, never by filtering rows in Go.
 type Scope struct {
-	All         bool
-	PatientID   string
-	DoctorID    string
-	ReaderID    string
-	ReaderRoles string
+	All            bool
+	PatientID      string
+	StaffID        string
+	ScreeningRoles []string
+	PatientRoles   []string
+}
+
+// member is the condition "clinic column col is a clinic where userID holds
+// one of roles".
+func member(col, userID string, roles []string) (string, []any) {
+	return col + " IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role IN ?)", []any{userID, roles}
+}
+
+// or joins conditions; none is "1 = 0" (nothing).
+func or(conds []string) string {
+	switch len(conds) {
+	case 0:
+		return "1 = 0"
+	case 1:
+		return conds[0]
+	}
+	out := "(" + conds[0]
+	for _, c := range conds[1:] {
+		out += " OR " + c
+	}
+	return out + ")"
 }
 
 // screenings returns the condition on a screenings row aliased s.
@@ -34,27 +49,18 @@ func (sc Scope) screenings(s string) (string, []any) {
 		conds = append(conds, s+".patient_id IN (SELECT own.id FROM patients own WHERE own.user_id = ?)")
 		args = append(args, sc.PatientID)
 	}
-	if sc.DoctorID != "" {
-		conds = append(conds, s+".clinic_id IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role = ?)")
-		args = append(args, sc.DoctorID, models.RoleDoctor)
+	if sc.StaffID != "" && len(sc.ScreeningRoles) > 0 {
+		c, a := member(s+".clinic_id", sc.StaffID, sc.ScreeningRoles)
+		conds = append(conds, c)
+		args = append(args, a...)
 	}
 	return or(conds), args
 }
 
-func or(conds []string) string {
-	switch len(conds) {
-	case 0:
-		return "1 = 0"
-	case 1:
-		return conds[0]
-	}
-	return "(" + strings.Join(conds, " OR ") + ")"
-}
-
 // patients returns the condition on a patients row aliased p: the patient
-// may be seen when it is the caller's own record, when a screening of
-// theirs may be, or when it is enrolled in a clinic where the caller reads
-// patient records.
+// may be seen when it is the caller's own record, or when a screening of
+// theirs was sent to, or the record is enrolled in, a clinic where the
+// caller's membership shows patients.
 func (sc Scope) patients(p string) (string, []any) {
 	if sc.All {
 		return "1 = 1", nil
@@ -65,15 +71,13 @@ func (sc Scope) patients(p string) (string, []any) {
 		conds = append(conds, p+".user_id = ?")
 		args = append(args, sc.PatientID)
 	}
-	if sc.DoctorID != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s JOIN clinic_members cm ON cm.clinic_id = s.clinic_id "+
-			"WHERE s.patient_id = "+p+".id AND cm.user_id = ? AND cm.role = ?)")
-		args = append(args, sc.DoctorID, models.RoleDoctor)
-	}
-	if sc.ReaderID != "" && sc.ReaderRoles != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM clinic_patients cp JOIN clinic_members cm ON cm.clinic_id = cp.clinic_id "+
-			"WHERE cp.patient_id = "+p+".id AND cm.user_id = ? AND cm.role IN ?)")
-		args = append(args, sc.ReaderID, strings.Split(sc.ReaderRoles, ","))
+	if sc.StaffID != "" && len(sc.PatientRoles) > 0 {
+		c, a := member("s.clinic_id", sc.StaffID, sc.PatientRoles)
+		conds = append(conds, "EXISTS (SELECT 1 FROM screenings s WHERE s.patient_id = "+p+".id AND "+c+")")
+		args = append(args, a...)
+		c, a = member("cp.clinic_id", sc.StaffID, sc.PatientRoles)
+		conds = append(conds, "EXISTS (SELECT 1 FROM clinic_patients cp WHERE cp.patient_id = "+p+".id AND "+c+")")
+		args = append(args, a...)
 	}
 	return or(conds), args
 }

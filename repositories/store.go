@@ -32,6 +32,7 @@ type Store struct {
 	Jobs          *Jobs
 	Notifications *Notifications
 	Profiles      *Profiles
+	Invitations   *Invitations
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -54,6 +55,7 @@ func New(db *gorm.DB) *Store {
 		Jobs:          &Jobs{db: db},
 		Notifications: &Notifications{db: db},
 		Profiles:      &Profiles{db: db},
+		Invitations:   &Invitations{db: db},
 	}
 }
 

@@ -45,6 +45,24 @@ type Store struct {
 	bucket *blob.Bucket
 	uri    string // normalised URI, holding no secret (see String)
 	dir    string // the file store's absolute directory; "" for S3
+
+	keeper    Keeper                      // the master key; nil: objects are written in the clear
+	chunk     int                         // plaintext bytes per encrypted chunk
+	onCorrupt func(key string, err error) // told of every object that fails to decrypt
+}
+
+// Options are the settings of Open beyond the URI.
+type Options struct {
+	// Keeper encrypts every object written (see crypt.go); nil writes them
+	// in the clear. Objects are read either way; an encrypted one needs
+	// the keeper that wrapped its data key. The Store closes it.
+	Keeper Keeper
+	// OnCorrupt, if set, is called with the key and the error of every
+	// encrypted object that cannot be decrypted (wrong key, altered, cut
+	// short), when it is opened or while it is read.
+	OnCorrupt func(key string, err error)
+	// ChunkSize is the plaintext bytes per encrypted chunk (default 64 KiB).
+	ChunkSize int
 }
 
 // File modes of the file store: images are medical records, so neither the
@@ -88,6 +106,31 @@ var s3Params = []string{
 // "storage.uri" that names the part of the URI that is wrong; the error never
 // repeats credentials or unknown query values.
 func Open(ctx context.Context, uri string) (*Store, error) {
+	return OpenWith(ctx, uri, Options{})
+}
+
+// OpenWith is Open with opts: with opts.Keeper, objects are encrypted at
+// rest.
+func OpenWith(ctx context.Context, uri string, opts Options) (*Store, error) {
+	s, err := openURI(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	s.keeper, s.onCorrupt, s.chunk = opts.Keeper, opts.OnCorrupt, opts.ChunkSize
+	if s.chunk <= 0 {
+		s.chunk = chunkSize
+	}
+	if s.chunk > maxChunkSize {
+		_ = s.bucket.Close()
+		return nil, fmt.Errorf("storage: chunk size %d is above %d", s.chunk, maxChunkSize)
+	}
+	return s, nil
+}
+
+// Encrypted reports whether the store encrypts the objects it writes.
+func (s *Store) Encrypted() bool { return s.keeper != nil }
+
+func openURI(ctx context.Context, uri string) (*Store, error) {
 	if strings.TrimSpace(uri) == "" {
 		return nil, errors.New("storage.uri is empty: use file:///DIR, file://DIR or s3://BUCKET?endpoint=URL&region=R")
 	}
@@ -262,12 +305,18 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType st
 	uctx, cancel := s.uploadContext(ctx)
 	defer cancel()
 	src := &source{r: r, ctx: ctx}
+	var body io.Reader = src
+	if s.keeper != nil {
+		if body, err = s.sealStream(ctx, key, src); err != nil {
+			return 0, err
+		}
+	}
 	if s.dir != "" {
 		// The file writer renames its temporary file into place on Close
 		// unless its context is cancelled first: a failed read cancels it.
 		src.failed = cancel
 	}
-	err = s.bucket.Upload(uctx, key, src, &blob.WriterOptions{
+	err = s.bucket.Upload(uctx, key, body, &blob.WriterOptions{
 		ContentType:    contentType,
 		BufferSize:     partSize,
 		MaxConcurrency: partConcurrency,
@@ -352,6 +401,12 @@ func (s *Store) beforeWrite(as func(any) bool) error {
 // The caller must Close the reader; ctx must stay live while reading. A
 // missing object returns an error wrapping ErrNotFound, a bad key one
 // wrapping ErrInvalidKey; on any error the reader is nil.
+//
+// An encrypted object is decrypted as it is read, and Size is its
+// plaintext size. One that cannot be decrypted (no key, the wrong key, its
+// first chunk altered) returns an error wrapping ErrUndecryptable; a later
+// chunk altered or missing fails the read with such an error when it is
+// reached, so no unauthenticated byte is ever returned.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, Attributes, error) {
 	if err := ValidateKey(key); err != nil {
 		return nil, Attributes{}, err
@@ -360,7 +415,17 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, Attributes,
 	if err != nil {
 		return nil, Attributes{}, wrap("get", key, err)
 	}
-	return r, Attributes{Size: r.Size(), ContentType: r.ContentType(), ModTime: r.ModTime()}, nil
+	attrs := Attributes{Size: r.Size(), ContentType: r.ContentType(), ModTime: r.ModTime()}
+	rc, size, err := s.open(ctx, key, r, attrs.Size)
+	if err != nil {
+		_ = r.Close()
+		if errors.Is(err, ErrUndecryptable) && s.onCorrupt != nil {
+			s.onCorrupt(key, err)
+		}
+		return nil, Attributes{}, err
+	}
+	attrs.Size = size
+	return rc, attrs, nil
 }
 
 // Exists reports whether the object key exists. On failure (a bad key, an
@@ -444,7 +509,11 @@ func (s *Store) Driver() string {
 // Close releases the store. Calls after Close fail; Close itself returns
 // the driver's error, if any.
 func (s *Store) Close() error {
-	return s.bucket.Close()
+	err := s.bucket.Close()
+	if s.keeper != nil {
+		err = errors.Join(err, s.keeper.Close())
+	}
+	return err
 }
 
 func wrap(op, key string, err error) error {

@@ -399,11 +399,23 @@ func TestStore(t *testing.T) {
 			}
 		}},
 	}
-	for _, mk := range []func(*testing.T) backend{fileBackend, s3Backend} {
+	for _, mk := range []func(*testing.T) backend{fileBackend, s3Backend, encrypted(fileBackend), encrypted(s3Backend)} {
 		for _, c := range cases {
 			b := mk(t)
 			t.Run(b.name+"/"+c.name, func(t *testing.T) { c.run(t, b) })
 		}
+	}
+}
+
+// encrypted is mk's store with encryption at rest on: every case of
+// TestStore (atomic writes, aborted uploads leaving nothing, sizes) holds
+// for encrypted objects too.
+func encrypted(mk func(*testing.T) backend) func(*testing.T) backend {
+	return func(t *testing.T) backend {
+		b := mk(t)
+		b.store.keeper, _ = testKeeper(t)
+		b.name += "-encrypted"
+		return b
 	}
 }
 

@@ -318,6 +318,7 @@ func TestProductionLogsNoRecipient(t *testing.T) {
 	smtp := mailtest.Start(t, mailtest.Options{RejectRcpt: func(addr string) bool { return strings.HasPrefix(addr, "refused.") }})
 	env := smtp.Env()
 	env["AURA_ENV"] = "production"
+	env["AURA_STORAGE_ALLOW_PLAINTEXT"] = "true"
 	env["AURA_AUTH_ARGON2_MEMORY_KIB"] = "19456"
 	env["AURA_LOG_LEVEL"] = "debug"
 	cfg := testenv.Config(t, "sqlite://", env)

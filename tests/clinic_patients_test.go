@@ -34,9 +34,9 @@ type clinicPatientPage struct {
 	Page, PageSize int
 }
 
-// staffOf makes a new account a member of clinicID in role (granting the
+// memberOf makes a new account a member of clinicID in role (granting the
 // role, straight in the database as an accepted invitation would) and signs it in again so its token carries the role.
-func staffOf(t *testing.T, s *testenv.Server, clinicID, email, role string) person {
+func memberOf(t *testing.T, s *testenv.Server, clinicID, email, role string) person {
 	t.Helper()
 	p := signUp(t, s, email)
 	db := s.App.DB.WithContext(testenv.Ctx(t))
@@ -87,8 +87,8 @@ func TestClinicPatients(t *testing.T) {
 		t.Parallel()
 		w := newClinicWorld(t, e.URI(t))
 		s := w.s
-		ca1 := staffOf(t, s, w.c1, "admin.one@clinic.example", models.RoleClinicAdmin)
-		tech1 := staffOf(t, s, w.c1, "tech.one@clinic.example", models.RoleTechnician)
+		ca1 := memberOf(t, s, w.c1, "admin.one@clinic.example", models.RoleClinicAdmin)
+		tech1 := memberOf(t, s, w.c1, "tech.one@clinic.example", models.RoleTechnician)
 		var users0 int64
 		testenv.Must(t, s.App.DB.Model(&models.User{}).Count(&users0).Error, "count users")
 

@@ -111,9 +111,19 @@ func populate(t *testing.T, uri string, users int) map[string]string {
 		AvatarURL: &avatar, EmailVerified: true, EmailVerifiedAt: &ns, IsActive: false, CreatedAt: ns}
 	testenv.Must(t, db.Create(&u).Error, "insert user")
 	testenv.Must(t, db.Create(&models.UserRole{UserID: u.ID, RoleID: 2, CreatedAt: ns}).Error, "insert doctor role")
+	// A clinic and the account's memberships of it (clinic_members).
+	clinic := models.Clinic{ID: "00000000-0000-4000-8000-000000000003", Name: "Phòng khám Bình An", NameKey: models.FoldKey("Phòng khám Bình An"),
+		Status: models.ClinicActive, ApprovedAt: &ns, CreatedAt: ns, UpdatedAt: ns}
+	testenv.Must(t, db.Create(&clinic).Error, "insert clinic")
+	for _, role := range []string{models.RoleDoctor, models.RoleClinicAdmin} {
+		testenv.Must(t, db.Create(&models.ClinicMember{ClinicID: clinic.ID, UserID: u.ID, Role: role, CreatedAt: ns}).Error, "insert member")
+	}
 	testenv.Must(t, db.Create(&models.ActionToken{ID: "00000000-0000-4000-8000-000000000002", UserID: u.ID,
 		Purpose: models.PurposeResetPassword, TokenHash: strings.Repeat("ab", 32), CreatedAt: ns, ExpiresAt: ns.Add(time.Hour),
 		UsedAt: &ns}).Error, "insert action token")
+	testenv.Must(t, db.Create(&models.Invitation{ID: "00000000-0000-4000-8000-000000000003", Email: "Mời@bệnhviện.example",
+		EmailKey: "mời@bệnhviện.example", TokenHash: strings.Repeat("cd", 32), Status: models.InvitationAccepted,
+		ExpiresAt: ns.Add(72 * time.Hour), InvitedBy: &u.ID, AcceptedBy: &u.ID, AcceptedAt: &ns, CreatedAt: ns}).Error, "insert invitation")
 	testenv.Must(t, db.Create(&models.OutboxMessage{ID: 1000, Kind: "notice", Recipient: u.Email, Subject: "Mật khẩu đã đổi",
 		TextBody: strings.Repeat("dòng\n", 200), HTMLBody: "<p>☂</p>", CreatedAt: ns, NextAttemptAt: ns, Attempts: 3,
 		LastError: "451 try later"}).Error, "insert outbox")
@@ -133,7 +143,7 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 
 	dbA, dbPG, dbB := openRaw(t, a), openRaw(t, pg), openRaw(t, b)
 	dumpA := dump(t, dbA)
-	for _, table := range []string{"users", "roles", "user_roles", "sessions", "refresh_tokens", "action_tokens", "outbox", "rate_limits"} {
+	for _, table := range []string{"users", "roles", "user_roles", "sessions", "refresh_tokens", "action_tokens", "outbox", "rate_limits", "clinics", "clinic_members", "invitations"} {
 		if len(dumpA[table]) == 0 {
 			t.Errorf("populated source has no %s rows: the round trip would prove little", table)
 		}

@@ -41,6 +41,10 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/admin/clinics/:id/reactivate": {"x", "1", ""},
 	"/api/admin/clinics/:id/reject":     {"reason", `"r"`, ""},
 	"/api/admin/clinics/:id/suspend":    {"reason", `"r"`, ""},
+	// Invitations and accounts an admin makes.
+	"/api/clinics/:id/invitations": {"role", `"TECHNICIAN"`, `"email":"twin@example.com",`},
+	"/api/invitations/accept":      {"token", `"a"`, ""},
+	"/api/admin/users":             {"fullName", `"A"`, `"email":"twin@example.com","roles":["PATIENT"],`},
 	// Patients of a clinic.
 	"/api/clinics/:id/patients": {"fullName", `"Twin"`, ""},
 }

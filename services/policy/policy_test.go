@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -12,24 +13,44 @@ import (
 
 func actor(id string, roles ...string) models.Actor { return models.Actor{UserID: id, Roles: roles} }
 
-// TestScope: an admin sees everything, a patient their own data, a doctor
-// their clinics' screenings, and one holding both roles both parts.
+// TestScope: an admin sees everything, a patient their own data, clinic
+// staff their clinics' screenings (the patients too, except a TECHNICIAN),
+// and one holding several roles every part.
 func TestScope(t *testing.T) {
 	t.Parallel()
+	staff := func(id string, screenings, patients []string) repositories.Scope {
+		return repositories.Scope{StaffID: id, ScreeningRoles: screenings, PatientRoles: patients}
+	}
+	d, ca, tech := models.RoleDoctor, models.RoleClinicAdmin, models.RoleTechnician
 	for name, c := range map[string]struct {
-		a    models.Actor
-		want repositories.Scope
+		a       models.Actor
+		want    repositories.Scope
+		results repositories.Scope
 	}{
-		"admin":          {actor("a", models.RoleAdmin, models.RoleDoctor), repositories.Scope{All: true}},
-		"patient":        {actor("p", models.RolePatient), repositories.Scope{PatientID: "p"}},
-		"doctor":         {actor("d", models.RoleDoctor), repositories.Scope{DoctorID: "d", ReaderID: "d", ReaderRoles: "DOCTOR"}},
-		"doctor+patient": {actor("x", models.RoleDoctor, models.RolePatient), repositories.Scope{PatientID: "x", DoctorID: "x", ReaderID: "x", ReaderRoles: "DOCTOR"}},
-		"clinic admin":   {actor("c", models.RoleClinicAdmin, models.RoleTechnician), repositories.Scope{ReaderID: "c", ReaderRoles: "CLINIC_ADMIN"}},
-		"no role":        {actor("n"), repositories.Scope{}},
+		"admin":   {actor("a", models.RoleAdmin, d), repositories.Scope{All: true}, repositories.Scope{All: true}},
+		"patient": {actor("p", models.RolePatient), repositories.Scope{PatientID: "p"}, repositories.Scope{PatientID: "p"}},
+		"doctor":  {actor("d", d), staff("d", []string{d}, []string{d}), staff("d", []string{d}, nil)},
+		"doctor+patient": {actor("x", d, models.RolePatient),
+			repositories.Scope{PatientID: "x", StaffID: "x", ScreeningRoles: []string{d}, PatientRoles: []string{d}},
+			repositories.Scope{PatientID: "x", StaffID: "x", ScreeningRoles: []string{d}}},
+		"clinic admin": {actor("c", ca), staff("c", []string{ca}, []string{ca}), staff("c", []string{ca}, nil)},
+		"technician":   {actor("t", tech), staff("t", []string{tech}, nil), repositories.Scope{}},
+		"all three": {actor("y", tech, d, ca), staff("y", []string{ca, d, tech}, []string{ca, d}),
+			staff("y", []string{ca, d}, nil)},
+		"no role": {actor("n"), repositories.Scope{}, repositories.Scope{}},
 	} {
-		if got := policy.Scope(c.a); got != c.want {
+		if got := policy.Scope(c.a); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: Scope = %+v, want %+v", name, got, c.want)
 		}
+		if got := policy.ResultsScope(c.a); !reflect.DeepEqual(got, c.results) {
+			t.Errorf("%s: ResultsScope = %+v, want %+v", name, got, c.results)
+		}
+	}
+	if got := policy.ReviewScope(actor("y", tech, d, ca)); !reflect.DeepEqual(got, staff("y", []string{d}, nil)) {
+		t.Errorf("ReviewScope = %+v", got)
+	}
+	if got := policy.ReviewScope(actor("a", models.RoleAdmin, ca)); !reflect.DeepEqual(got, repositories.Scope{}) {
+		t.Errorf("ReviewScope of an admin = %+v", got)
 	}
 }
 
@@ -77,6 +98,8 @@ func TestAuditRole(t *testing.T) {
 		{actor("p", models.RolePatient), ""},
 		{actor("a", models.RoleAdmin, models.RoleDoctor), models.RoleAdmin},
 		{actor("d", models.RoleDoctor, models.RolePatient), models.RoleDoctor},
+		{actor("c", models.RoleClinicAdmin, models.RoleTechnician, models.RolePatient), models.RoleClinicAdmin},
+		{actor("t", models.RoleTechnician, models.RolePatient), models.RoleTechnician},
 		{actor("q", models.RolePatient), models.RolePatient},
 	} {
 		if got := policy.AuditRole(c.a, "p"); got != c.want {

@@ -19,8 +19,15 @@ import (
 
 // read returns the screening if the actor may see it, recording the access
 // (action) unless the patient reads their own: a read that cannot be
-// recorded fails.
-func (s *Service) read(st *repositories.Store, a models.Actor, id, action string) (*repositories.ScreeningRow, error) {
+// recorded fails. results says the read is of the analysis's or review's
+// products (maps, overlay, report): a caller who sees the screening for
+// intake only (a TECHNICIAN of its clinic) gets FORBIDDEN, unrecorded.
+// Otherwise a caller who may not read the results gets the screening
+// without them (intakeOnly).
+func (s *Service) read(st *repositories.Store, a models.Actor, id, action string, results bool) (*repositories.ScreeningRow, error) {
+	if results && policy.Can(a, policy.PermScreeningsResults) != nil && policy.Can(a, policy.PermOwnScreenings) != nil {
+		return nil, models.ErrForbidden
+	}
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, models.ErrNotFound
 	}
@@ -30,7 +37,17 @@ func (s *Service) read(st *repositories.Store, a models.Actor, id, action string
 		if row, err = tx.Screenings.Get(id, policy.Scope(a)); err != nil {
 			return err
 		}
-		if role := policy.AuditRole(a, row.PatientID); role != "" {
+		x, err := policy.Load(tx, a)
+		if err != nil {
+			return err
+		}
+		if !x.Results(row.ClinicID, row.PatientID) {
+			if results {
+				return models.ErrForbidden
+			}
+			intakeOnly(row)
+		}
+		if role := x.AuditRole(row.ClinicID, row.PatientID); role != "" {
 			return audit.Record(tx, a, role, action, models.EntityScreening, id, s.Clock.Now())
 		}
 		return nil
@@ -38,9 +55,19 @@ func (s *Service) read(st *repositories.Store, a models.Actor, id, action string
 	return row, err
 }
 
+// intakeOnly takes from row what intake does not show: the analysis and
+// the review (the claim included). Status, eye, image, timestamps, the
+// failure and the patient's identity stay.
+func intakeOnly(row *repositories.ScreeningRow) {
+	row.Analysis = models.Analysis{}
+	row.ReviewerID, row.ClaimedAt, row.ReviewRiskLevel, row.ReviewNotes, row.Recommendation, row.ReviewedAt = nil, nil, nil, nil, nil, nil
+	row.AnalysisAgreement, row.CorrectedMetricsJSON = nil, nil
+	row.ReviewerName, row.ReviewerEmail, row.ReviewerLicense = nil, nil, nil
+}
+
 // Get is one screening as the caller may see it.
 func (s *Service) Get(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*repositories.ScreeningRow, error) {
-	return s.read(st, a, id, models.AuditScreeningRead)
+	return s.read(st, a, id, models.AuditScreeningRead, false)
 }
 
 // Blob is a stored file being served.
@@ -53,7 +80,7 @@ type Blob struct {
 
 // Image is the photograph as uploaded.
 func (s *Service) Image(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
-	row, err := s.read(st, a, id, models.AuditImageRead)
+	row, err := s.read(st, a, id, models.AuditImageRead, false)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +96,7 @@ func (s *Service) VesselMap(ctx context.Context, st *repositories.Store, a model
 	if kind != "" && kind != MapBinary && kind != MapAV {
 		return nil, models.Invalid(map[string]string{"kind": "must be one of " + MapBinary + ", " + MapAV})
 	}
-	row, err := s.read(st, a, id, models.AuditVesselsRead)
+	row, err := s.read(st, a, id, models.AuditVesselsRead, true)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +123,7 @@ const (
 // on it (JPEG): NOT_READY before the analysis, NOT_FOUND when the analysis
 // made none (another analyzer, or one recorded before vessels-2.1).
 func (s *Service) Overlay(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*Blob, error) {
-	row, err := s.read(st, a, id, models.AuditOverlayRead)
+	row, err := s.read(st, a, id, models.AuditOverlayRead, true)
 	if err != nil {
 		return nil, err
 	}
@@ -172,12 +199,25 @@ func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Act
 	var p repositories.ScreeningPage
 	err = st.Tx(func(tx *repositories.Store) error {
 		var err error
-		if p, err = tx.Screenings.List(f, policy.Scope(a), q.Page, q.PageSize); err != nil {
+		// A filter on results looks only where the caller reads them.
+		scope := policy.Scope(a)
+		if len(f.RiskLevels) > 0 {
+			scope = policy.ResultsScope(a)
+		}
+		if p, err = tx.Screenings.List(f, scope, q.Page, q.PageSize); err != nil {
+			return err
+		}
+		x, err := policy.Load(tx, a)
+		if err != nil {
 			return err
 		}
 		now := s.Clock.Now()
-		for _, row := range p.Items {
-			if role := policy.AuditRole(a, row.PatientID); role != "" {
+		for i := range p.Items {
+			row := &p.Items[i]
+			if !x.Results(row.ClinicID, row.PatientID) {
+				intakeOnly(row)
+			}
+			if role := x.AuditRole(row.ClinicID, row.PatientID); role != "" {
 				if err := audit.Record(tx, a, role, models.AuditScreeningList, models.EntityScreening, row.ID, now); err != nil {
 					return err
 				}

@@ -50,7 +50,7 @@ type ReportPDF struct {
 // with ReportRetryAfter. Decoding the photograph and the vessel map takes
 // its share of the decode memory budget for the whole render.
 func (s *Service) Report(ctx context.Context, st *repositories.Store, a models.Actor, id, ifNoneMatch string) (*ReportPDF, error) {
-	row, err := s.read(st, a, id, models.AuditReportRead)
+	row, err := s.read(st, a, id, models.AuditReportRead, true)
 	if err != nil {
 		return nil, err
 	}

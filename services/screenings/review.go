@@ -22,7 +22,7 @@ import (
 
 // doctorScope is what a doctor may act on: the screenings of their clinics
 // (an admin's wider view does not make them a reviewer).
-func doctorScope(a models.Actor) repositories.Scope { return repositories.Scope{DoctorID: a.UserID} }
+func doctorScope(a models.Actor) repositories.Scope { return policy.ReviewScope(a) }
 
 // step runs a review step (claim, release, review) for a doctor of the
 // screening's clinic: the conditional update change decides; when it did not
