@@ -49,6 +49,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))
+	signed.DELETE("/patients/me", Handle(d.DeletePatientMe))
+	signed.GET("/patients/me/export", Handle(d.ExportPatientMe))
 	signed.GET("/patients/:userId", Handle(d.GetPatient))
 	signed.POST("/screenings", Handle(d.UploadScreening))
 	signed.GET("/screenings", Handle(d.ListScreenings))
