@@ -118,7 +118,7 @@ func (r *Erasure) Scrub(userID, newCode string, now time.Time) (bool, error) {
 			"hypertension": nil, "history_notes": nil, "updated_at": now,
 		}),
 		r.db.Model(&models.Screening{}).Where("patient_id = ?", userID).Updates(map[string]any{
-			"note": nil, "image_key": "", "image_sha256": "", "idempotency_key": nil, "idem_patient_id": nil,
+			"note": nil, "image_key": "", "idempotency_key": nil, "idem_patient_id": nil,
 			"vessel_key": nil, "av_key": nil, "overlay_key": nil, "review_notes": nil, "recommendation": nil,
 		}),
 		r.db.Where("user_id = ?", userID).Delete(&models.Notification{}),
