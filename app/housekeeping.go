@@ -30,7 +30,9 @@ const (
 )
 
 // Housekeeper deletes, every housekeeping.interval, the rows nothing needs any
-// more (repositories.Housekeeping.Sweep). Every instance runs one; the
+// more (repositories.Housekeeping.Sweep), and erases the personal data of the
+// accounts whose owners deleted them once privacy.erasure_grace is over
+// (privacy.Erase). Every instance runs one; the
 // database decides which of them sweeps in each interval: a run first takes
 // the HousekeepingLease bucket with Limits.Acquire, the upsert that succeeds
 // for one caller per interval, and skips when another instance holds it.
