@@ -27,6 +27,8 @@ var importRules = []struct {
 	{"aura/handlers", []string{"gorm.io/", "aura/app", "aura/config", "aura/database", "aura/mail", "aura/metrics", prom}},
 	{"aura/database", []string{"github.com/gin-gonic/", "aura/app", "aura/handlers", "aura/services/", "aura/repositories"}},
 	{"aura/dbcopy", []string{"aura/app", "aura/handlers", "aura/services/", "github.com/gin-gonic/"}},
+	// backup writes the database with dbcopy and the objects with storage.
+	{"aura/backup", []string{"aura/app", "aura/handlers", "aura/services/", "aura/repositories", "github.com/gin-gonic/", prom}},
 	{"aura/mail", []string{"aura/app", "aura/handlers", "aura/services/", "aura/config", "github.com/gin-gonic/", "aura/metrics", prom}},
 	{"aura/queue", []string{"aura/app", "aura/handlers", "aura/services/", "aura/config", "github.com/gin-gonic/", "aura/metrics", prom}},
 	{"aura/security", []string{"aura/", "gorm.io/", "github.com/gin-gonic/", prom}},

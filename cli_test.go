@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -627,5 +628,44 @@ func TestCLIStorageEncrypt(t *testing.T) {
 	out, code = run(t, work, env(k1), "storage", "encrypt")
 	if code != 1 || !strings.Contains(out, "4 under an unknown key") {
 		t.Fatalf("the old key after rekey: exit %d, output %q", code, out)
+	}
+}
+
+// TestCLIHealthcheck: `aura healthcheck`, the container image's health
+// check, exits 0 on a 200 from the liveness path and 1 with one line
+// otherwise; without --url it finds the server from server.addr.
+func TestCLIHealthcheck(t *testing.T) {
+	var status atomic.Int32
+	status.Store(http.StatusOK)
+	var paths sync.Map
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths.Store(r.URL.Path, true)
+		w.WriteHeader(int(status.Load()))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	out, code := run(t, t.TempDir(), []string{fmt.Sprintf("AURA_SERVER_ADDR=:%d", port)}, "healthcheck")
+	if code != 0 || strings.TrimSpace(out) != "ok" {
+		t.Fatalf("healthy: exit %d, %q", code, out)
+	}
+	if _, ok := paths.Load("/api/health/live"); !ok {
+		t.Fatal("the liveness path was not asked")
+	}
+	status.Store(http.StatusServiceUnavailable)
+	out, code = run(t, t.TempDir(), nil, "healthcheck", "--url", fmt.Sprintf("http://127.0.0.1:%d/health", port))
+	if code != 1 || !strings.Contains(out, "503") || !strings.HasPrefix(out, "aura: healthcheck:") {
+		t.Fatalf("unhealthy: exit %d, %q", code, out)
+	}
+	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln2.Addr().String()
+	ln2.Close()
+	if out, code = run(t, t.TempDir(), []string{"AURA_SERVER_ADDR=" + closed}, "healthcheck", "--timeout", "1s"); code != 1 {
+		t.Fatalf("nothing listening: exit %d, %q", code, out)
 	}
 }

@@ -52,6 +52,9 @@ func rootCmd() *cobra.Command {
 		usersCmd(),
 		dbCmd(),
 		storageCmd(),
+		backupCmd(),
+		restoreCmd(),
+		healthcheckCmd(),
 	)
 	return root
 }

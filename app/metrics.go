@@ -51,6 +51,9 @@ func (a *App) newMetrics() {
 	if a.mail != nil {
 		a.mail.Observer = a.Metrics
 	}
+	if a.Backups != nil {
+		a.Backups.Observer = a.Metrics
+	}
 }
 
 // observe records each request's duration by route (the router's pattern;

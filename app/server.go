@@ -56,6 +56,8 @@ type App struct {
 	Blobs *storage.Store
 	// Metrics are the Prometheus families; nil when metrics.addr is empty.
 	Metrics *metrics.Metrics
+	// Backups takes the scheduled backups; nil when backup.every is off.
+	Backups *BackupScheduler
 	workers []func(ctx context.Context)
 	probe   *repositories.Probe
 	deps    *handlers.Deps
@@ -114,6 +116,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if cfg.GeneratedSecret {
 		log.Warn("no auth.jwt_secret (SECRET_KEY) set: using a random one; tokens will not survive a restart or work across instances")
 	}
+	a.addBackups()
 	a.newMetrics()
 	a.Router = a.router()
 	a.Handler = securityHeaders(a.Router)

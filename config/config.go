@@ -42,6 +42,7 @@ type Config struct {
 	I18n         I18nConfig         `mapstructure:"i18n"`
 	Metrics      MetricsConfig      `mapstructure:"metrics"`
 	Privacy      PrivacyConfig      `mapstructure:"privacy"`
+	Backup       BackupConfig       `mapstructure:"backup"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
@@ -285,6 +286,54 @@ func (h HousekeepingConfig) validate() error {
 	return nil
 }
 
+// BackupConfig makes the server take backups itself (docs/operations.md,
+// "Backups and restore").
+type BackupConfig struct {
+	// Every is the time between two backups across all instances sharing
+	// the database; 0 (the default) takes none.
+	Every time.Duration `mapstructure:"every"`
+	// URI is where they go: file:///DIR or s3://BUCKET/PREFIX?endpoint=...
+	URI string `mapstructure:"uri"`
+	// Keep is how many of the newest complete backups are kept there.
+	Keep int `mapstructure:"keep"`
+}
+
+func (b BackupConfig) validate(db DSN) error {
+	switch {
+	case b.Every < 0:
+		return errors.New("backup.every (AURA_BACKUP_EVERY): must be 0 (off) or positive")
+	case b.Keep < 1:
+		return errors.New("backup.keep (AURA_BACKUP_KEEP): must be at least 1")
+	case b.Every > 0 && strings.TrimSpace(b.URI) == "":
+		return errors.New("backup.uri (AURA_BACKUP_URI): required when backup.every is set: file:///DIR or s3://BUCKET/PREFIX?endpoint=URL&region=R")
+	case b.Every > 0 && db.Engine == EngineSQLite && db.Memory:
+		return errors.New("backup.every (AURA_BACKUP_EVERY): an in-memory database cannot be backed up; use a database file or PostgreSQL")
+	}
+	if b.URI != "" {
+		if err := checkBackupURI(b.URI); err != nil {
+			return fmt.Errorf("backup.uri (AURA_BACKUP_URI): %v", err)
+		}
+	}
+	return nil
+}
+
+// checkBackupURI checks the form of a backup location (package backup
+// opens it; config imports no AURA package).
+func checkBackupURI(uri string) error {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	switch {
+	case !ok:
+		return errors.New("not a URI: use file:///DIR or s3://BUCKET/PREFIX?endpoint=URL&region=R")
+	case scheme != "file" && scheme != "s3":
+		return fmt.Errorf("scheme %q is not supported: use file:///DIR or s3://BUCKET/PREFIX", scheme)
+	case strings.Trim(strings.SplitN(rest, "?", 2)[0], "/") == "":
+		return errors.New("names no directory or bucket")
+	case scheme == "s3" && strings.Contains(strings.SplitN(rest, "/", 2)[0], "@"):
+		return errors.New("credentials in the URI are refused; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead")
+	}
+	return nil
+}
+
 // CORSConfig lists the browser origins allowed to call the API.
 type CORSConfig struct {
 	AllowedOrigins []string `mapstructure:"allowed_origins"`
@@ -385,6 +434,9 @@ var defaults = map[string]any{
 	"housekeeping.enabled":             true,
 	"housekeeping.interval":            "1h",
 	"housekeeping.retention":           "720h",
+	"backup.every":                     "0s",
+	"backup.uri":                       "",
+	"backup.keep":                      7,
 
 	// the decode memory budget and the report renders (docs/screening.md, docs/report.md)
 	"screening.decode_memory":              512 << 20,
@@ -555,6 +607,9 @@ func Load(opts Options) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.Housekeeping.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Backup.validate(cfg.Database.DSN); err != nil {
 		return nil, err
 	}
 	return &cfg, nil

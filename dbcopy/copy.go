@@ -59,6 +59,13 @@ type Options struct {
 	// AfterBatch, when set, runs after every batch written to the target;
 	// an error aborts the copy. Tests use it to fail or kill a copy midway.
 	AfterBatch func(table string, copied int64) error
+	// Snapshot, when set, runs once the source's snapshot is taken (its
+	// tables listed and rows counted inside the read transaction every row
+	// is then copied from) and before anything is written; an error aborts
+	// the copy. Backups list the stored objects there, so that every row
+	// the copy holds has its objects listed (objects are written before
+	// their rows).
+	Snapshot func() error
 }
 
 // TableReport is the outcome for one table.
@@ -140,6 +147,11 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	rep, plans, err := plan(srcTx, o)
 	if err != nil {
 		return nil, err
+	}
+	if o.Snapshot != nil {
+		if err := o.Snapshot(); err != nil {
+			return nil, err
+		}
 	}
 	if o.DryRun {
 		return rep, dryRun(ctx, o, rep)

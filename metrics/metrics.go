@@ -84,6 +84,10 @@ type Metrics struct {
 	mailExpired  prometheus.Counter
 	loginFailed  *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
+	backupLast   prometheus.Gauge
+	backupSize   prometheus.Gauge
+	backupTook   prometheus.Gauge
+	backupFailed prometheus.Counter
 }
 
 // New builds the families on a registry of their own.
@@ -129,7 +133,24 @@ func New(o Options) *Metrics {
 			Name: "aura_rate_limited_total",
 			Help: "Attempts refused with 429 RATE_LIMITED, by limit (login_account, login_address, register_address, email).",
 		}, []string{"limit"}),
+		backupLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aura_backup_last_success_timestamp_seconds",
+			Help: "When the last scheduled backup this process took completed (Unix time; 0: none yet).",
+		}),
+		backupSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aura_backup_last_size_bytes",
+			Help: "Bytes of the last scheduled backup this process took (database file and objects).",
+		}),
+		backupTook: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aura_backup_last_duration_seconds",
+			Help: "How long the last scheduled backup this process took lasted.",
+		}),
+		backupFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "aura_backup_failures_total",
+			Help: "Scheduled backups this process started that failed.",
+		}),
 	}
+	reg.MustRegister(m.backupLast, m.backupSize, m.backupTook, m.backupFailed)
 	reg.MustRegister(m.httpDuration, m.inFlight, m.jobDuration, m.mailSent, m.mailFailed, m.mailExpired,
 		m.loginFailed, m.rateLimited,
 		collectors.NewGoCollector(),
@@ -195,6 +216,18 @@ func (m *Metrics) Handler() http.Handler {
 
 // Registry is the registry of the families (for tests and extra collectors).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// BackupDone records a scheduled backup: its size and duration and end
+// time when it succeeded, a failure otherwise.
+func (m *Metrics) BackupDone(ok bool, size int64, took time.Duration, at time.Time) {
+	if !ok {
+		m.backupFailed.Inc()
+		return
+	}
+	m.backupLast.Set(float64(at.Unix()))
+	m.backupSize.Set(float64(size))
+	m.backupTook.Set(took.Seconds())
+}
 
 // RequestStarted counts a request in flight; RequestDone must follow.
 func (m *Metrics) RequestStarted() { m.inFlight.Inc() }
