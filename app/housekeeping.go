@@ -11,6 +11,8 @@ import (
 	"aura/config"
 	"aura/models"
 	"aura/repositories"
+	"aura/services/privacy"
+	"aura/storage"
 )
 
 const (
@@ -28,7 +30,9 @@ const (
 )
 
 // Housekeeper deletes, every housekeeping.interval, the rows nothing needs any
-// more (repositories.Housekeeping.Sweep). Every instance runs one; the
+// more (repositories.Housekeeping.Sweep), and erases the personal data of the
+// accounts whose owners deleted them once privacy.erasure_grace is over
+// (privacy.Erase). Every instance runs one; the
 // database decides which of them sweeps in each interval: a run first takes
 // the HousekeepingLease bucket with Limits.Acquire, the upsert that succeeds
 // for one caller per interval, and skips when another instance holds it.
@@ -43,6 +47,9 @@ type Housekeeper struct {
 	Pause time.Duration
 	// Clock is the time source (nil: the system clock); tests may move it.
 	Clock models.Clock
+	// Blobs is the object store, whose objects an erasure deletes (nil:
+	// erasures wait until a housekeeper with a store runs).
+	Blobs *storage.Store
 }
 
 // NewHousekeeper builds the clean-up worker of the database db.
@@ -97,8 +104,16 @@ func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ra
 		Batch:        h.Batch,
 		Pause:        h.Pause,
 	})
+	// Accounts deleted by their owner whose grace period is over
+	// (privacy.erasure_grace) have their personal data erased.
+	if h.Blobs != nil && rctx.Err() == nil {
+		erased, eerr := privacy.Erase(rctx, repositories.New(h.db.WithContext(rctx)), h.Blobs, now, h.Batch)
+		swept.ErasedAccounts, swept.ErasedObjects = int64(erased.Accounts), int64(erased.Objects)
+		err = errors.Join(err, eerr)
+	}
 	attrs := []any{"sessions", swept.Sessions, "refresh_tokens", swept.RefreshTokens,
 		"action_tokens", swept.ActionTokens, "outbox", swept.Outbox, "rate_limits", swept.RateLimits,
+		"erased_accounts", swept.ErasedAccounts, "erased_objects", swept.ErasedObjects,
 		"took", time.Since(start).Round(time.Millisecond).String()}
 	switch {
 	case err == nil:
@@ -119,6 +134,7 @@ func (a *App) addHousekeeper() {
 	if a.Cfg.Housekeeping.Enabled {
 		h := NewHousekeeper(a.DB, a.Cfg.Housekeeping, a.Log)
 		h.Clock = a.Clock
+		h.Blobs = a.Blobs
 		a.workers = append(a.workers, h.Run)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"aura/services/clinics"
 	"aura/services/notifications"
 	"aura/services/patients"
+	"aura/services/privacy"
 	"aura/services/screenings"
 	"aura/storage"
 )
@@ -101,11 +102,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		a.closeDB()
 		return nil, err
 	}
-	a.addHousekeeper()
 	if err := a.newScreenings(ctx); err != nil {
 		a.closeDB()
 		return nil, err
 	}
+	a.addHousekeeper()
 	if cfg.Database.AutoMigrate {
 		if err := database.Migrate(ctx, db, log); err != nil {
 			a.closeDB()
@@ -139,6 +140,7 @@ func newAccounts(c *config.Config, clock models.Clock) *accounts.Service {
 			FrontendURL:       c.Mail.FrontendURL,
 			DefaultLang:       c.I18n.DefaultLanguage,
 			ByAddressFloor:    byAddressFloor,
+			ErasureGrace:      c.Privacy.ErasureGrace,
 		},
 		Hasher: security.NewHasher(security.Argon2Params{
 			Memory: c.Auth.Argon2.MemoryKiB, Time: c.Auth.Argon2.Time, Threads: c.Auth.Argon2.Threads,
@@ -193,6 +195,9 @@ func (a *App) router() *gin.Engine {
 	if a.Blobs != nil {
 		d.Storage = a.Blobs
 	}
+	d.Privacy = &privacy.Service{Clock: a.Clock, Blobs: a.Blobs, Settings: privacy.Settings{
+		ExportMax: a.Cfg.Limits.Export.Max, ExportWindow: a.Cfg.Limits.Export.Window}}
+	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	// The preflight allows what the routes use; tests add routes later, on

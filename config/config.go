@@ -41,6 +41,7 @@ type Config struct {
 	Analysis     AnalysisConfig     `mapstructure:"analysis"`
 	I18n         I18nConfig         `mapstructure:"i18n"`
 	Metrics      MetricsConfig      `mapstructure:"metrics"`
+	Privacy      PrivacyConfig      `mapstructure:"privacy"`
 	Backup       BackupConfig       `mapstructure:"backup"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
@@ -52,6 +53,14 @@ type Config struct {
 // speaks (Accept-Language).
 type I18nConfig struct {
 	DefaultLanguage string `mapstructure:"default_language"`
+}
+
+// PrivacyConfig steers what happens to an account its owner deletes.
+type PrivacyConfig struct {
+	// ErasureGrace is how long after the deletion housekeeping erases the
+	// account's personal data; until then an admin may reactivate the
+	// account, which cancels the erasure.
+	ErasureGrace time.Duration `mapstructure:"erasure_grace"`
 }
 
 // MetricsConfig places the operators' listener: Prometheus metrics at
@@ -197,6 +206,14 @@ type LimitsConfig struct {
 	Register RegisterLimit `mapstructure:"register"`
 	Email    EmailLimit    `mapstructure:"email"`
 	Upload   UploadLimit   `mapstructure:"upload"`
+	Export   ExportLimit   `mapstructure:"export"`
+}
+
+// ExportLimit bounds the exports of their data (GET
+// /api/patients/me/export) one account may start per window.
+type ExportLimit struct {
+	Max    int           `mapstructure:"max"`
+	Window time.Duration `mapstructure:"window"`
 }
 
 // UploadLimit bounds the screenings one patient account may upload per
@@ -380,6 +397,9 @@ var defaults = map[string]any{
 	"limits.email.interval":            "1m",
 	"limits.upload.max":                30,
 	"limits.upload.window":             "1h",
+	"limits.export.max":                5,
+	"limits.export.window":             "1h",
+	"privacy.erasure_grace":            "720h",
 	"mail.driver":                      "log",
 	"mail.from":                        "AURA <no-reply@aura.local>",
 	"mail.frontend_url":                "http://localhost:3000",

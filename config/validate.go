@@ -79,6 +79,9 @@ func (c *Config) validate() error {
 		{c.Limits.Email.Interval >= 0, "limits.email.interval (AURA_LIMITS_EMAIL_INTERVAL): must not be negative"},
 		{c.Limits.Upload.Max >= 0, "limits.upload.max (AURA_LIMITS_UPLOAD_MAX): must not be negative (0: no limit)"},
 		{c.Limits.Upload.Window > 0, "limits.upload.window (AURA_LIMITS_UPLOAD_WINDOW): must be positive"},
+		{c.Limits.Export.Max >= 0, "limits.export.max (AURA_LIMITS_EXPORT_MAX): must not be negative (0: no limit)"},
+		{c.Limits.Export.Window > 0, "limits.export.window (AURA_LIMITS_EXPORT_WINDOW): must be positive"},
+		{c.Privacy.ErasureGrace > 0, "privacy.erasure_grace (AURA_PRIVACY_ERASURE_GRACE): must be positive (e.g. 720h, 30 days)"},
 		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
 		// The log driver writes every reset and verification link to the log:
 		// in production, whoever reads the logs could take over accounts.

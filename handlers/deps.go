@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"time"
+
 	"github.com/gin-gonic/gin"
 
 	"aura/repositories"
@@ -10,6 +12,7 @@ import (
 	"aura/services/clinics"
 	"aura/services/notifications"
 	"aura/services/patients"
+	"aura/services/privacy"
 	"aura/services/screenings"
 )
 
@@ -26,6 +29,11 @@ type Deps struct {
 	Audit         *audit.Service
 	Screenings    *screenings.Service
 	Notifications *notifications.Service
+	// Privacy exports a patient's data (the deletion is Accounts').
+	Privacy *privacy.Service
+	// ExportWriteTimeout is how long an export may wait on a client that
+	// reads nothing (server.write_timeout), counted again as it progresses.
+	ExportWriteTimeout time.Duration
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
 	// Storage is the image store, pinged for the operator view of GET

@@ -55,6 +55,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))
 	signed.GET("/patients/:id", Handle(d.GetPatient))
+	signed.DELETE("/patients/me", Handle(d.DeletePatientMe))
+	signed.GET("/patients/me/export", Handle(d.ExportPatientMe))
 	signed.POST("/screenings", Handle(d.UploadScreening))
 	signed.GET("/screenings", Handle(d.ListScreenings))
 	signed.GET("/screenings/:id", Handle(d.GetScreening))

@@ -157,6 +157,15 @@ var vi = map[string]string{
 	"Invitation revoked":                  "Đã thu hồi lời mời",
 	"Invitation accepted":                 "Đã chấp nhận lời mời",
 	"Account created; its owner was mailed a link to set a password": "Đã tạo tài khoản; chủ tài khoản đã được gửi email có liên kết để đặt mật khẩu",
+	// A patient's export and deletion of their data.
+	"Too many exports of your data; try again later":                                                         "Bạn đã xuất dữ liệu quá nhiều lần; hãy thử lại sau",
+	"An account that holds a staff or admin role cannot be deleted here; an admin removes those roles first": "Tài khoản có vai trò nhân viên hoặc quản trị không thể tự xóa tại đây; quản trị viên cần gỡ các vai trò đó trước",
+	"is required for an account without a password: type the account's email address":                        "bắt buộc với tài khoản không có mật khẩu: hãy nhập địa chỉ email của tài khoản",
+	"must be the account's email address":                                                                    "phải là địa chỉ email của tài khoản",
+	"Sign in again, then delete the account within 15 minutes":                                               "Hãy đăng nhập lại, rồi xóa tài khoản trong vòng 15 phút",
+	"Password is incorrect": "Mật khẩu không đúng",
+	"This account's personal data was erased at its owner's request; it cannot be reactivated":                     "Dữ liệu cá nhân của tài khoản này đã bị xóa theo yêu cầu của chủ tài khoản; không thể kích hoạt lại",
+	"Account deleted: you are signed out everywhere, and your personal data will be erased after the grace period": "Đã xóa tài khoản: bạn đã được đăng xuất khỏi mọi nơi, và dữ liệu cá nhân của bạn sẽ bị xóa sau thời gian chờ",
 }
 
 // patterns translate the messages built with numbers, names or a cause.

@@ -32,6 +32,11 @@ type User struct {
 	// Lang is the language of the account's mail and notices (vi, en);
 	// nil (accounts of the first backend) means the default.
 	Lang *string `gorm:"type:varchar(5)"`
+	// EraseAfter is when housekeeping erases the account's personal data,
+	// set when its owner deletes it (DELETE /api/patients/me); nil: no
+	// erasure pending. ErasedAt is when that was done; nil: never.
+	EraseAfter *time.Time `gorm:"index"`
+	ErasedAt   *time.Time
 
 	// Roles is filled by repositories that load it; it is not a GORM association.
 	Roles []Role `gorm:"-"`

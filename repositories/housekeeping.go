@@ -44,6 +44,11 @@ type Swept struct {
 	ActionTokens  int64
 	Outbox        int64
 	RateLimits    int64
+	// ErasedAccounts and ErasedObjects count the accounts whose personal
+	// data was erased in the same run (privacy.Erase), and their stored
+	// objects deleted; Total leaves them out.
+	ErasedAccounts int64
+	ErasedObjects  int64
 }
 
 // Total is the number of rows deleted.

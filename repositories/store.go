@@ -33,6 +33,7 @@ type Store struct {
 	Notifications *Notifications
 	Profiles      *Profiles
 	Invitations   *Invitations
+	Erasure       *Erasure
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -56,6 +57,7 @@ func New(db *gorm.DB) *Store {
 		Notifications: &Notifications{db: db},
 		Profiles:      &Profiles{db: db},
 		Invitations:   &Invitations{db: db},
+		Erasure:       &Erasure{db: db},
 	}
 }
 

@@ -108,7 +108,8 @@ func populate(t *testing.T, uri string, users int) map[string]string {
 	key := "binh@bệnhviện.example"
 	u := models.User{ID: "00000000-0000-4000-8000-000000000001", Email: "Binh@bệnhviện.example", EmailNormalized: &key,
 		PasswordHash: "$2b$12$654sK4y67xYBhyVDACbCXeeURQUz4xdY7u436243Zr435yfEAqHte", FullName: &name, Phone: &phone,
-		AvatarURL: &avatar, EmailVerified: true, EmailVerifiedAt: &ns, IsActive: false, CreatedAt: ns}
+		AvatarURL: &avatar, EmailVerified: true, EmailVerifiedAt: &ns, IsActive: false, CreatedAt: ns,
+		EraseAfter: &ns} // deleted by its owner: the erasure is carried over
 	testenv.Must(t, db.Create(&u).Error, "insert user")
 	testenv.Must(t, db.Create(&models.UserRole{UserID: u.ID, RoleID: 2, CreatedAt: ns}).Error, "insert doctor role")
 	// A clinic and the account's memberships of it (clinic_members).

@@ -25,9 +25,10 @@ type UserChange struct {
 }
 
 // UpdateUser applies an admin's change to user id. Deactivation revokes every
-// session of the user. At least one active ADMIN always remains: the rule is
-// checked inside the transaction that makes the change, after taking the
-// admins' lock, so two admins removing each other at the same moment cannot
+// session of the user; reactivation cancels a pending erasure (DeleteAccount)
+// and is refused for an erased account (INVALID_STATE). At least one active
+// ADMIN always remains: the rule is checked inside the transaction that makes
+// the change, after taking the admins' lock, so two admins removing each other at the same moment cannot
 // both succeed. Admins cannot demote or deactivate themselves either. Role
 // and active changes are audited in the same transaction.
 func (s *Service) UpdateUser(ctx context.Context, st *repositories.Store, a models.Actor, id string, ch UserChange) (*models.User, error) {
@@ -64,6 +65,13 @@ func (s *Service) UpdateUser(ctx context.Context, st *repositories.Store, a mode
 			return err
 		}
 		if ch.IsActive != nil && *ch.IsActive != u.IsActive {
+			if *ch.IsActive {
+				// A pending erasure (the owner deleted the account) is
+				// cancelled; an erased account cannot come back.
+				if err := tx.Erasure.Reactivated(id); err != nil {
+					return err
+				}
+			}
 			if err := tx.Users.Update(id, repositories.Changes{IsActive: ch.IsActive}, now); err != nil {
 				return err
 			}

@@ -33,6 +33,9 @@ type Settings struct {
 	// ByAddressFloor is the least time forgot-password and
 	// resend-verification take, so known and unknown addresses answer alike.
 	ByAddressFloor time.Duration
+	// ErasureGrace is how long after its owner deletes an account its
+	// personal data is erased (privacy.erasure_grace).
+	ErasureGrace time.Duration
 }
 
 // Service applies the account rules. Every method takes the caller's

@@ -84,6 +84,9 @@ func (s *Service) Image(ctx context.Context, st *repositories.Store, a models.Ac
 	if err != nil {
 		return nil, err
 	}
+	if row.ImageKey == "" {
+		return nil, models.ErrNotFound // erased with its patient's personal data
+	}
 	return s.open(ctx, row.ImageKey, row.ImageType, row.ImageSHA256)
 }
 

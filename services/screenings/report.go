@@ -57,6 +57,9 @@ func (s *Service) Report(ctx context.Context, st *repositories.Store, a models.A
 	if !row.Analysis.Done() {
 		return nil, models.ErrNotReady
 	}
+	if row.ImageKey == "" {
+		return nil, models.ErrNotFound // erased with its patient's personal data
+	}
 	clinic, err := st.Clinics.ByID(row.ClinicID)
 	if err != nil {
 		return nil, err
