@@ -76,7 +76,7 @@ func (r *Erasure) Due(now time.Time, limit int) ([]string, error) {
 // ScreeningIDs lists the screenings of the patient userID.
 func (r *Erasure) ScreeningIDs(userID string) ([]string, error) {
 	var ids []string
-	err := r.db.Model(&models.Screening{}).Where("patient_id = ?", userID).Order("created_at, id").Pluck("id", &ids).Error
+	err := r.db.Model(&models.Screening{}).Where("patient_id IN (SELECT id FROM patients WHERE user_id = ?)", userID).Order("created_at, id").Pluck("id", &ids).Error
 	return ids, translate(err)
 }
 
@@ -115,9 +115,14 @@ func (r *Erasure) Scrub(userID, newCode string, now time.Time) (bool, error) {
 	steps := []*gorm.DB{
 		r.db.Model(&models.Patient{}).Where("user_id = ?", userID).Updates(map[string]any{
 			"patient_code": newCode, "date_of_birth": nil, "sex": nil, "diabetes": nil, "diabetes_since_year": nil,
-			"hypertension": nil, "history_notes": nil, "updated_at": now,
+			"hypertension": nil, "history_notes": nil, "full_name": nil, "email": nil, "phone": nil, "name_key": "",
+			"updated_at": now,
 		}),
-		r.db.Model(&models.Screening{}).Where("patient_id = ?", userID).Updates(map[string]any{
+		// The clinics' copies of the name and their record numbers go too.
+		r.db.Model(&models.ClinicPatient{}).Where("patient_id IN (SELECT id FROM patients WHERE user_id = ?)", userID).Updates(map[string]any{
+			"name_key": "", "external_id": nil, "external_key": nil,
+		}),
+		r.db.Model(&models.Screening{}).Where("patient_id IN (SELECT id FROM patients WHERE user_id = ?)", userID).Updates(map[string]any{
 			"note": nil, "image_key": "", "idempotency_key": nil, "idem_patient_id": nil,
 			"vessel_key": nil, "av_key": nil, "overlay_key": nil, "review_notes": nil, "recommendation": nil,
 		}),
@@ -143,7 +148,7 @@ func (r *Erasure) Scrub(userID, newCode string, now time.Time) (bool, error) {
 // with what the API shows beside them.
 func (r *Erasure) ExportScreenings(userID string) ([]ScreeningRow, error) {
 	var rows []ScreeningRow
-	err := r.db.Raw(screeningSelect+" WHERE s.patient_id = ? ORDER BY s.created_at, s.id", userID).Scan(&rows).Error
+	err := r.db.Raw(screeningSelect+" WHERE s.patient_id IN (SELECT id FROM patients WHERE user_id = ?) ORDER BY s.created_at, s.id", userID).Scan(&rows).Error
 	return rows, translate(err)
 }
 
@@ -159,7 +164,7 @@ func (r *Erasure) ExportNotifications(userID string) ([]models.Notification, err
 // ExportAuditMax (truncated says more were left out).
 func (r *Erasure) ExportAudit(userID string) (rows []models.AuditLog, truncated bool, err error) {
 	err = r.db.Where("actor_id = ? OR (entity_type IN ? AND entity_id = ?) OR "+
-		"(entity_type = ? AND entity_id IN (SELECT id FROM screenings WHERE patient_id = ?))",
+		"(entity_type = ? AND entity_id IN (SELECT id FROM screenings WHERE patient_id IN (SELECT id FROM patients WHERE user_id = ?)))",
 		userID, []string{models.EntityUser, models.EntityPatient}, userID, models.EntityScreening, userID).
 		Order("id").Limit(ExportAuditMax + 1).Find(&rows).Error
 	if len(rows) > ExportAuditMax {
