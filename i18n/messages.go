@@ -166,6 +166,17 @@ var vi = map[string]string{
 	"Password is incorrect": "Mật khẩu không đúng",
 	"This account's personal data was erased at its owner's request; it cannot be reactivated":                     "Dữ liệu cá nhân của tài khoản này đã bị xóa theo yêu cầu của chủ tài khoản; không thể kích hoạt lại",
 	"Account deleted: you are signed out everywhere, and your personal data will be erased after the grace period": "Đã xóa tài khoản: bạn đã được đăng xuất khỏi mọi nơi, và dữ liệu cá nhân của bạn sẽ bị xóa sau thời gian chờ",
+	// Clinic staff and patients.
+	"Patient enrolled":     "Đã ghi danh bệnh nhân",
+	"Staff member removed": "Đã xóa nhân viên khỏi phòng khám",
+	"This clinic already has a patient with this external id":                                             "Phòng khám đã có bệnh nhân với mã hồ sơ này",
+	"is required for an upload for a patient":                                                             "là bắt buộc khi tải ảnh lên cho một bệnh nhân",
+	"is required: the patient the screening is for":                                                       "là bắt buộc: bệnh nhân của lượt sàng lọc",
+	"must be a phone number: at most 32 characters, at least 3 digits, only digits, spaces and + - ( ) .": "phải là số điện thoại: tối đa 32 ký tự, ít nhất 3 chữ số, chỉ gồm chữ số, khoảng trắng và + - ( ) .",
+	"must be a user id (UUID)":                                                                            "phải là mã người dùng (UUID)",
+	"must be an email address":                                                                            "phải là địa chỉ email",
+	"must be the id of a patient enrolled in the clinic":                                                  "phải là mã của một bệnh nhân đã ghi danh ở phòng khám",
+	"must be the user id of a DOCTOR of the clinic":                                                       "phải là mã người dùng của một BÁC SĨ của phòng khám",
 }
 
 // patterns translate the messages built with numbers, names or a cause.
