@@ -150,3 +150,25 @@ func (d *Deps) CreateUser(c *gin.Context) error {
 	OK(c, http.StatusCreated, userView(u, true), "Account created; its owner was mailed a link to set a password")
 	return nil
 }
+
+// InvitePatient is POST /api/clinics/{id}/patients/{patientId}/invite.
+func (d *Deps) InvitePatient(c *gin.Context) error {
+	// The body (none, or {}) is checked first, as on every JSON endpoint.
+	if err := Bind(c, &struct{}{}, true); err != nil {
+		return err
+	}
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	patientID, err := idParam(c, "patientId")
+	if err != nil {
+		return err
+	}
+	inv, err := d.Clinics.InvitePatient(c.Request.Context(), store(c), actor(c), id, patientID)
+	if err != nil {
+		return err
+	}
+	OK(c, http.StatusCreated, invitationView(inv), "Invitation sent")
+	return nil
+}

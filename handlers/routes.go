@@ -52,6 +52,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/doctors/me/patients", Handle(d.DoctorPatients))
 	signed.PUT("/clinics/:id/patients/:patientId/doctor", Handle(d.AssignDoctor))
 	signed.DELETE("/clinics/:id/patients/:patientId/doctor", Handle(d.UnassignDoctor))
+	signed.POST("/clinics/:id/patients/:patientId/invite", Handle(d.InvitePatient))
 	signed.GET("/patients/me", Handle(d.PatientMe))
 	signed.PATCH("/patients/me", Handle(d.UpdatePatientMe))
 	signed.GET("/patients/:id", Handle(d.GetPatient))

@@ -101,6 +101,14 @@ func (r *Invitations) Supersede(clinicID, emailKey, role string, now time.Time) 
 		Updates(map[string]any{"status": models.InvitationRevoked, "revoked_at": now}).Error)
 }
 
+// SupersedePatient revokes the live invitations of patient record
+// patientID at now (a new one replaces them).
+func (r *Invitations) SupersedePatient(patientID string, now time.Time) error {
+	return translate(r.db.Model(&models.Invitation{}).
+		Where("patient_id = ? AND status = ? AND expires_at > ?", patientID, models.InvitationPending, now).
+		Updates(map[string]any{"status": models.InvitationRevoked, "revoked_at": now}).Error)
+}
+
 // SupersedeAccount revokes, at now, the live account invitations (no clinic)
 // to emailKey.
 func (r *Invitations) SupersedeAccount(emailKey string, now time.Time) error {

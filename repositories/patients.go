@@ -369,3 +369,106 @@ func (r *Patients) fillClinics(items []ClinicPatientRow, staff string) error {
 	}
 	return nil
 }
+
+// EnrolledRecord returns record id if it is enrolled in clinicID;
+// models.ErrNotFound otherwise.
+func (r *Patients) EnrolledRecord(clinicID, id string) (*models.Patient, error) {
+	var rows []patientRow
+	err := r.db.Raw(patientSelect+` WHERE p.id = ? AND EXISTS (SELECT 1 FROM clinic_patients cp WHERE cp.patient_id = p.id AND cp.clinic_id = ?)`,
+		id, clinicID).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		return nil, models.ErrNotFound
+	}
+	p := rows[0].patient()
+	return &p, nil
+}
+
+// Join joins record id, which has no account, to account userID at now. When
+// the account has a record of its own already, the two become one: the
+// record's screenings and enrolments move to the account's record (an
+// enrolment in a clinic the account's record is enrolled in already keeps
+// that one, taking the clinic's record number and assigned doctor where it
+// had none) and the record goes. models.ErrNotFound when the record no longer
+// exists or has an account meanwhile. Run it in a transaction.
+func (r *Patients) Join(id, userID string, now time.Time) error {
+	var own []string
+	if err := r.db.Model(&models.Patient{}).Where("user_id = ?", userID).Pluck("id", &own).Error; err != nil {
+		return translate(err)
+	}
+	if len(own) == 0 {
+		res := r.db.Model(&models.Patient{}).Where("id = ? AND user_id IS NULL", id).
+			Updates(map[string]any{"user_id": userID, "updated_at": now})
+		if res.Error != nil {
+			return translate(res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return models.ErrNotFound
+		}
+		return r.RenameAccount(userID)
+	}
+	target := own[0]
+	var n int64
+	if err := r.db.Model(&models.Patient{}).Where("id = ? AND user_id IS NULL", id).Count(&n).Error; err != nil {
+		return translate(err)
+	}
+	if n == 0 {
+		return models.ErrNotFound
+	}
+	// Where both are enrolled, the account's enrolment stays and takes the
+	// clinic's record number and assigned doctor when it had none.
+	var recRows, ownRows []models.ClinicPatient
+	if err := r.db.Where("patient_id = ?", id).Find(&recRows).Error; err != nil {
+		return translate(err)
+	}
+	if err := r.db.Where("patient_id = ?", target).Find(&ownRows).Error; err != nil {
+		return translate(err)
+	}
+	for _, rec := range recRows {
+		for _, o := range ownRows {
+			if o.ClinicID != rec.ClinicID {
+				continue
+			}
+			if err := r.db.Where("clinic_id = ? AND patient_id = ?", rec.ClinicID, id).Delete(&models.ClinicPatient{}).Error; err != nil {
+				return translate(err)
+			}
+			cols := map[string]any{}
+			if o.ExternalID == nil && rec.ExternalID != nil {
+				cols["external_id"], cols["external_key"] = rec.ExternalID, rec.ExternalKey
+			}
+			if o.AssignedDoctorID == nil && rec.AssignedDoctorID != nil {
+				cols["assigned_doctor_id"] = rec.AssignedDoctorID
+			}
+			if len(cols) > 0 {
+				if err := r.db.Model(&models.ClinicPatient{}).Where("clinic_id = ? AND patient_id = ?", o.ClinicID, target).
+					Updates(cols).Error; err != nil {
+					return translate(err)
+				}
+			}
+		}
+	}
+	for _, q := range []string{
+		`UPDATE clinic_patients SET patient_id = ? WHERE patient_id = ?`,
+		`UPDATE screenings SET patient_id = ? WHERE patient_id = ?`,
+		`UPDATE invitations SET patient_id = ? WHERE patient_id = ?`,
+	} {
+		if err := r.db.Exec(q, target, id).Error; err != nil {
+			return translate(err)
+		}
+	}
+	if err := r.db.Exec(`DELETE FROM patients WHERE id = ?`, id).Error; err != nil {
+		return translate(err)
+	}
+	var clinics []string
+	if err := r.db.Model(&models.ClinicPatient{}).Where("patient_id = ?", target).Pluck("clinic_id", &clinics).Error; err != nil {
+		return translate(err)
+	}
+	for _, c := range clinics {
+		if err := r.RefreshLatestRisk(c, target); err != nil {
+			return err
+		}
+	}
+	return r.RenameAccount(userID)
+}

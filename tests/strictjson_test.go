@@ -49,6 +49,7 @@ var caseField = map[string]struct{ field, value, rest string }{
 	// Patients of a clinic.
 	"/api/clinics/:id/patients": {"fullName", `"Twin"`, ""},
 	// A patient's doctor in a clinic.
+	"/api/clinics/:id/patients/:patientId/invite": {"x", "1", ""},
 	"/api/clinics/:id/patients/:patientId/doctor": {"doctorId", `"00000000-0000-4000-8000-000000000000"`, ""},
 	// A patient deletes their account.
 	"DELETE /api/patients/me": {"password", `"a"`, ""},

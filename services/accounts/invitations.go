@@ -369,6 +369,18 @@ func grant(tx *repositories.Store, inv *models.Invitation, userID string, now ti
 			return err
 		}
 	case models.RoleClinicAdmin, models.RoleTechnician:
+	case models.RolePatient:
+		// A patient record's invitation joins the record to the account
+		// (merging it into the account's own record, if it has one).
+		if inv.PatientID == nil {
+			return models.ErrTokenInvalid
+		}
+		if err := tx.Patients.Join(*inv.PatientID, userID, now); errors.Is(err, models.ErrNotFound) {
+			return models.ErrTokenInvalid
+		} else if err != nil {
+			return err
+		}
+		return tx.Users.Grant(userID, models.RolePatient, now)
 	default:
 		return models.ErrTokenInvalid
 	}
