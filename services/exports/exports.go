@@ -174,7 +174,7 @@ func parseRange(q RangeQuery) (time.Time, time.Time, error) {
 	}
 	if len(details) == 0 {
 		switch {
-		case to.Before(from):
+		case !to.After(from): // a day's to is the next day's start: to the day before from is reversed
 			details["to"] = "must not be before from"
 		case to.Sub(from) > MaxRange:
 			details["to"] = "must be within a year of from"
