@@ -69,7 +69,11 @@ func (d *Deps) writeCSV(c *gin.Context, walk *exports.Walk, filename string) {
 	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
 	w := &deadlineWriter{w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: d.ExportWriteTimeout}
-	if err := exports.WriteCSV(w, walk); err != nil {
+	// The cursor lives as long as the client reads (a stalled client is
+	// cut by the write deadline; one that leaves cancels the query), not
+	// the per-request query timeout.
+	st := store(c).WithContext(c.Request.Context())
+	if err := exports.WriteCSV(w, st, walk); err != nil {
 		logger(c).Warn("csv export cut short", "err", err)
 		panic(http.ErrAbortHandler)
 	}

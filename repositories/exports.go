@@ -1,6 +1,8 @@
 package repositories
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -36,6 +38,11 @@ func (f ExportFilter) where() (string, []any) {
 	}
 	return cond, args
 }
+
+// WithContext is the Store on the same handle bound to ctx instead: a
+// streamed export reads its cursor for as long as the client reads, bound
+// to the client's request rather than to the per-request query timeout.
+func (s *Store) WithContext(ctx context.Context) *Store { return New(s.db.WithContext(ctx)) }
 
 // AuditExport appends one audit row per screening f picks (entity
 // screening, action), in one statement, before the export is written.
@@ -85,5 +92,13 @@ func (s *Store) EachExportRow(f ExportFilter, fn func(*ExportRow) error) error {
 			return err
 		}
 	}
-	return translate(rows.Err())
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	// A driver may end the rows quietly when the context ends (SQLite's
+	// interrupt): the walk was cut short, never a whole export.
+	if ctx := s.db.Statement.Context; ctx != nil && ctx.Err() != nil {
+		return errors.Join(models.ErrUnavailable, ctx.Err())
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -11,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"aura/internal/testenv"
+	"aura/models"
 	"aura/services/exports"
 )
 
@@ -435,5 +439,60 @@ func TestScreeningsCSV(t *testing.T) {
 			}
 		}
 		csvExport(t, s, "/api/clinics/"+w.c1+"/screenings.csv?from=2024-01-01&to=2024-12-31", w.ca1.Token) // a leap year is within a year
+	})
+}
+
+// TestClinicCSVStreams: a clinic's export of thousands of screenings is
+// written as it is read, and outlives the per-request query timeout while
+// a slow client reads it: every row arrives, in order, once.
+func TestClinicCSVStreams(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		s := testenv.Start(t, testenv.Config(t, e.URI(t), map[string]string{"AURA_DATABASE_QUERY_TIMEOUT": "1s"}))
+		admin := makeAdmin(t, s, "admin@stream.example")
+		clinic := createClinic(t, s, admin, "Phòng khám Sông Hàn")
+		p := signUp(t, s, "hoa@patient.example")
+		s.Do(t, "GET", "/api/patients/me", nil, p.Token).Expect(t, http.StatusOK, "")
+		const n = 4000
+		start := time.Now().UTC().Add(-time.Hour)
+		rows := make([]models.Screening, n)
+		for i := range rows {
+			id := uuid.NewString()
+			at := start.Add(time.Duration(i) * time.Millisecond)
+			notes := strings.Repeat("Ghi chú của bác sĩ. ", 400) // 8 kB a row: far more than the sockets buffer
+			rows[i] = models.Screening{ID: id, PatientID: p.ID, ClinicID: clinic, Status: models.StatusAwaitingReview, Eye: "right",
+				ImageKey: "screenings/" + id + "/image.png", ImageType: "image/png", ImageBytes: 1, ImageWidth: 256, ImageHeight: 256,
+				ImageSHA256: fmt.Sprintf("%064d", i), CreatedAt: at, UpdatedAt: at, Lang: "vi", ReviewNotes: &notes, ReviewedAt: &at}
+		}
+		testenv.Must(t, s.App.DB.WithContext(testenv.Ctx(t)).CreateInBatches(rows, 200).Error, "seed screenings")
+
+		day := time.Now().UTC().Format("2006-01-02")
+		req, _ := http.NewRequestWithContext(testenv.Ctx(t), "GET", s.URL+"/api/clinics/"+clinic+"/screenings.csv?from="+day+"&to="+day, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		res, err := s.Client.Do(req)
+		testenv.Must(t, err, "GET csv")
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		head := make([]byte, 4096)
+		_, err = io.ReadFull(res.Body, head)
+		testenv.Must(t, err, "first bytes")
+		time.Sleep(1500 * time.Millisecond) // past the query timeout, the cursor still open
+		rest, err := io.ReadAll(res.Body)
+		testenv.Must(t, err, "rest")
+		recs, err := csv.NewReader(bytes.NewReader(append(head, rest...)[3:])).ReadAll()
+		testenv.Must(t, err, "parse")
+		if len(recs) != n+1 {
+			t.Fatalf("%d rows, want %d", len(recs)-1, n)
+		}
+		for i, r := range recs[1:] {
+			if r[0] != rows[i].ID {
+				t.Fatalf("row %d: %s, want %s", i, r[0], rows[i].ID)
+			}
+		}
+		if got := countWhere(t, s, "SELECT count(*) FROM audit_logs WHERE action = ? AND entity_type = 'screening'", exports.AuditCSV); got != n {
+			t.Errorf("%d audit rows, want %d", got, n)
+		}
 	})
 }

@@ -123,11 +123,11 @@ func Neutralise(s string) string {
 	return s
 }
 
-// WriteCSV writes the export to w as it is read: the byte-order mark, the
+// WriteCSV writes the export, read on st, to w as it is read: the byte-order mark, the
 // header row, then one row per screening (RFC 4180: CRLF line ends, quoted
 // where needed). A review is shown only once the review is recorded (a
 // claim alone is not a review).
-func WriteCSV(w io.Writer, walk *Walk) error {
+func WriteCSV(w io.Writer, st *repositories.Store, walk *Walk) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	if _, err := bw.WriteString(BOM); err != nil {
 		return err
@@ -139,7 +139,7 @@ func WriteCSV(w io.Writer, walk *Walk) error {
 	}
 	rec := make([]string, len(columns))
 	n := 0
-	err := walk.Each(func(r *repositories.ExportRow) error {
+	err := walk.Each(st, func(r *repositories.ExportRow) error {
 		if r.ReviewedAt == nil {
 			r.ReviewRiskLevel, r.ReviewNotes, r.Recommendation, r.AnalysisAgreement, r.CorrectedMetricsJSON = nil, nil, nil, nil, nil
 		}

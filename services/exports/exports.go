@@ -80,11 +80,17 @@ func auditRole(x *policy.Access, a models.Actor, clinicID, patientID string) str
 	return models.RolePatient
 }
 
-// Walk is an export ready to be written: Each calls its function with
-// every row, oldest first, from one cursor.
+// Walk is an export ready to be written (its audit rows recorded).
 type Walk struct {
-	At   time.Time
-	Each func(fn func(*repositories.ExportRow) error) error
+	At     time.Time
+	filter repositories.ExportFilter
+}
+
+// Each calls fn with every row of the export, oldest first, from one
+// cursor read on st (a Store bound to the client's request: the cursor
+// stays open while the client reads).
+func (w *Walk) Each(st *repositories.Store, fn func(*repositories.ExportRow) error) error {
+	return st.EachExportRow(w.filter, fn)
 }
 
 // Mine is the caller's own screenings (PATIENT), every one of them,
@@ -100,7 +106,7 @@ func (s *Service) Mine(ctx context.Context, st *repositories.Store, a models.Act
 	}); err != nil {
 		return nil, auditFailed(err)
 	}
-	return &Walk{At: now, Each: func(fn func(*repositories.ExportRow) error) error { return st.EachExportRow(f, fn) }}, nil
+	return &Walk{At: now, filter: f}, nil
 }
 
 // RangeQuery is a clinic export's range as typed: from and to are days
@@ -143,7 +149,7 @@ func (s *Service) Clinic(ctx context.Context, st *repositories.Store, a models.A
 	if err != nil {
 		return nil, err
 	}
-	return &Walk{At: now, Each: func(fn func(*repositories.ExportRow) error) error { return st.EachExportRow(f, fn) }}, nil
+	return &Walk{At: now, filter: f}, nil
 }
 
 // auditFailed makes a failure to record the export UNAVAILABLE: an export
