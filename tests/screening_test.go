@@ -185,7 +185,7 @@ func TestUploadRefusals(t *testing.T) {
 			{"unknown clinic", form{image: small, fields: map[string]string{"eye": "left", "clinicId": "33333333-3333-4333-8333-333333333333"}}, 400, "VALIDATION_FAILED", "clinicId"},
 			{"malformed clinic", form{image: small, fields: map[string]string{"eye": "left", "clinicId": "nope"}}, 400, "VALIDATION_FAILED", "clinicId"},
 			{"long note", form{image: small, fields: map[string]string{"eye": "left", "note": strings.Repeat("n", 1001)}}, 400, "VALIDATION_FAILED", "note"},
-			{"unknown field", form{image: small, fields: map[string]string{"eye": "left", "patientId": "x"}}, 400, "VALIDATION_FAILED", "patientId"},
+			{"unknown field", form{image: small, fields: map[string]string{"eye": "left", "weather": "x"}}, 400, "VALIDATION_FAILED", "weather"},
 			{"svg named png", form{image: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512"/>`), filename: "eye.png", partType: "image/png", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
 			{"pdf named jpg", form{image: []byte("%PDF-1.7\n1 0 obj <<>> endobj\n"), filename: "eye.jpg", partType: "image/jpeg", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
 			{"webp", form{image: append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 64)...), filename: "eye.webp", fields: map[string]string{"eye": "left"}}, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
@@ -237,11 +237,15 @@ func TestUploadRefusals(t *testing.T) {
 				t.Errorf("%q: %d %s", c.ct, r.Status, r.Body)
 			}
 		}
-		// Not multipart; and a doctor may not upload.
+		// Not multipart; and a doctor uploads only for a patient of their clinic, named.
 		s.DoHeaders(t, "POST", "/api/screenings", testenv.Invalid(`{"eye":"left"}`), map[string]string{"Authorization": "Bearer " + pat.Token}).
 			Expect(t, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
 		doc := makeDoctor(t, s, adm, "bs@clinic.example")
-		upload(t, s, doc.Token, form{image: small, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusForbidden, "FORBIDDEN")
+		r := upload(t, s, doc.Token, form{image: small, fields: map[string]string{"eye": "left"}, invalid: true}, nil).
+			Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		if r.Env.Details["patientId"] == "" || r.Env.Details["clinicId"] == "" {
+			t.Errorf("a doctor's upload naming no patient: %s", r.Body)
+		}
 		// Only the accepted upload left a row and a file.
 		var n int64
 		testenv.Must(t, s.App.DB.Table("screenings").Count(&n).Error, "count")
