@@ -241,10 +241,10 @@ func staffUpload(a models.Actor, in *UploadInput, details map[string]string) (bo
 	own := policy.Can(a, policy.PermOwnScreenings) == nil
 	upload := policy.Can(a, policy.PermScreeningsUpload) == nil
 	switch {
-	case in.PatientID == "" && own:
-		return false, nil
 	case in.PatientID == "" && upload && dicomPatientID(in) != "":
 		return true, nil // the patient is the DICOM header's PatientID
+	case in.PatientID == "" && own:
+		return false, nil
 	case in.PatientID == "" && upload:
 		details["patientId"] = "is required: the patient the screening is for"
 		return true, nil
