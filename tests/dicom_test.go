@@ -3,9 +3,12 @@ package tests
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"image"
 	"image/jpeg"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"testing"
@@ -350,5 +353,118 @@ func TestDICOMRefused(t *testing.T) {
 		// The good one is still taken after all that.
 		dicomUpload(t, s, w.t1.Token, good, fields).Expect(t, http.StatusAccepted, "")
 		_ = jpeg.DefaultQuality
+	})
+}
+
+// stow posts the files as one STOW-RS request with token.
+func stow(t *testing.T, s *testenv.Server, token string, files ...[]byte) (int, map[string]struct {
+	VR    string `json:"vr"`
+	Value []map[string]struct {
+		VR    string `json:"vr"`
+		Value []any  `json:"Value"`
+	} `json:"Value"`
+}) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, f := range files {
+		pw, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
+		_, _ = pw.Write(f)
+	}
+	_ = mw.Close()
+	ct := `multipart/related; type="application/dicom"; boundary=` + mw.Boundary()
+	r := s.DoHeaders(t, "POST", "/api/dicomweb/studies", b.Bytes(), map[string]string{"Authorization": "Bearer " + token, "Content-Type": ct})
+	var ds map[string]struct {
+		VR    string `json:"vr"`
+		Value []map[string]struct {
+			VR    string `json:"vr"`
+			Value []any  `json:"Value"`
+		} `json:"Value"`
+	}
+	if r.Status == 200 || r.Status == 202 || r.Status == 409 {
+		if err := json.Unmarshal(r.Body, &ds); err != nil {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	return r.Status, ds
+}
+
+// TestDICOMDevices: a clinic admin registers a device (its token shown
+// once), the device stores objects by STOW-RS (200 all, 202 some, 409
+// none, with ReferencedSOPSequence and FailedSOPSequence), its token does
+// nothing else, and a revoked token stops working.
+func TestDICOMDevices(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		w := newStaffWorld(t, e.URI(t))
+		s := w.s
+		an := enrol(t, s, w.t1.Token, w.c1, map[string]any{"fullName": "Nguyễn Văn An", "externalId": "HS-1"})
+		var dev struct{ ID, Name, Token string }
+		s.Do(t, "POST", "/api/clinics/"+w.c1+"/devices", map[string]any{"name": "Fundus camera 1"}, w.ca1.Token).
+			Expect(t, http.StatusCreated, "").Data(t, &dev)
+		if dev.Name != "Fundus camera 1" || !strings.HasPrefix(dev.Token, "aurad_") {
+			t.Fatalf("device %+v", dev)
+		}
+		// Not a clinic admin: 403; another clinic's admin: 404; a bad name: 400.
+		s.Do(t, "POST", "/api/clinics/"+w.c1+"/devices", map[string]any{"name": "x"}, w.t1.Token).Expect(t, http.StatusForbidden, "FORBIDDEN")
+		s.Do(t, "POST", "/api/clinics/"+w.c1+"/devices", map[string]any{"name": "x"}, w.ca2.Token).Expect(t, http.StatusNotFound, "NOT_FOUND")
+		s.Do(t, "POST", "/api/clinics/"+w.c1+"/devices", testenv.Invalid(map[string]any{"name": " "}), w.ca1.Token).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+
+		good := dcmGray(sopOP8, "1.2.3.9.1", 256, map[uint32]string{0x00100020: "HS-1", 0x00200062: "L"})
+		other := dcmGray(sopOP8, "1.2.3.9.2", 256, map[uint32]string{0x00100020: "HS-1", 0x00200062: "R"})
+		ct := dcmGray("1.2.840.10008.5.1.4.1.1.2", "1.2.3.9.3", 256, map[uint32]string{0x00100020: "HS-1", 0x00200062: "R"})
+		code, ds := stow(t, s, dev.Token, good)
+		if code != http.StatusOK || len(ds["00081199"].Value) != 1 || len(ds["00081198"].Value) != 0 {
+			t.Fatalf("all stored: %d %+v", code, ds)
+		}
+		ref := ds["00081199"].Value[0]
+		url := ref["00081190"].Value[0].(string)
+		if ref["00081155"].Value[0] != "1.2.3.9.1" || ref["00081150"].Value[0] != sopOP8 || !strings.HasPrefix(url, "/api/screenings/") {
+			t.Errorf("referenced %+v", ref)
+		}
+		sc := getScreening(t, s, w.ca1.Token, strings.TrimPrefix(url, "/api/screenings/"))
+		if sc.Eye != "left" || sc.Clinic.ID != w.c1 {
+			t.Errorf("screening %+v", sc)
+		}
+		var first dicomScreening
+		s.Do(t, "GET", url, nil, w.ca1.Token).Expect(t, http.StatusOK, "").Data(t, &first)
+		if first.Patient.ID != an.ID || first.DICOM == nil || first.DICOM.SOPInstanceUID != "1.2.3.9.1" {
+			t.Errorf("first %+v", first)
+		}
+		// One stored, one refused (a CT): 202. The resend of good is the
+		// same screening.
+		code, ds = stow(t, s, dev.Token, other, ct, good)
+		if code != http.StatusAccepted || len(ds["00081199"].Value) != 2 || len(ds["00081198"].Value) != 1 {
+			t.Fatalf("some: %d %+v", code, ds)
+		}
+		if ds["00081199"].Value[1]["00081190"].Value[0] != url {
+			t.Errorf("resend %+v", ds["00081199"].Value[1])
+		}
+		if reason := ds["00081198"].Value[0]["00081197"].Value[0]; reason != float64(0x0122) {
+			t.Errorf("reason %v", reason)
+		}
+		// None stored: 409.
+		if code, ds = stow(t, s, dev.Token, ct, good[:300]); code != http.StatusConflict || len(ds["00081198"].Value) != 2 {
+			t.Errorf("none: %d %+v", code, ds)
+		}
+		// Not multipart/related: 415.
+		s.DoHeaders(t, "POST", "/api/dicomweb/studies", testenv.Invalid(good), map[string]string{"Authorization": "Bearer " + dev.Token, "Content-Type": "application/dicom"}).
+			Expect(t, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+		// The device token does nothing else.
+		s.Do(t, "GET", "/api/screenings", nil, dev.Token).Expect(t, http.StatusForbidden, "FORBIDDEN")
+		// A user's token is not a device's.
+		if code, _ := stow(t, s, w.ca1.Token, good); code != http.StatusUnauthorized {
+			t.Errorf("user token: %d", code)
+		}
+		// Revoked: 401.
+		var rev struct{ RevokedAt *string }
+		s.Do(t, "DELETE", "/api/clinics/"+w.c1+"/devices/"+dev.ID, nil, w.ca1.Token).Expect(t, http.StatusOK, "").Data(t, &rev)
+		if rev.RevokedAt == nil {
+			t.Errorf("not revoked")
+		}
+		if code, _ := stow(t, s, dev.Token, good); code != http.StatusUnauthorized {
+			t.Errorf("revoked: %d", code)
+		}
+		s.Do(t, "DELETE", "/api/clinics/"+w.c2+"/devices/"+dev.ID, nil, w.ca2.Token).Expect(t, http.StatusNotFound, "NOT_FOUND")
 	})
 }
