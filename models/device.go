@@ -19,3 +19,10 @@ type Device struct {
 	CreatedAt   time.Time  `gorm:"not null"`
 	RevokedAt   *time.Time `gorm:""`
 }
+
+// Audit actions of a clinic's devices (entity: the device).
+const (
+	EntityDevice      = "device"
+	AuditDeviceCreate = "device.create"
+	AuditDeviceRevoke = "device.revoke"
+)

@@ -466,5 +466,21 @@ func TestDICOMDevices(t *testing.T) {
 			t.Errorf("revoked: %d", code)
 		}
 		s.Do(t, "DELETE", "/api/clinics/"+w.c2+"/devices/"+dev.ID, nil, w.ca2.Token).Expect(t, http.StatusNotFound, "NOT_FOUND")
+		// Registering and revoking are audited, once each (a second revoke
+		// changes nothing).
+		s.Do(t, "DELETE", "/api/clinics/"+w.c1+"/devices/"+dev.ID, nil, w.ca1.Token).Expect(t, http.StatusOK, "")
+		for _, action := range []string{"device.create", "device.revoke"} {
+			var n int64
+			testenv.Must(t, s.App.DB.Table("audit_logs").Where("action = ? AND entity_id = ? AND actor_role = ?", action, dev.ID, "CLINIC_ADMIN").Count(&n).Error, "audit")
+			if n != 1 {
+				t.Errorf("%s: %d rows", action, n)
+			}
+		}
+		// The stored token is its hash, not the token.
+		var stored string
+		testenv.Must(t, s.App.DB.Table("devices").Where("id = ?", dev.ID).Select("token_hash").Scan(&stored).Error, "device")
+		if stored == "" || strings.Contains(stored, strings.TrimPrefix(dev.Token, "aurad_")) {
+			t.Errorf("stored token %q", stored)
+		}
 	})
 }

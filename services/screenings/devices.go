@@ -10,6 +10,7 @@ import (
 	"aura/models"
 	"aura/repositories"
 	"aura/security"
+	"aura/services/audit"
 	"aura/services/policy"
 )
 
@@ -33,7 +34,13 @@ func (s *Service) RegisterDevice(ctx context.Context, st *repositories.Store, a 
 	token := models.DeviceTokenPrefix + security.NewOpaqueToken(deviceTokenBytes)
 	d := &models.Device{ID: uuid.NewString(), ClinicID: clinicID, Name: name, TokenHash: security.HashToken(token),
 		CreatedByID: a.UserID, CreatedAt: s.Clock.Now()}
-	if err := st.Screenings.CreateDevice(d); err != nil {
+	err := st.Tx(func(tx *repositories.Store) error {
+		if err := tx.Screenings.CreateDevice(d); err != nil {
+			return err
+		}
+		return audit.Record(tx, a, deviceRole(a), models.AuditDeviceCreate, models.EntityDevice, d.ID, d.CreatedAt)
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	return d, token, nil
@@ -46,7 +53,21 @@ func (s *Service) RevokeDevice(ctx context.Context, st *repositories.Store, a mo
 	if err := policy.CanIn(st, a, clinicID, policy.PermClinicsAdminister); err != nil {
 		return nil, err
 	}
-	if err := st.Screenings.RevokeDevice(deviceID, s.Clock.Now()); err != nil {
+	d, err := st.Screenings.Device(clinicID, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	if d.RevokedAt != nil {
+		return d, nil
+	}
+	now := s.Clock.Now()
+	err = st.Tx(func(tx *repositories.Store) error {
+		if err := tx.Screenings.RevokeDevice(deviceID, now); err != nil {
+			return err
+		}
+		return audit.Record(tx, a, deviceRole(a), models.AuditDeviceRevoke, models.EntityDevice, d.ID, now)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return st.Screenings.Device(clinicID, deviceID)
@@ -76,4 +97,13 @@ func (s *Service) DeviceActor(st *repositories.Store, token string) (*models.Dev
 		return nil, models.Actor{}, err
 	}
 	return d, models.Actor{UserID: u.ID, Roles: u.RoleNames()}, nil
+}
+
+// deviceRole is the role a device's registration or revocation is audited
+// under: ADMIN for an administrator, else the clinic's CLINIC_ADMIN.
+func deviceRole(a models.Actor) string {
+	if a.Has(models.RoleAdmin) {
+		return models.RoleAdmin
+	}
+	return models.RoleClinicAdmin
 }
