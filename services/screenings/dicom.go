@@ -35,11 +35,16 @@ func (s *Service) fromDICOM(ctx context.Context, sp *Spooled) error {
 	if _, err := sp.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	release, err := s.decodeBudget.Acquire(ctx, min(sp.Size, s.decodeBudget.Total()))
+	// The file's bytes are held from here on: they count against the
+	// decode budget, and once the header says what the photograph needs,
+	// the file and the photograph together (one acquisition at a time, so
+	// that two uploads never wait on each other).
+	held := min(sp.Size, s.decodeBudget.Total())
+	release, err := s.decodeBudget.Acquire(ctx, held)
 	if err != nil {
 		return errors.Join(models.ErrUnavailable, err)
 	}
-	defer release()
+	defer func() { release() }()
 	b := make([]byte, sp.Size)
 	if _, err := io.ReadFull(sp.f, b); err != nil {
 		return invalidImage("could not be read whole")
@@ -61,6 +66,12 @@ func (s *Service) fromDICOM(ctx context.Context, sp *Spooled) error {
 		if need+sp.Size > s.decodeBudget.Total() {
 			return invalidImage(fmt.Sprintf("would need %d MiB of memory to decode, more than screening.decode_memory allows (%d MiB)",
 				(need+1<<20-1)>>20, s.decodeBudget.Total()>>20))
+		}
+		// The decoded photograph is held while it is written as a PNG.
+		release()
+		if release, err = s.decodeBudget.Acquire(ctx, held+need); err != nil {
+			release = func() {}
+			return errors.Join(models.ErrUnavailable, err)
 		}
 	}
 	out, err := os.CreateTemp(s.Settings.TempDir, "aura-upload-*")
