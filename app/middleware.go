@@ -103,7 +103,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
 	return handlers.Handle(func(c *gin.Context) error {
 		limit := max
-		if c.Request.Method == http.MethodPost && c.FullPath() == "/api/screenings" {
+		if c.Request.Method == http.MethodPost && (c.FullPath() == "/api/screenings" || c.FullPath() == "/api/dicomweb/studies") {
 			limit = uploadMax
 		}
 		if c.Request.ContentLength > limit {
@@ -126,7 +126,7 @@ func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
 // answer. 0 keeps the server's deadlines.
 func uploadDeadline(timeout, writeTimeout time.Duration, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if timeout <= 0 || c.Request.Method != http.MethodPost || c.FullPath() != "/api/screenings" {
+		if timeout <= 0 || c.Request.Method != http.MethodPost || (c.FullPath() != "/api/screenings" && c.FullPath() != "/api/dicomweb/studies") {
 			c.Next()
 			return
 		}

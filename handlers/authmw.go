@@ -8,6 +8,7 @@ import (
 	"aura/models"
 	"aura/security"
 	"aura/services/policy"
+	"aura/services/screenings"
 )
 
 const (
@@ -45,6 +46,9 @@ func (d *Deps) authenticate(c *gin.Context) (*models.User, *security.Claims, err
 	token, ok := bearerToken(c)
 	if !ok {
 		return nil, nil, errUnauthorized
+	}
+	if screenings.IsDeviceToken(token) {
+		return nil, nil, errForbidden // a device only stores DICOM objects
 	}
 	return d.Accounts.Authenticate(store(c), token)
 }

@@ -35,6 +35,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 
 	api.GET("/users/:id/avatar.svg", session, Handle(d.Avatar))
 	api.POST("/invitations/accept", session, Handle(d.AcceptInvitation))
+	api.POST("/dicomweb/studies", session, Handle(d.StowRS))
 
 	signed := api.Group("", session, Handle(d.RequireAuth))
 	signed.GET("/clinics", Handle(d.ListClinics))
@@ -46,6 +47,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.POST("/clinics/:id/invitations", Handle(d.CreateInvitation))
 	signed.GET("/clinics/:id/invitations", Handle(d.ListInvitations))
 	signed.DELETE("/clinics/:id/invitations/:invitationId", Handle(d.RevokeInvitation))
+	signed.POST("/clinics/:id/devices", Handle(d.CreateDevice))
+	signed.DELETE("/clinics/:id/devices/:deviceId", Handle(d.RevokeDevice))
 	signed.GET("/clinics/:id/staff", Handle(d.ClinicStaff))
 	signed.DELETE("/clinics/:id/staff/:userId", Handle(d.RemoveStaff))
 	signed.GET("/doctors/me", Handle(d.DoctorMe))

@@ -36,6 +36,7 @@ type ScreeningView struct {
 	Analysis   *AnalysisView     `json:"analysis"`
 	Review     *ReviewView       `json:"review"`
 	Failure    *FailureView      `json:"failure"`
+	DICOM      *DICOMView        `json:"dicom"`
 	Disclaimer string            `json:"disclaimer"`
 	Links      map[string]string `json:"links"`
 	_          struct{}          `json:"-"`
@@ -123,6 +124,7 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 			SHA256: r.ImageSHA256},
 		Disclaimer: notifications.Disclaimer[i18n.Lang(lang)],
 		Links:      map[string]string{"image": "/api/screenings/" + r.ID + "/image"},
+		DICOM:      dicomView(r),
 	}
 	if a := screenings.ViewOf(r.Analysis); a != nil {
 		v.Analysis = &AnalysisView{AnalysisView: a, CompletedAt: ts(a.CompletedAt)}

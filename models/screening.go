@@ -48,6 +48,16 @@ type Screening struct {
 	IdempotencyKey *string `gorm:"type:varchar(100);uniqueIndex:idx_screenings_idem,priority:2"`
 	IdemPatientID  *string `gorm:"type:varchar(36);uniqueIndex:idx_screenings_idem,priority:1"`
 
+	// The DICOM object of a DICOM upload (all nil for a JPEG or PNG). A
+	// resend of the same SOP Instance UID to the clinic returns this
+	// screening (unique with DicomClinicID, the screening's clinic).
+	DicomSOPInstanceUID *string    `gorm:"column:dicom_sop_instance_uid;type:varchar(64);uniqueIndex:idx_screenings_dicom_sop,priority:2"`
+	DicomClinicID       *string    `gorm:"column:dicom_clinic_id;type:varchar(36);uniqueIndex:idx_screenings_dicom_sop,priority:1"`
+	DicomStudyUID       *string    `gorm:"column:dicom_study_instance_uid;type:varchar(64)"`
+	DicomSeriesUID      *string    `gorm:"column:dicom_series_instance_uid;type:varchar(64)"`
+	DicomModality       *string    `gorm:"column:dicom_modality;type:varchar(16)"`
+	DicomAcquiredAt     *time.Time `gorm:"column:dicom_acquired_at"`
+
 	// Analysis is the analysis, once done (its columns keep their names:
 	// embedded, not prefixed).
 	Analysis Analysis `gorm:"embedded"`

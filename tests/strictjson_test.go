@@ -48,6 +48,8 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/admin/users":             {"fullName", `"A"`, `"email":"twin@example.com","roles":["PATIENT"],`},
 	// Patients of a clinic.
 	"/api/clinics/:id/patients": {"fullName", `"Twin"`, ""},
+	// A clinic's camera or PACS router.
+	"/api/clinics/:id/devices": {"name", `"Cam"`, ""},
 	// A patient's doctor in a clinic.
 	"/api/clinics/:id/patients/:patientId/invite": {"x", "1", ""},
 	"/api/clinics/:id/patients/:patientId/doctor": {"doctorId", `"00000000-0000-4000-8000-000000000000"`, ""},

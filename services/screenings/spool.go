@@ -34,6 +34,9 @@ type Spooled struct {
 	Ext         string
 	Width       int
 	Height      int
+	// DICOM is the header of a DICOM Part 10 upload (nil for a JPEG or
+	// PNG); the file then holds the photograph taken out of it.
+	DICOM *imaging.DICOMInfo
 }
 
 // Close removes the temporary file.
@@ -98,6 +101,15 @@ func (s *Service) Spool(ctx context.Context, r io.Reader) (sp *Spooled, err erro
 	}
 	head := make([]byte, 512)
 	k, _ := io.ReadFull(rd, head)
+	if imaging.IsDICOM(head[:k]) {
+		if err := s.fromDICOM(ctx, sp); err != nil {
+			return nil, err
+		}
+		if rd, err = sp.Reader(); err != nil {
+			return nil, err
+		}
+		k, _ = io.ReadFull(rd, head)
+	}
 	switch sniff(head[:k]) {
 	case "image/jpeg":
 		sp.ContentType, sp.Ext = "image/jpeg", "jpg"

@@ -91,8 +91,12 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	if in.Image == nil {
 		details["image"] = "is required"
 	}
+	dicomEye(&in)
 	if in.Eye != "left" && in.Eye != "right" {
 		details["eye"] = "must be left or right"
+		if in.Image != nil && in.Image.DICOM != nil && in.Eye == "" {
+			details["eye"] = "must be left or right: the DICOM file's ImageLaterality and Laterality give none"
+		}
 	}
 	var note *string
 	if in.Note != nil {
@@ -131,6 +135,9 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	var clinicID, patientID, role string
 	var account *string
 	if staff {
+		if err := s.dicomPatient(ctx, st, a, &in, details); err != nil {
+			return nil, false, err
+		}
 		if clinicID, err = s.staffClinic(st, a, in, details); err != nil {
 			return nil, false, err
 		}
@@ -168,6 +175,13 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		accountLang = u.Lang
 	}
 	in.Lang = i18n.Lang(models.Deref(accountLang), in.Lang, s.Settings.DefaultLang)
+	if prev, err := s.dicomResend(st, in, clinicID, patientID, staff); err != nil || prev != "" {
+		if err != nil {
+			return nil, false, err
+		}
+		row, err := s.uploaded(st, a, prev, staff)
+		return row, true, err
+	}
 
 	id := uuid.NewString()
 	objKey, err := storage.ScreeningImageKey(id, in.Image.Ext)
@@ -187,6 +201,7 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 	if key != "" {
 		sc.IdempotencyKey, sc.IdemPatientID = &key, &a.UserID
 	}
+	dicomColumns(sc, in.Image.DICOM)
 	err = st.Tx(func(tx *repositories.Store) error {
 		if err := tx.Screenings.Create(sc); err != nil {
 			return err
@@ -205,6 +220,9 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		_ = s.Blobs.Delete(dctx, objKey)
+		if errors.Is(err, models.ErrConflict) && in.Image.DICOM != nil {
+			return nil, false, models.WithMessage(models.ErrConflict, "This DICOM object (its SOPInstanceUID) is still being stored, or belongs to another patient's screening")
+		}
 		if errors.Is(err, models.ErrConflict) {
 			return nil, false, models.WithMessage(models.ErrConflict, "An upload with this Idempotency-Key is still being stored")
 		}
@@ -223,6 +241,8 @@ func staffUpload(a models.Actor, in *UploadInput, details map[string]string) (bo
 	own := policy.Can(a, policy.PermOwnScreenings) == nil
 	upload := policy.Can(a, policy.PermScreeningsUpload) == nil
 	switch {
+	case in.PatientID == "" && upload && dicomPatientID(in) != "":
+		return true, nil // the patient is the DICOM header's PatientID
 	case in.PatientID == "" && own:
 		return false, nil
 	case in.PatientID == "" && upload:

@@ -87,7 +87,8 @@ func run(base, imagePath, email string) (*result, error) {
 	}
 	var file openapi_types.File
 	file.InitFromBytes(img, "fundus.png")
-	form := client.UploadScreeningMultipartRequestBody{Eye: client.UploadScreeningMultipartBodyEyeLeft, Image: file}
+	eye := client.UploadScreeningMultipartBodyEyeLeft // optional only for a DICOM file with a laterality
+	form := client.UploadScreeningMultipartRequestBody{Eye: &eye, Image: file}
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	part, err := mw.CreatePart(textproto.MIMEHeader{
@@ -102,7 +103,7 @@ func run(base, imagePath, email string) (*result, error) {
 		return nil, err
 	}
 	_, _ = part.Write(b)
-	_ = mw.WriteField("eye", string(form.Eye))
+	_ = mw.WriteField("eye", string(*form.Eye))
 	_ = mw.Close()
 	key := "go-client-" + email
 	up, err := c.UploadScreeningWithBodyWithResponse(ctx, &client.UploadScreeningParams{IdempotencyKey: &key}, mw.FormDataContentType(), &body, auth)
