@@ -177,6 +177,15 @@ var vi = map[string]string{
 	"must be an email address":                                                                            "phải là địa chỉ email",
 	"must be the id of a patient enrolled in the clinic":                                                  "phải là mã của một bệnh nhân đã ghi danh ở phòng khám",
 	"must be the user id of a DOCTOR of the clinic":                                                       "phải là mã người dùng của một BÁC SĨ của phòng khám",
+	// DICOM input, STOW-RS and exports.
+	`Content-Type must be multipart/related; type="application/dicom"`:                                                             `Content-Type phải là multipart/related; type="application/dicom"`,
+	"The DICOM object must be Ophthalmic Photography 8-bit or Secondary Capture, uncompressed (RGB, MONOCHROME2) or JPEG baseline": "Đối tượng DICOM phải là Ophthalmic Photography 8-bit hoặc Secondary Capture, không nén (RGB, MONOCHROME2) hoặc JPEG baseline",
+	"This DICOM object (its SOPInstanceUID) is still being stored, or belongs to another patient's screening":                      "Đối tượng DICOM này (SOPInstanceUID của nó) đang được lưu, hoặc thuộc lượt sàng lọc của bệnh nhân khác",
+	"This DICOM object (its SOPInstanceUID) was already sent for another patient":                                                  "Đối tượng DICOM này (SOPInstanceUID của nó) đã được gửi cho một bệnh nhân khác",
+	"is required: the DICOM file's PatientID is no patient of the clinic, and it has no PatientName to enrol one":                  "là bắt buộc: PatientID trong tệp DICOM không phải bệnh nhân của phòng khám, và tệp không có PatientName để ghi danh",
+	"must be left or right: the DICOM file's ImageLaterality and Laterality give none":                                             "phải là left hoặc right: ImageLaterality và Laterality trong tệp DICOM không cho biết mắt nào",
+	"must be within a year of from": "phải cách from không quá một năm",
+	"must not be before from":       "không được trước from",
 }
 
 // patterns translate the messages built with numbers, names or a cause.
