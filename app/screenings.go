@@ -10,6 +10,7 @@ import (
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
+	"aura/services/billing"
 	"aura/services/screenings"
 	"aura/storage"
 )
@@ -36,6 +37,9 @@ func (a *App) newScreenings(ctx context.Context) error {
 		DecodeMemory: c.Screening.DecodeMemory, ReportRendersPerAccount: c.Screening.ReportRendersPerAccount,
 		UploadMax: c.Limits.Upload.Max, UploadWindow: c.Limits.Upload.Window,
 	}, blobs, analyzer, a.Clock)
+	if c.Billing.Enabled {
+		a.Screenings.Billing = &billing.Ledger{Clock: a.Clock}
+	}
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
 	}}

@@ -198,6 +198,9 @@ func (a *App) router() *gin.Engine {
 	d.Privacy = &privacy.Service{Clock: a.Clock, Blobs: a.Blobs, Settings: privacy.Settings{
 		ExportMax: a.Cfg.Limits.Export.Max, ExportWindow: a.Cfg.Limits.Export.Window}}
 	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
+	if a.Screenings != nil {
+		d.Billing = a.Screenings.Billing
+	}
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	// The preflight allows what the routes use; tests add routes later, on

@@ -43,6 +43,7 @@ type Config struct {
 	Metrics      MetricsConfig      `mapstructure:"metrics"`
 	Privacy      PrivacyConfig      `mapstructure:"privacy"`
 	Backup       BackupConfig       `mapstructure:"backup"`
+	Billing      BillingConfig      `mapstructure:"billing"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
@@ -61,6 +62,13 @@ type PrivacyConfig struct {
 	// account's personal data; until then an admin may reactivate the
 	// account, which cancels the erasure.
 	ErasureGrace time.Duration `mapstructure:"erasure_grace"`
+}
+
+// BillingConfig turns on packages, credits and payment. Off: every upload
+// is free, as without billing.
+type BillingConfig struct {
+	// Enabled makes each upload take a credit from a wallet.
+	Enabled bool `mapstructure:"enabled"`
 }
 
 // MetricsConfig places the operators' listener: Prometheus metrics at
@@ -437,6 +445,7 @@ var defaults = map[string]any{
 	"backup.every":                     "0s",
 	"backup.uri":                       "",
 	"backup.keep":                      7,
+	"billing.enabled":                  false,
 
 	// the decode memory budget and the report renders (docs/screening.md, docs/report.md)
 	"screening.decode_memory":              512 << 20,

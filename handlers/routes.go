@@ -71,6 +71,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/notifications", Handle(d.ListNotifications))
 	signed.POST("/notifications/read-all", Handle(d.ReadAllNotifications))
 	signed.POST("/notifications/:id/read", Handle(d.ReadNotification))
+	signed.GET("/wallet", Handle(d.MyWallet))
+	signed.GET("/clinics/:id/wallet", Handle(d.ClinicWallet))
 
 	admin := api.Group("/admin", session, Handle(d.RequireAuth), Handle(RequirePermission(policy.PermAdminConsole)))
 	admin.GET("/users", Handle(d.ListUsers))
@@ -89,4 +91,5 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	admin.GET("/analysis-profile", Handle(d.GetAnalysisProfile))
 	admin.PUT("/analysis-profile", Handle(d.PutAnalysisProfile))
 	admin.GET("/analyzers", Handle(d.ListAnalyzers))
+	admin.POST("/wallets/grants", Handle(d.GrantCredits))
 }
