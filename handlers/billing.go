@@ -84,12 +84,12 @@ type grantRequest struct {
 
 // GrantCredits is POST /api/admin/wallets/grants.
 func (d *Deps) GrantCredits(c *gin.Context) error {
-	l, err := d.ledger()
-	if err != nil {
-		return err
-	}
 	var req grantRequest
 	if err := Bind(c, &req, false); err != nil {
+		return err
+	}
+	l, err := d.ledger()
+	if err != nil {
 		return err
 	}
 	e, err := l.Grant(store(c), actor(c), billing.GrantInput{UserID: models.Deref(req.UserID), ClinicID: models.Deref(req.ClinicID),

@@ -53,6 +53,8 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/clinics/:id/patients/:patientId/doctor": {"doctorId", `"00000000-0000-4000-8000-000000000000"`, ""},
 	// A patient deletes their account.
 	"DELETE /api/patients/me": {"password", `"a"`, ""},
+	// Billing.
+	"/api/admin/wallets/grants": {"reason", `"r"`, `"credits":1,`},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ
