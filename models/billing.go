@@ -49,3 +49,58 @@ type CreditEntry struct {
 
 // AuditCreditsGranted: an ADMIN granted credits (entity: the user or clinic).
 const AuditCreditsGranted = "credits.grant"
+
+// Audiences of a package: who may buy it.
+const (
+	AudiencePatient = "patient"
+	AudienceClinic  = "clinic"
+)
+
+// Statuses of an order.
+const (
+	OrderPending = "pending"
+	OrderPaid    = "paid"
+	OrderFailed  = "failed"
+	OrderExpired = "expired"
+)
+
+// Package is a bundle of credits an ADMIN sells at a price in VND.
+type Package struct {
+	ID        string    `gorm:"primaryKey;size:36"`
+	Code      string    `gorm:"size:64;not null;uniqueIndex"`
+	NameVi    string    `gorm:"size:200;not null"`
+	NameEn    string    `gorm:"size:200;not null"`
+	Audience  string    `gorm:"size:16;not null;index"`
+	Credits   int64     `gorm:"not null"`
+	PriceVnd  int64     `gorm:"not null"`
+	ValidDays *int      `gorm:""`
+	Active    bool      `gorm:"not null;default:true"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+}
+
+// Order is one purchase of a package by a patient account (UserID) or for
+// a clinic (ClinicID, bought by its CLINIC_ADMIN UserID). It leaves pending
+// exactly once (a conditional UPDATE on status), granting its credits in
+// the same transaction when paid.
+type Order struct {
+	ID           string     `gorm:"primaryKey;size:36"`
+	PackageID    string     `gorm:"size:36;not null;index"`
+	UserID       string     `gorm:"size:36;not null;index"`
+	ClinicID     *string    `gorm:"size:36;index"`
+	AmountVnd    int64      `gorm:"not null"`
+	Credits      int64      `gorm:"not null"`
+	Status       string     `gorm:"size:16;not null;index"`
+	Provider     string     `gorm:"size:16;not null"`
+	ProviderRef  *string    `gorm:"size:64"`
+	ResponseCode *string    `gorm:"size:8"`
+	CreatedAt    time.Time  `gorm:"not null;index"`
+	ExpiresAt    time.Time  `gorm:"not null"`
+	PaidAt       *time.Time `gorm:""`
+}
+
+// AuditPackageSave: an ADMIN created or changed a package.
+const AuditPackageSave = "package.save"
+
+// EntityPackage is the audit entity of a package.
+const EntityPackage = "package"

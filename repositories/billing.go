@@ -121,3 +121,105 @@ func (r *Billing) SumOf(walletID string) (int64, error) {
 	err := r.db.Model(&models.CreditEntry{}).Where("wallet_id = ?", walletID).Select("COALESCE(SUM(delta), 0)").Scan(&s).Error
 	return s, translate(err)
 }
+
+// CreatePackage inserts a package (models.ErrConflict on a taken code).
+func (r *Billing) CreatePackage(p *models.Package) error {
+	return translate(r.db.Create(p).Error)
+}
+
+// SavePackage writes every field of a package.
+func (r *Billing) SavePackage(p *models.Package) error {
+	return translate(r.db.Save(p).Error)
+}
+
+// Package returns a package by id.
+func (r *Billing) Package(id string) (*models.Package, error) {
+	var p models.Package
+	if err := r.db.Where("id = ?", id).Take(&p).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &p, nil
+}
+
+// Packages lists packages by price (active ones only unless all; of one
+// audience unless "").
+func (r *Billing) Packages(audience string, all bool) ([]models.Package, error) {
+	out := []models.Package{}
+	q := r.db.Model(&models.Package{})
+	if audience != "" {
+		q = q.Where("audience = ?", audience)
+	}
+	if !all {
+		q = q.Where("active = ?", true)
+	}
+	return out, translate(q.Order("price_vnd, code").Find(&out).Error)
+}
+
+// CreateOrder inserts an order.
+func (r *Billing) CreateOrder(o *models.Order) error { return translate(r.db.Create(o).Error) }
+
+// Order returns an order by id.
+func (r *Billing) Order(id string) (*models.Order, error) {
+	var o models.Order
+	if err := r.db.Where("id = ?", id).Take(&o).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &o, nil
+}
+
+// OrderPage is one page of orders, newest first.
+type OrderPage struct {
+	Items []models.Order
+	Total int64
+}
+
+// Orders pages a patient's own orders (clinicID "") or a clinic's.
+func (r *Billing) Orders(userID, clinicID string, page, pageSize int) (OrderPage, error) {
+	p := OrderPage{Items: []models.Order{}}
+	q := r.db.Model(&models.Order{})
+	if clinicID != "" {
+		q = q.Where("clinic_id = ?", clinicID)
+	} else {
+		q = q.Where("user_id = ? AND clinic_id IS NULL", userID)
+	}
+	if err := q.Count(&p.Total).Error; err != nil {
+		return p, translate(err)
+	}
+	err := q.Order("created_at DESC, id DESC").Limit(pageSize).Offset((page - 1) * pageSize).Find(&p.Items).Error
+	return p, translate(err)
+}
+
+// SettleOrder moves an order from one of the statuses from to status
+// (paid or failed) once: a conditional UPDATE, so of concurrent
+// settlements exactly one sees true.
+func (r *Billing) SettleOrder(id string, from []string, status string, ref, code *string, paidAt *time.Time) (bool, error) {
+	res := r.db.Model(&models.Order{}).Where("id = ? AND status IN ?", id, from).
+		Updates(map[string]any{"status": status, "provider_ref": ref, "response_code": code, "paid_at": paidAt})
+	if res.Error != nil {
+		return false, translate(res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ExpireOrders marks pending orders whose payment window ended before now
+// expired; it returns how many.
+func (r *Billing) ExpireOrders(now time.Time) (int64, error) {
+	res := r.db.Model(&models.Order{}).Where("status = ? AND expires_at < ?", models.OrderPending, now).
+		Update("status", models.OrderExpired)
+	return res.RowsAffected, translate(res.Error)
+}
+
+// Revenue sums the paid orders in [from, to): count, VND, and by package.
+type Revenue struct {
+	PackageID string
+	Orders    int64
+	Vnd       int64
+}
+
+// RevenueByPackage sums paid orders by package, paid in [from, to).
+func (r *Billing) RevenueByPackage(from, to time.Time) ([]Revenue, error) {
+	out := []Revenue{}
+	err := r.db.Model(&models.Order{}).Select("package_id, COUNT(*) AS orders, COALESCE(SUM(amount_vnd), 0) AS vnd").
+		Where("status = ? AND paid_at >= ? AND paid_at < ?", models.OrderPaid, from, to).Group("package_id").Order("package_id").Scan(&out).Error
+	return out, translate(err)
+}

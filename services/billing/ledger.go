@@ -19,6 +19,12 @@ import (
 // billing off.
 type Ledger struct {
 	Clock models.Clock
+	// Provider makes orders' payment URLs (billing.provider).
+	Provider Provider
+	// VNPay checks VNPay's IPN and return (nil: VNPay is not configured).
+	VNPay *VNPay
+	// FrontendURL is where the payer's browser returns to.
+	FrontendURL string
 }
 
 // ChargeUpload takes one credit for screening id in tx: from the clinic's
