@@ -38,7 +38,13 @@ func (a *App) newScreenings(ctx context.Context) error {
 		UploadMax: c.Limits.Upload.Max, UploadWindow: c.Limits.Upload.Window,
 	}, blobs, analyzer, a.Clock)
 	if c.Billing.Enabled {
-		a.Screenings.Billing = &billing.Ledger{Clock: a.Clock}
+		l := &billing.Ledger{Clock: a.Clock, FrontendURL: c.Mail.FrontendURL, Provider: billing.Fake{FrontendURL: c.Mail.FrontendURL}}
+		if c.Billing.Provider == "vnpay" {
+			v := &billing.VNPay{TmnCode: c.Billing.VNPay.TmnCode, HashSecret: c.Billing.VNPay.HashSecret,
+				PayURLBase: c.Billing.VNPay.PayURL, ReturnURL: c.Billing.VNPay.ReturnURL}
+			l.Provider, l.VNPay = v, v
+		}
+		a.Screenings.Billing = l
 	}
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
