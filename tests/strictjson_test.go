@@ -55,6 +55,9 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"DELETE /api/patients/me": {"password", `"a"`, ""},
 	// Billing.
 	"/api/admin/wallets/grants": {"reason", `"r"`, `"credits":1,`},
+	"/api/admin/packages":       {"code", `"p"`, ""},
+	"/api/admin/packages/:id":   {"code", `"p"`, ""},
+	"/api/orders":               {"packageId", `"p"`, ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ
