@@ -22,7 +22,7 @@ type billingWorld struct {
 
 func newBillingWorld(t *testing.T, uri string, env map[string]string) *billingWorld {
 	t.Helper()
-	vals := map[string]string{"AURA_BILLING_ENABLED": "true"}
+	vals := map[string]string{"AURA_BILLING_ENABLED": "true", "AURA_BILLING_PROVIDER": "fake"}
 	for k, v := range env {
 		vals[k] = v
 	}
