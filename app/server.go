@@ -27,6 +27,7 @@ import (
 	"aura/security"
 	"aura/services/accounts"
 	"aura/services/audit"
+	"aura/services/billing"
 	"aura/services/clinics"
 	"aura/services/notifications"
 	"aura/services/patients"
@@ -200,6 +201,11 @@ func (a *App) router() *gin.Engine {
 	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
 	if a.Screenings != nil {
 		d.Billing = a.Screenings.Billing
+	}
+	if d.Billing == nil {
+		// Off: wallets and grants still answer, so wallets can be seeded
+		// before billing is turned on; nothing charges them.
+		d.Billing, d.BillingOff = &billing.Ledger{Clock: a.Clock}, true
 	}
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))

@@ -32,17 +32,14 @@ func creditEntryView(e *models.CreditEntry) CreditEntryView {
 var errBillingOff = models.WithMessage(models.ErrNotFound, "Billing is not enabled on this server")
 
 func (d *Deps) ledger() (*billing.Ledger, error) {
-	if d.Billing == nil {
+	if d.Billing == nil || d.BillingOff {
 		return nil, errBillingOff
 	}
 	return d.Billing, nil
 }
 
 func (d *Deps) walletAnswer(c *gin.Context, get func(l *billing.Ledger, page, size int) (billing.WalletView, error)) error {
-	l, err := d.ledger()
-	if err != nil {
-		return err
-	}
+	l := d.Billing
 	details := map[string]string{}
 	page := intQuery(c, "page", 1, 1, 1_000_000, details)
 	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
@@ -89,11 +86,7 @@ func (d *Deps) GrantCredits(c *gin.Context) error {
 	if err := Bind(c, &req, false); err != nil {
 		return err
 	}
-	l, err := d.ledger()
-	if err != nil {
-		return err
-	}
-	e, err := l.Grant(store(c), actor(c), billing.GrantInput{UserID: models.Deref(req.UserID), ClinicID: models.Deref(req.ClinicID),
+	e, err := d.Billing.Grant(store(c), actor(c), billing.GrantInput{UserID: models.Deref(req.UserID), ClinicID: models.Deref(req.ClinicID),
 		Credits: req.Credits, Reason: req.Reason})
 	if err != nil {
 		return err
@@ -280,7 +273,7 @@ func (d *Deps) orders(c *gin.Context, clinicID string) error {
 // VNPayIPN is GET /api/payments/vnpay/ipn: VNPay's confirmation, answered
 // with VNPay's own JSON (no envelope) and logged with its outcome.
 func (d *Deps) VNPayIPN(c *gin.Context) error {
-	if d.Billing == nil {
+	if d.BillingOff {
 		return errBillingOff
 	}
 	r := d.Billing.IPN(store(c), c.Request.URL.Query())
@@ -293,7 +286,7 @@ func (d *Deps) VNPayIPN(c *gin.Context) error {
 // VNPayReturn is GET /api/payments/vnpay/return: the payer's browser back
 // from VNPay, sent on to the frontend's result page.
 func (d *Deps) VNPayReturn(c *gin.Context) error {
-	if d.Billing == nil {
+	if d.BillingOff {
 		return errBillingOff
 	}
 	c.Redirect(http.StatusFound, d.Billing.Return(store(c), c.Request.URL.Query()))

@@ -32,9 +32,11 @@ type Deps struct {
 	Notifications *notifications.Service
 	// Privacy exports a patient's data (the deletion is Accounts').
 	Privacy *privacy.Service
-	// Billing is the credit ledger; nil: billing is off and its endpoints
-	// answer 404.
-	Billing *billing.Ledger
+	// Billing is the credit ledger. With BillingOff its endpoints answer
+	// 404, but for the wallets and the admin's grants (to seed wallets
+	// before billing is turned on).
+	Billing    *billing.Ledger
+	BillingOff bool
 	// ExportWriteTimeout is how long an export may wait on a client that
 	// reads nothing (server.write_timeout), counted again as it progresses.
 	ExportWriteTimeout time.Duration
