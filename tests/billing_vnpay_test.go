@@ -1,11 +1,13 @@
 package tests
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"aura/app"
 	"aura/internal/testenv"
 	"aura/models"
 )
@@ -315,4 +318,54 @@ func TestBillingFakeProvider(t *testing.T) {
 		}
 		w.ownUpload(t, w.patient.Token).Expect(t, http.StatusAccepted, "")
 	})
+}
+
+// TestBillingLogsIPNsNotTheSecret: every IPN is logged with its order and
+// outcome; the hash secret never is, even at debug level.
+func TestBillingLogsIPNsNotTheSecret(t *testing.T) {
+	t.Parallel()
+	cfg := testenv.Config(t, "sqlite://", map[string]string{"AURA_BILLING_ENABLED": "true", "AURA_BILLING_PROVIDER": "vnpay",
+		"AURA_BILLING_VNPAY_TMN_CODE": vnpTmn, "AURA_BILLING_VNPAY_HASH_SECRET": vnpSecret, "AURA_LOG_LEVEL": "debug",
+		"AURA_BILLING_VNPAY_RETURN_URL": "https://aura.example/api/payments/vnpay/return", "AURA_LOG_FORMAT": "json"})
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg, &logs))
+	if err != nil {
+		cancel()
+		t.Fatalf("app.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	s := &testenv.Server{App: a, URL: "http://" + ln.Addr().String(), Client: testenv.CheckedClient(t, &http.Client{Timeout: 30 * time.Second})}
+	admin := makeAdmin(t, s, "admin@billing.example")
+	patient := signUp(t, s, "mai@patient.example")
+	pkg := createPackage(t, s, admin, map[string]any{"code": "P1", "name": map[string]any{"vi": "Một", "en": "One"},
+		"audience": "patient", "credits": 1, "priceVnd": 10000})
+	var created struct{ Order orderOut }
+	s.Do(t, "POST", "/api/orders", map[string]any{"packageId": pkg}, patient.Token).Expect(t, http.StatusCreated, "").Data(t, &created)
+	if c := ipn(t, s, vnpIPN(created.Order.ID, 1000000, "00", "forged")); c != "97" {
+		t.Fatalf("forged: %s", c)
+	}
+	if c := ipn(t, s, vnpIPN(created.Order.ID, 1000000, "00", vnpSecret)); c != "00" {
+		t.Fatalf("valid: %s", c)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	a.Close()
+	out := logs.String()
+	if strings.Contains(out, vnpSecret) {
+		t.Errorf("the log holds the hash secret:\n%s", out)
+	}
+	for _, want := range []string{`"outcome":"invalid signature"`, `"outcome":"recorded paid"`, `"order":"` + created.Order.ID + `"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %s:\n%s", want, out)
+		}
+	}
 }
