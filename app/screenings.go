@@ -10,6 +10,7 @@ import (
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
+	"aura/services/billing"
 	"aura/services/screenings"
 	"aura/storage"
 )
@@ -36,6 +37,15 @@ func (a *App) newScreenings(ctx context.Context) error {
 		DecodeMemory: c.Screening.DecodeMemory, ReportRendersPerAccount: c.Screening.ReportRendersPerAccount,
 		UploadMax: c.Limits.Upload.Max, UploadWindow: c.Limits.Upload.Window,
 	}, blobs, analyzer, a.Clock)
+	if c.Billing.Enabled {
+		l := &billing.Ledger{Clock: a.Clock, FrontendURL: c.Mail.FrontendURL, Provider: billing.Fake{FrontendURL: c.Mail.FrontendURL}}
+		if c.Billing.Provider == "vnpay" {
+			v := &billing.VNPay{TmnCode: c.Billing.VNPay.TmnCode, HashSecret: c.Billing.VNPay.HashSecret,
+				PayURLBase: c.Billing.VNPay.PayURL, ReturnURL: c.Billing.VNPay.ReturnURL}
+			l.Provider, l.VNPay = v, v
+		}
+		a.Screenings.Billing = l
+	}
 	w := &screenings.Worker{S: a.Screenings, St: func(ctx context.Context) *repositories.Store {
 		return repositories.New(a.DB.WithContext(ctx))
 	}}

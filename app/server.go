@@ -27,6 +27,7 @@ import (
 	"aura/security"
 	"aura/services/accounts"
 	"aura/services/audit"
+	"aura/services/billing"
 	"aura/services/clinics"
 	"aura/services/notifications"
 	"aura/services/patients"
@@ -198,6 +199,14 @@ func (a *App) router() *gin.Engine {
 	d.Privacy = &privacy.Service{Clock: a.Clock, Blobs: a.Blobs, Settings: privacy.Settings{
 		ExportMax: a.Cfg.Limits.Export.Max, ExportWindow: a.Cfg.Limits.Export.Window}}
 	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
+	if a.Screenings != nil {
+		d.Billing = a.Screenings.Billing
+	}
+	if d.Billing == nil {
+		// Off: wallets and grants still answer, so wallets can be seeded
+		// before billing is turned on; nothing charges them.
+		d.Billing, d.BillingOff = &billing.Ledger{Clock: a.Clock}, true
+	}
 	a.deps = d
 	d.Routes(r.Group("/api"), session(a.DB, a.Cfg.Database.QueryTimeout))
 	// The preflight allows what the routes use; tests add routes later, on

@@ -43,6 +43,7 @@ type Config struct {
 	Metrics      MetricsConfig      `mapstructure:"metrics"`
 	Privacy      PrivacyConfig      `mapstructure:"privacy"`
 	Backup       BackupConfig       `mapstructure:"backup"`
+	Billing      BillingConfig      `mapstructure:"billing"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
@@ -61,6 +62,28 @@ type PrivacyConfig struct {
 	// account's personal data; until then an admin may reactivate the
 	// account, which cancels the erasure.
 	ErasureGrace time.Duration `mapstructure:"erasure_grace"`
+}
+
+// BillingConfig turns on packages, credits and payment. Off: every upload
+// is free, as without billing.
+type BillingConfig struct {
+	// Enabled makes each upload take a credit from a wallet.
+	Enabled bool `mapstructure:"enabled"`
+	// Provider takes the payments: vnpay, or fake (settles every order at
+	// once; development only).
+	Provider string      `mapstructure:"provider"`
+	VNPay    VNPayConfig `mapstructure:"vnpay"`
+}
+
+// VNPayConfig is the merchant's VNPay 2.1.0 account.
+type VNPayConfig struct {
+	TmnCode string `mapstructure:"tmn_code"`
+	// HashSecret signs and checks every VNPay message; never logged.
+	HashSecret string `mapstructure:"hash_secret"`
+	PayURL     string `mapstructure:"pay_url"`
+	// ReturnURL is this server's GET /api/payments/vnpay/return, as the
+	// payer's browser reaches it.
+	ReturnURL string `mapstructure:"return_url"`
 }
 
 // MetricsConfig places the operators' listener: Prometheus metrics at
@@ -437,6 +460,12 @@ var defaults = map[string]any{
 	"backup.every":                     "0s",
 	"backup.uri":                       "",
 	"backup.keep":                      7,
+	"billing.enabled":                  false,
+	"billing.provider":                 "vnpay",
+	"billing.vnpay.tmn_code":           "",
+	"billing.vnpay.hash_secret":        "",
+	"billing.vnpay.pay_url":            "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html",
+	"billing.vnpay.return_url":         "",
 
 	// the decode memory budget and the report renders (docs/screening.md, docs/report.md)
 	"screening.decode_memory":              512 << 20,

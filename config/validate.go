@@ -83,6 +83,12 @@ func (c *Config) validate() error {
 		{c.Limits.Export.Window > 0, "limits.export.window (AURA_LIMITS_EXPORT_WINDOW): must be positive"},
 		{c.Privacy.ErasureGrace > 0, "privacy.erasure_grace (AURA_PRIVACY_ERASURE_GRACE): must be positive (e.g. 720h, 30 days)"},
 		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
+		{c.Billing.Provider == "vnpay" || c.Billing.Provider == "fake", "billing.provider (AURA_BILLING_PROVIDER): accepted: vnpay, fake"},
+		{!c.Billing.Enabled || c.Billing.Provider != "fake" || c.Env != EnvProduction, "billing.provider (AURA_BILLING_PROVIDER): the fake provider settles every order unpaid; production must use vnpay"},
+		{!c.Billing.Enabled || c.Billing.Provider != "vnpay" || (c.Billing.VNPay.TmnCode != "" && c.Billing.VNPay.HashSecret != ""),
+			"billing.vnpay.tmn_code and billing.vnpay.hash_secret (AURA_BILLING_VNPAY_TMN_CODE, AURA_BILLING_VNPAY_HASH_SECRET): required when billing is on with vnpay"},
+		{!c.Billing.Enabled || c.Billing.Provider != "vnpay" || (validHTTPURL(c.Billing.VNPay.PayURL) && validHTTPURL(c.Billing.VNPay.ReturnURL)),
+			"billing.vnpay.pay_url and billing.vnpay.return_url (AURA_BILLING_VNPAY_PAY_URL, AURA_BILLING_VNPAY_RETURN_URL): required http(s) URLs when billing is on with vnpay"},
 		// The log driver writes every reset and verification link to the log:
 		// in production, whoever reads the logs could take over accounts.
 		{c.Mail.Driver != "log" || c.Env != EnvProduction, "mail.driver (AURA_MAIL_DRIVER): the log driver writes reset and verification links to the log, " +
@@ -192,4 +198,10 @@ func base64Len(s string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// validHTTPURL reports whether s is an absolute http(s) URL with a host.
+func validHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -9,6 +9,7 @@ import (
 	"aura/repositories"
 	"aura/services/accounts"
 	"aura/services/audit"
+	"aura/services/billing"
 	"aura/services/clinics"
 	"aura/services/notifications"
 	"aura/services/patients"
@@ -31,6 +32,11 @@ type Deps struct {
 	Notifications *notifications.Service
 	// Privacy exports a patient's data (the deletion is Accounts').
 	Privacy *privacy.Service
+	// Billing is the credit ledger. With BillingOff its endpoints answer
+	// 404, but for the wallets and the admin's grants (to seed wallets
+	// before billing is turned on).
+	Billing    *billing.Ledger
+	BillingOff bool
 	// ExportWriteTimeout is how long an export may wait on a client that
 	// reads nothing (server.write_timeout), counted again as it progresses.
 	ExportWriteTimeout time.Duration

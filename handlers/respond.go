@@ -64,6 +64,7 @@ var statusOf = map[models.Code]int{
 	models.CodeNotClaimed:         http.StatusConflict,
 	models.CodeInvalidState:       http.StatusConflict,
 	models.CodeClinicInactive:     http.StatusConflict,
+	models.CodePaymentRequired:    http.StatusPaymentRequired,
 	models.CodeInternal:           http.StatusInternalServerError,
 }
 

@@ -77,6 +77,14 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/notifications", Handle(d.ListNotifications))
 	signed.POST("/notifications/read-all", Handle(d.ReadAllNotifications))
 	signed.POST("/notifications/:id/read", Handle(d.ReadNotification))
+	signed.GET("/wallet", Handle(d.MyWallet))
+	signed.GET("/clinics/:id/wallet", Handle(d.ClinicWallet))
+	signed.GET("/packages", Handle(d.ListPackages))
+	signed.POST("/orders", Handle(d.CreateOrder))
+	signed.GET("/orders", Handle(d.MyOrders))
+	signed.GET("/clinics/:id/orders", Handle(d.ClinicOrders))
+	api.GET("/payments/vnpay/ipn", session, Handle(d.VNPayIPN))
+	api.GET("/payments/vnpay/return", session, Handle(d.VNPayReturn))
 
 	admin := api.Group("/admin", session, Handle(d.RequireAuth), Handle(RequirePermission(policy.PermAdminConsole)))
 	admin.GET("/users", Handle(d.ListUsers))
@@ -95,4 +103,8 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	admin.GET("/analysis-profile", Handle(d.GetAnalysisProfile))
 	admin.PUT("/analysis-profile", Handle(d.PutAnalysisProfile))
 	admin.GET("/analyzers", Handle(d.ListAnalyzers))
+	admin.POST("/wallets/grants", Handle(d.GrantCredits))
+	admin.POST("/packages", Handle(d.CreatePackage))
+	admin.PATCH("/packages/:id", Handle(d.UpdatePackage))
+	admin.GET("/revenue", Handle(d.Revenue))
 }

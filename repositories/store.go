@@ -34,6 +34,7 @@ type Store struct {
 	Profiles      *Profiles
 	Invitations   *Invitations
 	Erasure       *Erasure
+	Billing       *Billing
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -58,6 +59,7 @@ func New(db *gorm.DB) *Store {
 		Profiles:      &Profiles{db: db},
 		Invitations:   &Invitations{db: db},
 		Erasure:       &Erasure{db: db},
+		Billing:       &Billing{db: db},
 	}
 }
 

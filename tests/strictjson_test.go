@@ -55,6 +55,11 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/clinics/:id/patients/:patientId/doctor": {"doctorId", `"00000000-0000-4000-8000-000000000000"`, ""},
 	// A patient deletes their account.
 	"DELETE /api/patients/me": {"password", `"a"`, ""},
+	// Billing.
+	"/api/admin/wallets/grants": {"reason", `"r"`, `"credits":1,`},
+	"/api/admin/packages":       {"code", `"p"`, ""},
+	"/api/admin/packages/:id":   {"code", `"p"`, ""},
+	"/api/orders":               {"packageId", `"p"`, ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ

@@ -18,6 +18,7 @@ import (
 	"aura/queue"
 	"aura/repositories"
 	"aura/services/audit"
+	"aura/services/billing"
 	"aura/services/notifications"
 	"aura/storage"
 )
@@ -206,6 +207,10 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 					}
 				}
 				if err := audit.Record(tx, models.Actor{}, "", models.AuditAnalysisFailed, models.EntityScreening, id, now); err != nil {
+					return err
+				}
+				// A screening that failed for good gives its credit back.
+				if err := billing.RefundScreening(tx, id, s.Clock); err != nil {
 					return err
 				}
 			}

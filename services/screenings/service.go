@@ -15,6 +15,7 @@ import (
 	"aura/analysis"
 	"aura/imaging"
 	"aura/models"
+	"aura/services/billing"
 	"aura/storage"
 )
 
@@ -58,6 +59,8 @@ type Service struct {
 	Settings Settings
 	Blobs    *storage.Store
 	Analyzer analysis.Analyzer
+	// Billing charges each upload a credit; nil: billing is off.
+	Billing *billing.Ledger
 	// decodeBudget bounds the bytes that image decodes hold at once, by
 	// each image's header (a 40 MP 8-bit RGBA PNG holds about 200 MB).
 	decodeBudget *imaging.Budget

@@ -206,6 +206,12 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		if err := tx.Screenings.Create(sc); err != nil {
 			return err
 		}
+		// With billing on, the upload takes its credit here or is not stored.
+		if s.Billing != nil {
+			if err := s.Billing.ChargeUpload(tx, staff, clinicID, a.UserID, id); err != nil {
+				return err
+			}
+		}
 		// A patient who sends a screening to a clinic is its patient.
 		if err := tx.Patients.Enrol(&models.ClinicPatient{ClinicID: clinicID, PatientID: sc.PatientID, CreatedAt: now}); err != nil {
 			return err
