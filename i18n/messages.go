@@ -193,6 +193,20 @@ var vi = map[string]string{
 	"must be left or right: the DICOM file's ImageLaterality and Laterality give none":                                             "phải là left hoặc right: ImageLaterality và Laterality trong tệp DICOM không cho biết mắt nào",
 	"must be within a year of from": "phải cách from không quá một năm",
 	"must not be before from":       "không được trước from",
+	// Billing (the IPN's own answers are VNPay's protocol and go out in English;
+	// these entries only keep the table complete).
+	"Confirm Success":                             "Xác nhận thành công",
+	"Invalid amount":                              "Số tiền không hợp lệ",
+	"Invalid signature":                           "Chữ ký không hợp lệ",
+	"Order already confirmed":                     "Đơn hàng đã được xác nhận",
+	"Order not found":                             "Không tìm thấy đơn hàng",
+	"Unknown error":                               "Lỗi không xác định",
+	"is taken by another package":                 "đã được dùng cho gói khác",
+	"must be 1 to 64 letters, digits, _ . -":      "phải có 1 đến 64 ký tự: chữ, số, _ . -",
+	"must be an integer from 1000 to 10000000000": "phải là số nguyên từ 1000 đến 10000000000",
+	"must be before to":                           "phải trước to",
+	"must be null or an integer from 1 to 3650":   "phải là null hoặc số nguyên từ 1 đến 3650",
+	"must be patient or clinic":                   "phải là patient hoặc clinic",
 }
 
 // patterns translate the messages built with numbers, names or a cause.
