@@ -27,7 +27,10 @@ var screeningColumns = []string{"id", "patient_id", "clinic_id", "status", "eye"
 	// Added by vessels-2.1 (issue 19): nullable, so AutoMigrate adds them to
 	// an existing table and the rows it holds read them as NULL.
 	"crae", "crve", "avr", "artery_density", "vein_density", "optic_disc_x", "optic_disc_y", "optic_disc_radius",
-	"av_key", "overlay_key", "analysis_agreement", "corrected_metrics"}
+	"av_key", "overlay_key", "analysis_agreement", "corrected_metrics",
+	// Added by DICOM input (issue 20): nullable, NULL for JPEG and PNG uploads.
+	"dicom_sop_instance_uid", "dicom_clinic_id", "dicom_study_instance_uid", "dicom_series_instance_uid",
+	"dicom_modality", "dicom_acquired_at"}
 
 // TestScreeningAnalysisKeepsItsColumns: the analysis is one embedded value,
 // stored under the columns it always had; a recorded analysis is read back
