@@ -48,7 +48,8 @@ async function main(): Promise<void> {
     bodySerializer(body) {
       const fd = new FormData();
       fd.append("image", body.image, "fundus.png");
-      fd.append("eye", body.eye);
+      // eye is optional in the document (a DICOM file may give it).
+      if (body.eye !== undefined) fd.append("eye", body.eye);
       return fd;
     },
   });
