@@ -2,7 +2,6 @@ package patients
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -93,23 +92,8 @@ func (s *Service) OfDoctor(ctx context.Context, st *repositories.Store, a models
 		return out, err
 	}
 	details := map[string]string{}
-	var f repositories.DoctorPatientFilter
-	term := strings.TrimSpace(q.Q)
-	if msg := models.CheckText(term, 0, 200, false); msg != "" {
-		details["q"] = msg
-	} else if term != "" {
-		f.NameKey, f.Code, f.ExternalKey = models.SearchKey(term), strings.ToUpper(term), models.FoldKey(term)
-	}
-	if q.RiskLevel != "" {
-		for v := range strings.SplitSeq(q.RiskLevel, ",") {
-			v = strings.TrimSpace(v)
-			if !slices.Contains(models.RiskLevels, v) {
-				details["riskLevel"] = "each must be one of " + strings.Join(models.RiskLevels, ", ")
-			} else if !slices.Contains(f.RiskLevels, v) {
-				f.RiskLevels = append(f.RiskLevels, v)
-			}
-		}
-	}
+	sf := searchFilter(q.Q, q.RiskLevel, details)
+	f := repositories.DoctorPatientFilter{NameKey: sf.NameKey, Code: sf.Code, ExternalKey: sf.ExternalKey, RiskLevels: sf.RiskLevels}
 	if len(details) > 0 {
 		return out, models.Invalid(details)
 	}

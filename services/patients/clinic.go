@@ -167,23 +167,7 @@ func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Act
 		return out, err
 	}
 	details := map[string]string{}
-	var f repositories.ClinicPatientFilter
-	term := strings.TrimSpace(q.Q)
-	if msg := models.CheckText(term, 0, 200, false); msg != "" {
-		details["q"] = msg
-	} else if term != "" {
-		f.NameKey, f.Code, f.ExternalKey = models.SearchKey(term), strings.ToUpper(term), models.FoldKey(term)
-	}
-	if q.RiskLevel != "" {
-		for v := range strings.SplitSeq(q.RiskLevel, ",") {
-			v = strings.TrimSpace(v)
-			if !slices.Contains(models.RiskLevels, v) {
-				details["riskLevel"] = "each must be one of " + strings.Join(models.RiskLevels, ", ")
-			} else if !slices.Contains(f.RiskLevels, v) {
-				f.RiskLevels = append(f.RiskLevels, v)
-			}
-		}
-	}
+	f := searchFilter(q.Q, q.RiskLevel, details)
 	if q.AssignedDoctorID != "" {
 		if _, err := uuid.Parse(q.AssignedDoctorID); err != nil || len(q.AssignedDoctorID) != 36 {
 			details["assignedDoctorId"] = "must be a user id (UUID)"
@@ -206,4 +190,28 @@ func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Act
 		return audit.Record(tx, a, staffRole(a), models.AuditPatientList, models.EntityClinic, clinicID, s.Clock.Now())
 	})
 	return out, err
+}
+
+// searchFilter reads a patient search as typed: q (a patient code, a
+// clinic's record number, or a part of a name) and riskLevel (a
+// comma-separated list), naming a wrong one in details.
+func searchFilter(q, riskLevel string, details map[string]string) repositories.ClinicPatientFilter {
+	var f repositories.ClinicPatientFilter
+	term := strings.TrimSpace(q)
+	if msg := models.CheckText(term, 0, 200, false); msg != "" {
+		details["q"] = msg
+	} else if term != "" {
+		f.NameKey, f.Code, f.ExternalKey = models.SearchKey(term), strings.ToUpper(term), models.FoldKey(term)
+	}
+	if riskLevel != "" {
+		for v := range strings.SplitSeq(riskLevel, ",") {
+			v = strings.TrimSpace(v)
+			if !slices.Contains(models.RiskLevels, v) {
+				details["riskLevel"] = "each must be one of " + strings.Join(models.RiskLevels, ", ")
+			} else if !slices.Contains(f.RiskLevels, v) {
+				f.RiskLevels = append(f.RiskLevels, v)
+			}
+		}
+	}
+	return f
 }
