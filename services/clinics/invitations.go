@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -124,31 +125,14 @@ func (s *Service) Invite(ctx context.Context, st *repositories.Store, a models.A
 				return models.WithMessage(models.ErrConflict, msgLicenseOfOther)
 			}
 		}
-		if lang == "" {
-			if inviter, err := tx.Users.ByID(a.UserID); err == nil {
-				lang = models.Deref(inviter.Lang)
-			}
-		}
-		lang = i18n.Lang(lang, s.Settings.DefaultLang)
 		if err := tx.Invitations.Supersede(clinicID, want.EmailKey, want.Role, now); err != nil {
 			return err
 		}
 		inv, raw := accounts.NewInvitation(want.Email, want.EmailKey, now)
 		inv.ClinicID, inv.Role, inv.InvitedBy = &clinicID, want.Role, &a.UserID
 		inv.LicenseNo, inv.LicenseKey, inv.Specialization = want.LicenseNo, want.LicenseKey, want.Specialization
-		if err := tx.Invitations.Create(inv); err != nil {
-			return err
-		}
-		if err := audit.Record(tx, a, s.actingRole(tx, a, clinicID), models.AuditInvitationCreate, models.EntityInvitation, inv.ID, now); err != nil {
-			return err
-		}
-		msg, err := accounts.ComposeInvitation(inv, raw, accounts.InvitationMail{
-			FrontendURL: s.Settings.FrontendURL, Lang: lang, Name: name, Clinic: c.Name}, now)
-		if err != nil {
-			return err
-		}
 		out = inv
-		return tx.Outbox.Enqueue(msg)
+		return s.send(tx, a, inv, raw, s.actingRole(tx, a, clinicID), lang, name, c.Name, now)
 	})
 	return out, err
 }
@@ -205,32 +189,38 @@ func (s *Service) InvitePatient(ctx context.Context, st *repositories.Store, a m
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return err
 		}
-		if lang == "" {
-			if inviter, err := tx.Users.ByID(a.UserID); err == nil {
-				lang = models.Deref(inviter.Lang)
-			}
-		}
-		lang = i18n.Lang(lang, s.Settings.DefaultLang)
 		if err := tx.Invitations.SupersedePatient(patientID, now); err != nil {
 			return err
 		}
 		inv, raw := accounts.NewInvitation(email, key, now)
 		inv.ClinicID, inv.Role, inv.InvitedBy, inv.PatientID = &clinicID, models.RolePatient, &a.UserID, &rec.ID
-		if err := tx.Invitations.Create(inv); err != nil {
-			return err
-		}
-		if err := audit.Record(tx, a, s.staffRole(tx, a, clinicID), models.AuditInvitationCreate, models.EntityInvitation, inv.ID, now); err != nil {
-			return err
-		}
-		msg, err := accounts.ComposeInvitation(inv, raw, accounts.InvitationMail{
-			FrontendURL: s.Settings.FrontendURL, Lang: lang, Name: name, Clinic: c.Name}, now)
-		if err != nil {
-			return err
-		}
 		out = inv
-		return tx.Outbox.Enqueue(msg)
+		return s.send(tx, a, inv, raw, s.staffRole(tx, a, clinicID), lang, name, c.Name, now)
 	})
 	return out, err
+}
+
+// send stores invitation inv, records it in the audit trail under role, and
+// queues its mail (raw, the token) in lang: the addressee's account's
+// language, else ("") the inviter's, else the default. Run it in tx.
+func (s *Service) send(tx *repositories.Store, a models.Actor, inv *models.Invitation, raw, role, lang, name, clinic string, now time.Time) error {
+	if lang == "" {
+		if inviter, err := tx.Users.ByID(a.UserID); err == nil {
+			lang = models.Deref(inviter.Lang)
+		}
+	}
+	if err := tx.Invitations.Create(inv); err != nil {
+		return err
+	}
+	if err := audit.Record(tx, a, role, models.AuditInvitationCreate, models.EntityInvitation, inv.ID, now); err != nil {
+		return err
+	}
+	msg, err := accounts.ComposeInvitation(inv, raw, accounts.InvitationMail{
+		FrontendURL: s.Settings.FrontendURL, Lang: i18n.Lang(lang, s.Settings.DefaultLang), Name: name, Clinic: clinic}, now)
+	if err != nil {
+		return err
+	}
+	return tx.Outbox.Enqueue(msg)
 }
 
 // staffRole is the role the actor acts in within the clinic for the audit
