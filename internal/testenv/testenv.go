@@ -171,8 +171,11 @@ func Config(t testing.TB, uri string, env map[string]string) *config.Config {
 }
 
 // Logger returns a logger that writes to t's log when verbose, else nowhere.
+// A fuzz test's log is never written to: a server started for it logs from
+// its own goroutines while the fuzz target runs, and testing panics on an
+// f.Log there.
 func Logger(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
+	if _, fuzz := t.(*testing.F); testing.Verbose() && !fuzz {
 		return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
