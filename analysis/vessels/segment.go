@@ -78,6 +78,32 @@ type segmentation struct {
 //     grown over every connected pixel above a low one;
 //  6. components smaller than minArea are dropped.
 func segment(ctx context.Context, wk *working, f fov) (*segmentation, error) {
+	return segmentWith(ctx, wk, f, defaultSeg)
+}
+
+// segParams are the segmentation's tunable constants (defaultSeg); tests
+// vary them to measure alternatives.
+type segParams struct {
+	tHigh, tLow, halfMax, minArea, holeArea float64
+}
+
+var defaultSeg = segParams{tHigh: tHigh, tLow: tLow, halfMax: halfMax, minArea: minArea, holeArea: holeArea}
+
+// segPlanes are the planes the thresholds are applied to.
+type segPlanes struct {
+	c, comb, peak *plane
+}
+
+func segmentWith(ctx context.Context, wk *working, f fov, p segParams) (*segmentation, error) {
+	sp, err := segmentPlanes(ctx, wk, f, p)
+	if err != nil {
+		return nil, err
+	}
+	out := thresholdPlanes(sp, f, p)
+	return &segmentation{contrast: sp.c, response: sp.comb, vessels: out}, nil
+}
+
+func segmentPlanes(ctx context.Context, wk *working, f fov, p segParams) (*segPlanes, error) {
 	D := math.Max(f.diameter, 1)
 	w, h := wk.g.w, wk.g.h
 	g := fillOutside(wk.g, f.lit, D*fillSigma)
@@ -119,26 +145,35 @@ func segment(ctx context.Context, wk *working, f fov) (*segmentation, error) {
 	for i := range comb.p {
 		comb.p[i] /= k
 	}
-
 	peak := squareFilter(c, max(1, int(math.Round(float64(W)*peakRadius))), true)
+	return &segPlanes{c: c, comb: comb, peak: peak}, nil
+}
+
+// thresholdPlanes is the hysteresis: candidates above tLow and near their
+// local peak contrast, kept when seeded above tHigh and large enough.
+func thresholdPlanes(sp *segPlanes, f fov, p segParams) *mask {
+	D := math.Max(f.diameter, 1)
+	c, comb, peak := sp.c, sp.comb, sp.peak
+	w, h := c.w, c.h
+	tl, th, hm := float32(p.tLow), float32(p.tHigh), float32(p.halfMax)
 	grow := newMask(w, h)
 	for i, in := range f.analysed.m {
-		grow.m[i] = in && comb.p[i] > tLow && c.p[i] >= halfMax*peak.p[i]
+		grow.m[i] = in && comb.p[i] > tl && c.p[i] >= hm*peak.p[i]
 	}
 	labels, sizes := components(grow)
 	seeded := make([]bool, len(sizes))
 	for i, l := range labels {
-		if l != 0 && comb.p[i] > tHigh {
+		if l != 0 && comb.p[i] > th {
 			seeded[l] = true
 		}
 	}
-	minA := max(6, int(D*D*minArea))
+	minA := max(6, int(D*D*p.minArea))
 	out := newMask(w, h)
 	for i, l := range labels {
 		out.m[i] = l != 0 && seeded[l] && sizes[l] >= minA
 	}
-	fillHoles(out, max(2, int(D*D*holeArea)))
-	return &segmentation{contrast: c, response: comb, vessels: out}, nil
+	fillHoles(out, max(2, int(D*D*p.holeArea)))
+	return out
 }
 
 // fillOutside returns a copy of a whose pixels outside in are the
