@@ -281,3 +281,22 @@ func TestBillingRefundOnFailure(t *testing.T) {
 		checkLedger(t, s)
 	})
 }
+
+// TestBillingRefusedUploadTakesNoSlot: an upload refused with 402 (no
+// credit) does not count toward limits.upload.
+func TestBillingRefusedUploadTakesNoSlot(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		w := newBillingWorld(t, e.URI(t), map[string]string{"AURA_LIMITS_UPLOAD_MAX": "2"})
+		for range 3 {
+			w.ownUpload(t, w.patient.Token).Expect(t, http.StatusPaymentRequired, "PAYMENT_REQUIRED")
+		}
+		w.grant(t, map[string]any{"userId": w.patient.ID, "credits": 5, "reason": "Five"})
+		w.ownUpload(t, w.patient.Token).Expect(t, http.StatusAccepted, "")
+		w.ownUpload(t, w.patient.Token).Expect(t, http.StatusAccepted, "")
+		w.ownUpload(t, w.patient.Token).Expect(t, http.StatusTooManyRequests, "RATE_LIMITED")
+		if got := w.wallet(t, "/api/wallet", w.patient.Token); got.Balance != 3 {
+			t.Fatalf("balance %d", got.Balance)
+		}
+	})
+}
