@@ -139,8 +139,11 @@ func (s *Service) Overlay(ctx context.Context, st *repositories.Store, a models.
 	return s.open(ctx, *row.Analysis.OverlayKey, "image/jpeg", "")
 }
 
+// open opens a stored object for a download: every chunk of an encrypted
+// one is authenticated before the caller answers (storage.GetVerified), so
+// an object altered anywhere is 503, never a 200 with a cut body.
 func (s *Service) open(ctx context.Context, key, contentType, sum string) (*Blob, error) {
-	rc, attrs, err := s.Blobs.Get(ctx, key)
+	rc, attrs, err := s.Blobs.GetVerified(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errors.Join(models.ErrUnavailable, err) // the row says it exists: the store is at fault
 	}
