@@ -279,11 +279,9 @@ func truncateName(s string) string {
 
 // ListScreenings is GET /api/screenings.
 func (d *Deps) ListScreenings(c *gin.Context) error {
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Screenings.List(c.Request.Context(), store(c), actor(c), screenings.ListQuery{
 		// status and riskLevel are lists, comma-separated as the document
