@@ -90,7 +90,8 @@ func screeningCount(t *testing.T, s *testenv.Server) int64 {
 }
 
 // checkLedger asserts every wallet's balance is the sum of its entries and
-// not negative.
+// of its lots' remaining credits (each credit sits in one lot), and not
+// negative.
 func checkLedger(t *testing.T, s *testenv.Server) {
 	t.Helper()
 	var ws []models.Wallet
@@ -100,8 +101,10 @@ func checkLedger(t *testing.T, s *testenv.Server) {
 	for _, w := range ws {
 		sum, err := st.Billing.SumOf(w.ID)
 		testenv.Must(t, err, "sum")
-		if sum != w.Balance || w.Balance < 0 {
-			t.Errorf("wallet %s: balance %d, entries sum %d", w.ID, w.Balance, sum)
+		lots, err := st.Billing.LotSumOf(w.ID)
+		testenv.Must(t, err, "lot sum")
+		if sum != w.Balance || lots != w.Balance || w.Balance < 0 {
+			t.Errorf("wallet %s: balance %d, entries sum %d, lots hold %d", w.ID, w.Balance, sum, lots)
 		}
 	}
 }

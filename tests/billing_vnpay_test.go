@@ -81,15 +81,20 @@ func createPackage(t *testing.T, s *testenv.Server, admin string, body map[strin
 	return p.ID
 }
 
+// vnpayEnv configures billing with VNPay (the test's terminal and secret).
+func vnpayEnv() map[string]string {
+	return map[string]string{"AURA_BILLING_PROVIDER": "vnpay", "AURA_BILLING_VNPAY_TMN_CODE": vnpTmn,
+		"AURA_BILLING_VNPAY_HASH_SECRET": vnpSecret, "AURA_BILLING_VNPAY_RETURN_URL": "https://aura.example/api/payments/vnpay/return",
+		"AURA_MAIL_FRONTEND_URL": "https://app.aura.example"}
+}
+
 // TestBillingVNPay: packages, an order's signed VNPay URL, and the IPN for
 // every case VNPay defines; identical IPNs at once grant once; the return
 // redirect; orders, expiry and revenue.
 func TestBillingVNPay(t *testing.T) {
 	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
-		w := newBillingWorld(t, e.URI(t), map[string]string{"AURA_BILLING_PROVIDER": "vnpay", "AURA_BILLING_VNPAY_TMN_CODE": vnpTmn,
-			"AURA_BILLING_VNPAY_HASH_SECRET": vnpSecret, "AURA_BILLING_VNPAY_RETURN_URL": "https://aura.example/api/payments/vnpay/return",
-			"AURA_MAIL_FRONTEND_URL": "https://app.aura.example"})
+		w := newBillingWorld(t, e.URI(t), vnpayEnv())
 		s, admin := w.s, w.admin.Token
 
 		// Packages.
