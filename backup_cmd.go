@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"aura/app"
 	"aura/backup"
 	"aura/config"
+	"aura/storage"
 )
 
 func backupCmd() *cobra.Command {
@@ -35,17 +37,11 @@ func backupCmd() *cobra.Command {
 			if to == "" {
 				return errors.New("backup: --to is required (file:///DIR or s3://BUCKET/PREFIX)")
 			}
-			cfg, err := loadConfig(cmd)
+			ctx, cfg, store, done, err := openStoreCmd(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			store, err := app.OpenStore(ctx, cfg, app.NewLogger(cfg, io.Discard))
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+			defer done()
 			out := cmd.OutOrStdout()
 			res, err := backup.Run(ctx, backup.Options{DB: cfg.Database.DSN, Store: store, To: to, Version: app.Version,
 				Out: out, Log: quietLog(cmd)})
@@ -89,17 +85,11 @@ func restoreCmd() *cobra.Command {
 			if from == "" {
 				return errors.New("restore: --from is required (file:///DIR/NAME or s3://BUCKET/PREFIX/NAME)")
 			}
-			cfg, err := loadConfig(cmd)
+			ctx, cfg, store, done, err := openStoreCmd(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			store, err := app.OpenStore(ctx, cfg, app.NewLogger(cfg, io.Discard))
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+			defer done()
 			_, err = backup.Restore(ctx, backup.RestoreOptions{From: from, DB: cfg.Database.DSN, Store: store,
 				Out: cmd.OutOrStdout(), Log: quietLog(cmd)})
 			return err
@@ -107,6 +97,23 @@ func restoreCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&from, "from", "", "the backup to restore: file:///DIR/NAME or s3://BUCKET/PREFIX/NAME (or their location: the newest)")
 	return cmd
+}
+
+// openStoreCmd is how backup and restore start: the configuration, a
+// context an interrupt (SIGINT, SIGTERM) cancels, and the configured object
+// store. done closes the store and stops listening for signals.
+func openStoreCmd(cmd *cobra.Command) (context.Context, *config.Config, *storage.Store, func(), error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	store, err := app.OpenStore(ctx, cfg, app.NewLogger(cfg, io.Discard))
+	if err != nil {
+		stop()
+		return nil, nil, nil, nil, err
+	}
+	return ctx, cfg, store, func() { store.Close(); stop() }, nil
 }
 
 func quietLog(cmd *cobra.Command) *slog.Logger {

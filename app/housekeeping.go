@@ -11,6 +11,7 @@ import (
 	"aura/config"
 	"aura/models"
 	"aura/repositories"
+	"aura/services/billing"
 	"aura/services/privacy"
 	"aura/storage"
 )
@@ -30,7 +31,8 @@ const (
 )
 
 // Housekeeper deletes, every housekeeping.interval, the rows nothing needs any
-// more (repositories.Housekeeping.Sweep), and erases the personal data of the
+// more (repositories.Housekeeping.Sweep), expires pending orders past their
+// window and credits past their expiry (billing.Expire), and erases the personal data of the
 // accounts whose owners deleted them once privacy.erasure_grace is over
 // (privacy.Erase). Every instance runs one; the
 // database decides which of them sweeps in each interval: a run first takes
@@ -111,9 +113,18 @@ func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ra
 		swept.ErasedAccounts, swept.ErasedObjects = int64(erased.Accounts), int64(erased.Objects)
 		err = errors.Join(err, eerr)
 	}
+	// Pending orders past their window expire, and so do the credits left
+	// in lots past their expiry (billing.Expire), whether billing is on or
+	// not: the rules are the same as a listing's and an upload's.
+	if rctx.Err() == nil {
+		exp, berr := billing.Expire(rctx, repositories.New(h.db.WithContext(rctx)), now, h.Batch)
+		swept.ExpiredOrders, swept.ExpiredLots, swept.ExpiredCredits = exp.Orders, exp.Lots, exp.Credits
+		err = errors.Join(err, berr)
+	}
 	attrs := []any{"sessions", swept.Sessions, "refresh_tokens", swept.RefreshTokens,
 		"action_tokens", swept.ActionTokens, "outbox", swept.Outbox, "rate_limits", swept.RateLimits,
 		"erased_accounts", swept.ErasedAccounts, "erased_objects", swept.ErasedObjects,
+		"expired_orders", swept.ExpiredOrders, "expired_credit_lots", swept.ExpiredLots, "expired_credits", swept.ExpiredCredits,
 		"took", time.Since(start).Round(time.Millisecond).String()}
 	switch {
 	case err == nil:

@@ -105,10 +105,10 @@ func Restore(ctx context.Context, o RestoreOptions) (*Manifest, error) {
 	}
 	defer os.RemoveAll(tmp)
 	dbPath := filepath.Join(tmp, "stored.sqlite")
-	if err := verifyAll(ctx, loc.bucket, prefix, m, dbPath); err != nil {
+	if err := verifyAll(ctx, loc.bucket, prefix, m, dbPath, o.Store); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.Out, "verified %d files against the manifest (size and SHA-256)\n", len(m.Files))
+	fmt.Fprintf(o.Out, "verified %d files against the manifest (size and SHA-256) and every chunk of the encrypted objects against the storage key\n", len(m.Files))
 	plain := dbPath
 	if m.DatabaseEncrypted {
 		plain = filepath.Join(tmp, DatabaseName)
@@ -161,8 +161,12 @@ func findBackup(ctx context.Context, loc *location) (string, error) {
 }
 
 // verifyAll checks every file of m; the database file is saved to dbPath.
-// All problems are reported together, each naming its file.
-func verifyAll(ctx context.Context, b *blob.Bucket, prefix string, m *Manifest, dbPath string) error {
+// An object's bytes are also opened as the target store st will read them:
+// every chunk of an encrypted object must authenticate under st's key (its
+// checksum only says it is the file the backup wrote, and an object altered
+// before the backup has a matching checksum). All problems are reported
+// together, each naming its file.
+func verifyAll(ctx context.Context, b *blob.Bucket, prefix string, m *Manifest, dbPath string, st *storage.Store) error {
 	problems := make([]string, len(m.Files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(copyConcurrency)
@@ -177,7 +181,11 @@ func verifyAll(ctx context.Context, b *blob.Bucket, prefix string, m *Manifest, 
 				defer out.Close()
 				sink = out
 			}
-			problems[i] = check(gctx, b, prefix, f, sink)
+			if key, ok := strings.CutPrefix(f.Path, ObjectsDir); ok && st != nil {
+				problems[i] = checkObject(gctx, b, prefix, f, key, st)
+			} else {
+				problems[i] = check(gctx, b, prefix, f, sink)
+			}
 			return gctx.Err()
 		})
 	}
@@ -223,6 +231,25 @@ func check(ctx context.Context, b *blob.Bucket, prefix string, f File, sink io.W
 		return f.Path + " has the wrong SHA-256 (corrupt)"
 	}
 	return ""
+}
+
+// checkObject is check for an object of the backup, whose bytes are also
+// opened under st's key as the object key, every chunk authenticated, in
+// the same read.
+func checkObject(ctx context.Context, b *blob.Bucket, prefix string, f File, key string, st *storage.Store) string {
+	pr, pw := io.Pipe()
+	opened := make(chan error, 1)
+	go func() {
+		err := st.VerifyRaw(ctx, key, pr)
+		_, _ = io.Copy(io.Discard, pr) // a failed check stops reading: let the copy end
+		opened <- err
+	}()
+	problem := check(ctx, b, prefix, f, pw)
+	pw.Close()
+	if err := <-opened; problem == "" && err != nil {
+		problem = fmt.Sprintf("%s does not open under the storage key (%v)", f.Path, err)
+	}
+	return problem
 }
 
 func unseal(ctx context.Context, st *storage.Store, from, to string) error {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -70,6 +73,9 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 			return err
 		}
 		if err := dropOutsideAvatars(tx, log); err != nil {
+			return err
+		}
+		if err := openLegacyLots(tx, log); err != nil {
 			return err
 		}
 		// Accounts without a role (those of the first backend) become patients.
@@ -161,6 +167,33 @@ func migrateClinicDoctors(tx *gorm.DB) error {
 	}
 	if err := tx.Migrator().DropTable("clinic_doctors"); err != nil {
 		return fmt.Errorf("drop clinic_doctors: %w", err)
+	}
+	return nil
+}
+
+// openLegacyLots puts the credits of wallets from before credit lots into a
+// lot without expiry: every credit of a balance sits in a lot (the rule a
+// use, a refund and an expiry follow). Idempotent: a second run finds every
+// balance equal to the sum of its lots.
+func openLegacyLots(tx *gorm.DB, log *slog.Logger) error {
+	var rows []struct {
+		ID      string
+		Missing int64
+	}
+	if err := tx.Raw("SELECT w.id AS id, w.balance - COALESCE((SELECT SUM(l.remaining) FROM credit_lots l WHERE l.wallet_id = w.id), 0) AS missing " +
+		"FROM wallets w").Scan(&rows).Error; err != nil {
+		return fmt.Errorf("legacy credit lots: %w", err)
+	}
+	now := time.Now().UTC()
+	for _, r := range rows {
+		if r.Missing <= 0 {
+			continue
+		}
+		lot := &models.CreditLot{ID: uuid.NewString(), WalletID: r.ID, Credits: r.Missing, Remaining: r.Missing, CreatedAt: now}
+		if err := tx.Create(lot).Error; err != nil {
+			return fmt.Errorf("legacy credit lot of wallet %s: %w", r.ID, err)
+		}
+		log.Info("opened a credit lot without expiry for a balance from before lots", "wallet", r.ID, "credits", r.Missing)
 	}
 	return nil
 }

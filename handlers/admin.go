@@ -19,11 +19,9 @@ const (
 
 // ListUsers is GET /api/admin/users?q=&page=&pageSize=.
 func (d *Deps) ListUsers(c *gin.Context) error {
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Accounts.ListUsers(c.Request.Context(), store(c), c.Query("q"), page, size)
 	if err != nil {
@@ -50,6 +48,19 @@ func intQuery(c *gin.Context, name string, def, lo, hi int, details map[string]s
 		return def
 	}
 	return n
+}
+
+// pageQuery reads a list's page (from 1) and pageSize (1 to maxPageSize,
+// default defaultPageSize), the paging every list shares: VALIDATION_FAILED
+// naming each bad one.
+func pageQuery(c *gin.Context) (page, size int, err error) {
+	details := map[string]string{}
+	page = intQuery(c, "page", 1, 1, 1_000_000, details)
+	size = intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
+	if len(details) > 0 {
+		return 0, 0, models.Invalid(details)
+	}
+	return page, size, nil
 }
 
 type adminUpdateRequest struct {

@@ -73,11 +73,9 @@ func (d *Deps) DoctorPatients(c *gin.Context) error {
 	if err := policy.Can(a, policy.PermDoctorsPatients); err != nil {
 		return err
 	}
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Patients.OfDoctor(c.Request.Context(), store(c), a, patients.DoctorQuery{Q: c.Query("q"),
 		RiskLevel: strings.Join(c.QueryArray("riskLevel"), ","), Page: page, PageSize: size})

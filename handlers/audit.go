@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"aura/models"
 	"aura/services/audit"
 )
 
@@ -24,11 +23,9 @@ type AuditView struct {
 
 // ListAuditLogs is GET /api/admin/audit-logs.
 func (d *Deps) ListAuditLogs(c *gin.Context) error {
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Audit.List(c.Request.Context(), store(c), actor(c), audit.Query{
 		ActorID: c.Query("actorId"), Action: c.Query("action"), EntityType: c.Query("entityType"),

@@ -40,11 +40,9 @@ func (d *Deps) ledger() (*billing.Ledger, error) {
 
 func (d *Deps) walletAnswer(c *gin.Context, get func(l *billing.Ledger, page, size int) (billing.WalletView, error)) error {
 	l := d.Billing
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	w, err := get(l, page, size)
 	if err != nil {
@@ -251,11 +249,9 @@ func (d *Deps) orders(c *gin.Context, clinicID string) error {
 	if err != nil {
 		return err
 	}
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, pkgs, err := l.Orders(store(c), actor(c), clinicID, page, size)
 	if err != nil {

@@ -86,11 +86,9 @@ func (d *Deps) MyClinics(c *gin.Context) error {
 
 // AdminListClinics is GET /api/admin/clinics?status=&q=&page=&pageSize=.
 func (d *Deps) AdminListClinics(c *gin.Context) error {
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Clinics.AdminList(c.Request.Context(), store(c), actor(c),
 		clinics.AdminQuery{Status: c.Query("status"), Q: c.Query("q"), Page: page, PageSize: size})

@@ -69,11 +69,9 @@ func idParam(c *gin.Context, name string) (string, error) {
 
 // ListClinics is GET /api/clinics?page=&pageSize=: a page, as every list.
 func (d *Deps) ListClinics(c *gin.Context) error {
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Clinics.List(c.Request.Context(), store(c), page, size)
 	if err != nil {

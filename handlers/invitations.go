@@ -61,11 +61,9 @@ func (d *Deps) ListInvitations(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Clinics.Invitations(c.Request.Context(), store(c), actor(c), id,
 		clinics.InvitationQuery{Status: c.Query("status"), Page: page, PageSize: size})

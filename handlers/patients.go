@@ -164,11 +164,9 @@ func (d *Deps) ClinicPatients(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Patients.List(c.Request.Context(), store(c), a, id, patients.ListQuery{Q: c.Query("q"),
 		RiskLevel: strings.Join(c.QueryArray("riskLevel"), ","), AssignedDoctorID: c.Query("assignedDoctorId"), Page: page, PageSize: size})

@@ -45,6 +45,29 @@ type CreditEntry struct {
 	ActorID     *string    `gorm:"size:36"`
 	CreatedAt   time.Time  `gorm:"not null;index:idx_credit_entries_wallet,priority:2"`
 	ExpiresAt   *time.Time `gorm:""`
+	// LotID is the lot a use took its credit from, a refund gave it back
+	// to, an expiry ended, a purchase or grant opened (nil: an entry
+	// written before lots existed).
+	LotID *string `gorm:"size:36;index"`
+}
+
+// CreditLot is a batch of credits that arrived together (a paid order, a
+// grant, or the opening balance of a wallet from before lots) and the part
+// of it still unused. Every credit of a wallet's balance sits in exactly one
+// lot: the balance equals the sum of its lots' Remaining. A use takes from
+// the live lot (ExpiresAt nil or later than now) that expires first, ties
+// and lots without expiry by age (FIFO); housekeeping writes an expiry
+// entry for the Remaining of each lot past ExpiresAt and sets it to zero,
+// with one conditional UPDATE (remaining = the amount it read), so a credit
+// expires once.
+type CreditLot struct {
+	ID        string     `gorm:"primaryKey;size:36"`
+	WalletID  string     `gorm:"size:36;not null;index:idx_credit_lots_wallet,priority:1"`
+	OrderID   *string    `gorm:"size:36"`
+	Credits   int64      `gorm:"not null"`
+	Remaining int64      `gorm:"not null;check:chk_credit_lots_remaining,remaining >= 0"`
+	ExpiresAt *time.Time `gorm:"index:idx_credit_lots_wallet,priority:2;index:idx_credit_lots_expiry"`
+	CreatedAt time.Time  `gorm:"not null"`
 }
 
 // AuditCreditsGranted: an ADMIN granted credits (entity: the user or clinic).

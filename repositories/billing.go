@@ -88,6 +88,91 @@ func (r *Billing) AddEntry(e *models.CreditEntry) (bool, error) {
 	return res.RowsAffected == 1, nil
 }
 
+// WalletByID returns a wallet by its id.
+func (r *Billing) WalletByID(id string) (*models.Wallet, error) {
+	var w models.Wallet
+	if err := r.db.Where("id = ?", id).Take(&w).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &w, nil
+}
+
+// AddLot records a lot of credits that arrived in the wallet.
+func (r *Billing) AddLot(l *models.CreditLot) error {
+	if l.ID == "" {
+		l.ID = uuid.NewString()
+	}
+	return translate(r.db.Create(l).Error)
+}
+
+// NextLot is the live lot (unexpired at now) with credits left a use takes
+// from: the one that expires first, lots without expiry last, then the
+// oldest. models.ErrNotFound: every credit left has expired.
+func (r *Billing) NextLot(walletID string, now time.Time) (*models.CreditLot, error) {
+	var l models.CreditLot
+	err := r.db.Where("wallet_id = ? AND remaining > 0 AND (expires_at IS NULL OR expires_at > ?)", walletID, now).
+		Order("CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, created_at, id").Take(&l).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &l, nil
+}
+
+// TakeFromLot takes one credit from the lot if it still holds one and has
+// not expired at now: one conditional UPDATE. False: a concurrent use or
+// expiry got there first (nothing changed).
+func (r *Billing) TakeFromLot(lotID string, now time.Time) (bool, error) {
+	res := r.db.Model(&models.CreditLot{}).Where("id = ? AND remaining >= 1 AND (expires_at IS NULL OR expires_at > ?)", lotID, now).
+		Update("remaining", gorm.Expr("remaining - 1"))
+	if res.Error != nil {
+		return false, translate(res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReturnToLot puts n credits back into a lot (a refund).
+func (r *Billing) ReturnToLot(lotID string, n int64) error {
+	res := r.db.Model(&models.CreditLot{}).Where("id = ?", lotID).Update("remaining", gorm.Expr("remaining + ?", n))
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return models.ErrNotFound
+	}
+	return nil
+}
+
+// DueLots lists up to limit lots with credits left whose expiry is at or
+// before now, of one wallet (walletID "": of every wallet), earliest first.
+func (r *Billing) DueLots(walletID string, now time.Time, limit int) ([]models.CreditLot, error) {
+	out := []models.CreditLot{}
+	q := r.db.Where("remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?", now)
+	if walletID != "" {
+		q = q.Where("wallet_id = ?", walletID)
+	}
+	return out, translate(q.Order("expires_at, id").Limit(limit).Find(&out).Error)
+}
+
+// EmptyLot sets a lot's remaining credits to zero if they are still the
+// remaining it read: one conditional UPDATE, so of concurrent expiries of
+// a lot exactly one sees true, and a use or refund in between makes it
+// read again.
+func (r *Billing) EmptyLot(lotID string, remaining int64) (bool, error) {
+	res := r.db.Model(&models.CreditLot{}).Where("id = ? AND remaining = ?", lotID, remaining).Update("remaining", 0)
+	if res.Error != nil {
+		return false, translate(res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// LotSumOf is the sum of the remaining credits of the wallet's lots (what
+// its balance must equal).
+func (r *Billing) LotSumOf(walletID string) (int64, error) {
+	var s int64
+	err := r.db.Model(&models.CreditLot{}).Where("wallet_id = ?", walletID).Select("COALESCE(SUM(remaining), 0)").Scan(&s).Error
+	return s, translate(err)
+}
+
 // UseOf returns the use entry of a screening, models.ErrNotFound when its
 // upload took no credit.
 func (r *Billing) UseOf(screeningID string) (*models.CreditEntry, error) {

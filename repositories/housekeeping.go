@@ -49,6 +49,13 @@ type Swept struct {
 	// objects deleted; Total leaves them out.
 	ErasedAccounts int64
 	ErasedObjects  int64
+	// ExpiredOrders counts the pending orders past their payment window
+	// marked expired, ExpiredLots and ExpiredCredits the credit lots past
+	// their expiry whose remaining credits lapsed (billing.Expire); Total
+	// leaves them out.
+	ExpiredOrders  int64
+	ExpiredLots    int64
+	ExpiredCredits int64
 }
 
 // Total is the number of rows deleted.

@@ -63,6 +63,14 @@ func New(db *gorm.DB) *Store {
 	}
 }
 
+// Context is the context the Store's handle carries.
+func (s *Store) Context() context.Context {
+	if s.db.Statement != nil && s.db.Statement.Context != nil {
+		return s.db.Statement.Context
+	}
+	return context.Background()
+}
+
 // Tx runs fn on a Store bound to one transaction begun from this Store's
 // handle; fn's error (or a panic) rolls it back. Inside fn use only the Store
 // passed in: on a one-connection pool, the outer handle would wait forever.

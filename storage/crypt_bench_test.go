@@ -77,6 +77,19 @@ func BenchmarkCrypt(b *testing.B) {
 					rc.Close()
 				}
 			})
+			b.Run("GetVerified/"+mode.name+"/"+name, func(b *testing.B) {
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					rc, _, err := st.GetVerified(ctx, "screenings/ab/obj")
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := io.Copy(io.Discard, rc); err != nil {
+						b.Fatal(err)
+					}
+					rc.Close()
+				}
+			})
 		}
 	}
 }

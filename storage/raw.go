@@ -66,6 +66,20 @@ func (s *Store) Unseal(ctx context.Context, name string, r io.ReadCloser) (io.Re
 	return rc, err
 }
 
+// VerifyRaw reads r, the stored bytes of the object key (as GetRaw gives
+// them), to its end and checks that an encrypted object opens under the
+// store's key and that every one of its chunks authenticates; a plaintext
+// object is only read. An error wraps ErrUndecryptable and names the chunk.
+func (s *Store) VerifyRaw(ctx context.Context, key string, r io.Reader) error {
+	rc, _, err := s.open(ctx, key, io.NopCloser(r), 0)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
+}
+
 // walkObjects lists every valid object key under prefix with its stored
 // size until fn returns false.
 func (s *Store) walkObjects(ctx context.Context, prefix string, fn func(key string, size int64) bool) error {

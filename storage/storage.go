@@ -428,6 +428,30 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, Attributes,
 	return rc, attrs, nil
 }
 
+// GetVerified is Get for a reader that must not start answering before the
+// whole object is known to be good (an HTTP download, whose status is sent
+// with the first byte): an encrypted object is first read to its end,
+// every chunk authenticated, and only then opened again for the caller; a
+// chunk altered anywhere fails here with ErrUndecryptable. A plaintext
+// object has nothing to authenticate and is opened once. The object can
+// still change between the two reads: a reader of it fails, it never
+// returns unauthenticated bytes.
+func (s *Store) GetVerified(ctx context.Context, key string) (io.ReadCloser, Attributes, error) {
+	rc, attrs, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, Attributes{}, err
+	}
+	if _, enc := rc.(*opener); !enc {
+		return rc, attrs, nil
+	}
+	_, err = io.Copy(io.Discard, rc)
+	_ = rc.Close()
+	if err != nil {
+		return nil, Attributes{}, err
+	}
+	return s.Get(ctx, key)
+}
+
 // Exists reports whether the object key exists. On failure (a bad key, an
 // unreachable store) it returns false and the error.
 func (s *Store) Exists(ctx context.Context, key string) (bool, error) {

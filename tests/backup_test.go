@@ -241,6 +241,43 @@ func TestRestoreRefusesCorruptBackup(t *testing.T) {
 	})
 }
 
+// TestRestoreRefusesTamperedLaterChunk: an encrypted object altered in a
+// later chunk before the backup was taken has a checksum that matches the
+// manifest; the restore still opens every chunk under the storage key and
+// refuses, naming the object, before anything is written. The server
+// itself answers 503 for it, not a 200 with a cut body.
+func TestRestoreRefusesTamperedLaterChunk(t *testing.T) {
+	t.Parallel()
+	backupEngines(t, func(t *testing.T, e testenv.Engine) {
+		w := newBackupWorld(t, e, 2, 0)
+		var row models.Screening
+		testenv.Must(t, w.s.App.DB.WithContext(testenv.Ctx(t)).Where("id = ?", w.ids[1]).Take(&row).Error, "row")
+		path := filepath.Join(w.s.App.Blobs.Dir(), filepath.FromSlash(row.ImageKey))
+		raw, err := os.ReadFile(path)
+		testenv.Must(t, err, "read")
+		if len(raw) < (64<<10)+1000 {
+			t.Fatalf("the photograph (%d bytes) is too small for a later chunk", len(raw))
+		}
+		raw[len(raw)-100] ^= 1 // in the last chunk
+		testenv.Must(t, os.WriteFile(path, raw, 0o600), "tamper")
+		w.s.Do(t, "GET", "/api/screenings/"+w.ids[1]+"/image", nil, w.patient.Token).Expect(t, http.StatusServiceUnavailable, "UNAVAILABLE")
+
+		res, dir := w.takeBackup(t, nil)
+		tg := newTarget(t, e.URI(t), backupKey)
+		_, err = tg.restore(t, "file://"+dir+"/"+res.Name)
+		if !errors.Is(err, backup.ErrCorrupt) || !strings.Contains(err.Error(), backup.ObjectsDir+row.ImageKey+" does not open under the storage key") ||
+			!strings.Contains(err.Error(), "fails authentication") {
+			t.Fatalf("tampered backup: %v", err)
+		}
+		if held, err := dbcopy.Held(testenv.Ctx(t), tg.dsn); err != nil || held != "" {
+			t.Fatalf("the database was written: %q %v", held, err)
+		}
+		if keys := storedKeys(t, tg.store); len(keys) != 0 {
+			t.Fatalf("objects were written: %v", keys)
+		}
+	})
+}
+
 // TestRestoreRefusesNonEmptyTarget: a database holding AURA rows, or a store
 // holding an object, is refused, and left as it was.
 func TestRestoreRefusesNonEmptyTarget(t *testing.T) {

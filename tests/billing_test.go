@@ -90,7 +90,8 @@ func screeningCount(t *testing.T, s *testenv.Server) int64 {
 }
 
 // checkLedger asserts every wallet's balance is the sum of its entries and
-// not negative.
+// of its lots' remaining credits (each credit sits in one lot), and not
+// negative.
 func checkLedger(t *testing.T, s *testenv.Server) {
 	t.Helper()
 	var ws []models.Wallet
@@ -100,8 +101,10 @@ func checkLedger(t *testing.T, s *testenv.Server) {
 	for _, w := range ws {
 		sum, err := st.Billing.SumOf(w.ID)
 		testenv.Must(t, err, "sum")
-		if sum != w.Balance || w.Balance < 0 {
-			t.Errorf("wallet %s: balance %d, entries sum %d", w.ID, w.Balance, sum)
+		lots, err := st.Billing.LotSumOf(w.ID)
+		testenv.Must(t, err, "lot sum")
+		if sum != w.Balance || lots != w.Balance || w.Balance < 0 {
+			t.Errorf("wallet %s: balance %d, entries sum %d, lots hold %d", w.ID, w.Balance, sum, lots)
 		}
 	}
 }
@@ -279,5 +282,24 @@ func TestBillingRefundOnFailure(t *testing.T) {
 			t.Fatalf("refunded twice: %+v", again)
 		}
 		checkLedger(t, s)
+	})
+}
+
+// TestBillingRefusedUploadTakesNoSlot: an upload refused with 402 (no
+// credit) does not count toward limits.upload.
+func TestBillingRefusedUploadTakesNoSlot(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		w := newBillingWorld(t, e.URI(t), map[string]string{"AURA_LIMITS_UPLOAD_MAX": "2"})
+		for range 3 {
+			w.ownUpload(t, w.patient.Token).Expect(t, http.StatusPaymentRequired, "PAYMENT_REQUIRED")
+		}
+		w.grant(t, map[string]any{"userId": w.patient.ID, "credits": 5, "reason": "Five"})
+		w.ownUpload(t, w.patient.Token).Expect(t, http.StatusAccepted, "")
+		w.ownUpload(t, w.patient.Token).Expect(t, http.StatusAccepted, "")
+		w.ownUpload(t, w.patient.Token).Expect(t, http.StatusTooManyRequests, "RATE_LIMITED")
+		if got := w.wallet(t, "/api/wallet", w.patient.Token); got.Balance != 3 {
+			t.Fatalf("balance %d", got.Balance)
+		}
 	})
 }

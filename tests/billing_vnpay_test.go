@@ -1,13 +1,11 @@
 package tests
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"aura/app"
 	"aura/internal/testenv"
 	"aura/models"
 )
@@ -84,15 +81,20 @@ func createPackage(t *testing.T, s *testenv.Server, admin string, body map[strin
 	return p.ID
 }
 
+// vnpayEnv configures billing with VNPay (the test's terminal and secret).
+func vnpayEnv() map[string]string {
+	return map[string]string{"AURA_BILLING_PROVIDER": "vnpay", "AURA_BILLING_VNPAY_TMN_CODE": vnpTmn,
+		"AURA_BILLING_VNPAY_HASH_SECRET": vnpSecret, "AURA_BILLING_VNPAY_RETURN_URL": "https://aura.example/api/payments/vnpay/return",
+		"AURA_MAIL_FRONTEND_URL": "https://app.aura.example"}
+}
+
 // TestBillingVNPay: packages, an order's signed VNPay URL, and the IPN for
 // every case VNPay defines; identical IPNs at once grant once; the return
 // redirect; orders, expiry and revenue.
 func TestBillingVNPay(t *testing.T) {
 	t.Parallel()
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
-		w := newBillingWorld(t, e.URI(t), map[string]string{"AURA_BILLING_PROVIDER": "vnpay", "AURA_BILLING_VNPAY_TMN_CODE": vnpTmn,
-			"AURA_BILLING_VNPAY_HASH_SECRET": vnpSecret, "AURA_BILLING_VNPAY_RETURN_URL": "https://aura.example/api/payments/vnpay/return",
-			"AURA_MAIL_FRONTEND_URL": "https://app.aura.example"})
+		w := newBillingWorld(t, e.URI(t), vnpayEnv())
 		s, admin := w.s, w.admin.Token
 
 		// Packages.
@@ -327,21 +329,7 @@ func TestBillingLogsIPNsNotTheSecret(t *testing.T) {
 	cfg := testenv.Config(t, "sqlite://", map[string]string{"AURA_BILLING_ENABLED": "true", "AURA_BILLING_PROVIDER": "vnpay",
 		"AURA_BILLING_VNPAY_TMN_CODE": vnpTmn, "AURA_BILLING_VNPAY_HASH_SECRET": vnpSecret, "AURA_LOG_LEVEL": "debug",
 		"AURA_BILLING_VNPAY_RETURN_URL": "https://aura.example/api/payments/vnpay/return", "AURA_LOG_FORMAT": "json"})
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.NewLogger(cfg, &logs))
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	s := &testenv.Server{App: a, URL: "http://" + ln.Addr().String(), Client: testenv.CheckedClient(t, &http.Client{Timeout: 30 * time.Second})}
+	s, logs, stop := loggedServer(t, cfg, testenv.CheckedClient(t, &http.Client{Timeout: 30 * time.Second}))
 	admin := makeAdmin(t, s, "admin@billing.example")
 	patient := signUp(t, s, "mai@patient.example")
 	pkg := createPackage(t, s, admin, map[string]any{"code": "P1", "name": map[string]any{"vi": "Một", "en": "One"},
@@ -354,11 +342,8 @@ func TestBillingLogsIPNsNotTheSecret(t *testing.T) {
 	if c := ipn(t, s, vnpIPN(created.Order.ID, 1000000, "00", vnpSecret)); c != "00" {
 		t.Fatalf("valid: %s", c)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
-	}
-	a.Close()
+	stop()
+	s.App.Close()
 	out := logs.String()
 	if strings.Contains(out, vnpSecret) {
 		t.Errorf("the log holds the hash secret:\n%s", out)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"aura/app"
+	"aura/config"
 	"aura/internal/testenv"
 	"aura/mail"
 	"aura/mail/mailtest"
@@ -322,29 +323,12 @@ func TestProductionLogsNoRecipient(t *testing.T) {
 	env["AURA_AUTH_ARGON2_MEMORY_KIB"] = "19456"
 	env["AURA_LOG_LEVEL"] = "debug"
 	cfg := testenv.Config(t, "sqlite://", env)
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.NewLogger(cfg, &logs))
-	if err != nil {
-		cancel()
-		t.Fatalf("app.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	s := &testenv.Server{App: a, URL: "http://" + ln.Addr().String(), Client: &http.Client{Timeout: 30 * time.Second}}
+	s, logs, stop := loggedServer(t, cfg, &http.Client{Timeout: 30 * time.Second})
 	register(t, s, good)
 	register(t, s, refused)
 	smtp.WaitTo(t, strings.ToLower(good), 1)
-	waitDrained(t, a.DB)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
-	}
+	waitDrained(t, s.App.DB)
+	stop()
 	out := logs.String()
 	for _, addr := range []string{good, refused} {
 		for _, form := range []string{addr, strings.ToLower(addr), addr[:strings.IndexByte(addr, '@')]} {
@@ -358,6 +342,34 @@ func TestProductionLogsNoRecipient(t *testing.T) {
 	}
 	if !strings.Contains(out, `"msg":"mail sent"`) || !strings.Contains(out, `"msg":"mail refused for good; dropped"`) {
 		t.Errorf("the mail lines are missing:\n%s", out)
+	}
+}
+
+// loggedServer serves cfg on a free port with its log written to the
+// returned buffer, read through client; stop shuts it down and waits, so
+// the log is whole when it returns.
+func loggedServer(t *testing.T, cfg *config.Config, client *http.Client) (s *testenv.Server, logs *syncBuffer, stop func()) {
+	t.Helper()
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg, logs))
+	if err != nil {
+		cancel()
+		t.Fatalf("app.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	s = &testenv.Server{App: a, URL: "http://" + ln.Addr().String(), Client: client}
+	return s, logs, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("serve: %v", err)
+		}
 	}
 }
 

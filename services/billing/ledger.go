@@ -8,6 +8,7 @@ package billing
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"aura/models"
 	"aura/repositories"
@@ -28,8 +29,10 @@ type Ledger struct {
 }
 
 // ChargeUpload takes one credit for screening id in tx: from the clinic's
-// wallet for a staff upload, else from the patient account's own. None
-// left: models.ErrPaymentRequired (the caller rolls the upload back).
+// wallet for a staff upload, else from the patient account's own, out of
+// the live lot that expires first (see models.CreditLot). None left, or
+// only expired ones: models.ErrPaymentRequired (the caller rolls the
+// upload back).
 func (l *Ledger) ChargeUpload(tx *repositories.Store, staff bool, clinicID, userID, screeningID string) error {
 	o := repositories.WalletOwner{UserID: userID}
 	if staff {
@@ -50,14 +53,42 @@ func (l *Ledger) ChargeUpload(tx *repositories.Store, staff bool, clinicID, user
 	if !ok {
 		return models.ErrPaymentRequired
 	}
+	lot, err := takeLot(tx, w.ID, now)
+	if err != nil {
+		return err
+	}
 	_, err = tx.Billing.AddEntry(&models.CreditEntry{WalletID: w.ID, Kind: models.CreditUse, Delta: -1,
-		Reason: "screening upload", ScreeningID: &screeningID, ActorID: &userID, CreatedAt: now})
+		Reason: "screening upload", ScreeningID: &screeningID, ActorID: &userID, CreatedAt: now, LotID: &lot.ID})
 	return err
+}
+
+// takeLot takes one credit from the wallet's first live lot. The wallet's
+// row is already locked by the debit, so only an expiry on another instance
+// can empty a lot under it: a few tries, then the credits are taken as gone.
+func takeLot(tx *repositories.Store, walletID string, now time.Time) (*models.CreditLot, error) {
+	for range 5 {
+		lot, err := tx.Billing.NextLot(walletID, now)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, models.ErrPaymentRequired // what is left has expired
+		}
+		if err != nil {
+			return nil, err
+		}
+		ok, err := tx.Billing.TakeFromLot(lot.ID, now)
+		if err != nil || ok {
+			return lot, err
+		}
+	}
+	return nil, models.ErrPaymentRequired
 }
 
 // RefundScreening gives back, in tx, the credit the upload of a screening
 // that failed for good took: once (a refund per screening), and nothing
-// when its upload took none (billing was off).
+// when its upload took none (billing was off). The credit goes back to the
+// lot it was taken from, under that lot's expiry: a refund never extends a
+// credit's validity, and a credit whose lot has expired meanwhile expires
+// again at the next housekeeping. A use from before lots existed opens a
+// lot of its own without expiry.
 func RefundScreening(tx *repositories.Store, screeningID string, clock models.Clock) error {
 	use, err := tx.Billing.UseOf(screeningID)
 	if errors.Is(err, models.ErrNotFound) {
@@ -67,12 +98,38 @@ func RefundScreening(tx *repositories.Store, screeningID string, clock models.Cl
 		return err
 	}
 	now := clock.Now()
-	added, err := tx.Billing.AddEntry(&models.CreditEntry{WalletID: use.WalletID, Kind: models.CreditRefund, Delta: -use.Delta,
-		Reason: "screening failed", ScreeningID: &screeningID, CreatedAt: now})
+	e := &models.CreditEntry{WalletID: use.WalletID, Kind: models.CreditRefund, Delta: -use.Delta,
+		Reason: "screening failed", ScreeningID: &screeningID, CreatedAt: now, LotID: use.LotID}
+	if use.LotID == nil {
+		lot := &models.CreditLot{WalletID: use.WalletID, Credits: -use.Delta, Remaining: 0, CreatedAt: now}
+		if err := tx.Billing.AddLot(lot); err != nil {
+			return err
+		}
+		e.LotID = &lot.ID
+	}
+	added, err := tx.Billing.AddEntry(e)
 	if err != nil || !added {
 		return err
 	}
+	if err := tx.Billing.ReturnToLot(*e.LotID, -use.Delta); err != nil {
+		return err
+	}
 	return tx.Billing.Credit(use.WalletID, -use.Delta, now)
+}
+
+// addCredits credits n to the wallet in tx as an entry e and the lot it
+// opens (expiring with e.ExpiresAt, bought by e.OrderID).
+func addCredits(tx *repositories.Store, e *models.CreditEntry) error {
+	lot := &models.CreditLot{WalletID: e.WalletID, OrderID: e.OrderID, Credits: e.Delta, Remaining: e.Delta,
+		ExpiresAt: e.ExpiresAt, CreatedAt: e.CreatedAt}
+	if err := tx.Billing.AddLot(lot); err != nil {
+		return err
+	}
+	e.LotID = &lot.ID
+	if _, err := tx.Billing.AddEntry(e); err != nil {
+		return err
+	}
+	return tx.Billing.Credit(e.WalletID, e.Delta, e.CreatedAt)
 }
 
 // GrantInput is an admin's grant of credits to a patient account or a clinic.
@@ -120,10 +177,7 @@ func (l *Ledger) Grant(st *repositories.Store, a models.Actor, in GrantInput) (*
 			return err
 		}
 		e = &models.CreditEntry{WalletID: w.ID, Kind: models.CreditGrant, Delta: in.Credits, Reason: in.Reason, ActorID: &a.UserID, CreatedAt: now}
-		if _, err := tx.Billing.AddEntry(e); err != nil {
-			return err
-		}
-		if err := tx.Billing.Credit(w.ID, in.Credits, now); err != nil {
+		if err := addCredits(tx, e); err != nil {
 			return err
 		}
 		return audit.Record(tx, a, models.RoleAdmin, models.AuditCreditsGranted, entity, id, now)
@@ -151,7 +205,7 @@ func (l *Ledger) OwnWallet(st *repositories.Store, a models.Actor, page, size in
 	if err := policy.Can(a, policy.PermOwnScreenings); err != nil {
 		return WalletView{}, err
 	}
-	return walletOf(st, repositories.WalletOwner{UserID: a.UserID}, page, size)
+	return l.walletOf(st, repositories.WalletOwner{UserID: a.UserID}, page, size)
 }
 
 // ClinicWallet is a clinic's wallet, for its CLINIC_ADMIN (and ADMIN);
@@ -163,16 +217,25 @@ func (l *Ledger) ClinicWallet(st *repositories.Store, a models.Actor, clinicID s
 	if err := policy.CanIn(st, a, clinicID, policy.PermClinicsAdminister); err != nil {
 		return WalletView{}, err
 	}
-	return walletOf(st, repositories.WalletOwner{ClinicID: clinicID}, page, size)
+	return l.walletOf(st, repositories.WalletOwner{ClinicID: clinicID}, page, size)
 }
 
-func walletOf(st *repositories.Store, o repositories.WalletOwner, page, size int) (WalletView, error) {
+// walletOf reads a wallet, first expiring its lots past their expiry (as
+// housekeeping would), so the balance shown is what an upload can use.
+func (l *Ledger) walletOf(st *repositories.Store, o repositories.WalletOwner, page, size int) (WalletView, error) {
 	w, err := st.Billing.Wallet(o)
 	if errors.Is(err, models.ErrNotFound) {
 		return WalletView{Entries: repositories.EntryPage{Items: []models.CreditEntry{}}}, nil
 	}
 	if err != nil {
 		return WalletView{}, err
+	}
+	if n, _, err := ExpireCredits(st.Context(), st, w.ID, l.Clock.Now(), 100); err != nil {
+		return WalletView{}, err
+	} else if n > 0 {
+		if w, err = st.Billing.WalletByID(w.ID); err != nil {
+			return WalletView{}, err
+		}
 	}
 	p, err := st.Billing.Entries(w.ID, page, size)
 	return WalletView{Balance: w.Balance, Entries: p}, err

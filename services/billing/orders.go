@@ -231,10 +231,7 @@ func (l *Ledger) settle(tx *repositories.Store, o *models.Order, status string, 
 		exp := now.Add(time.Duration(*pkg.ValidDays) * 24 * time.Hour)
 		e.ExpiresAt = &exp
 	}
-	if _, err := tx.Billing.AddEntry(e); err != nil {
-		return false, err
-	}
-	return true, tx.Billing.Credit(w.ID, o.Credits, now)
+	return true, addCredits(tx, e)
 }
 
 // Orders pages the caller's own orders (clinicID "") or a clinic's (its
@@ -248,7 +245,7 @@ func (l *Ledger) Orders(st *repositories.Store, a models.Actor, clinicID string,
 			return repositories.OrderPage{}, nil, err
 		}
 	}
-	if _, err := st.Billing.ExpireOrders(l.Clock.Now()); err != nil {
+	if _, err := ExpireOrders(st, l.Clock.Now()); err != nil {
 		return repositories.OrderPage{}, nil, err
 	}
 	p, err := st.Billing.Orders(a.UserID, clinicID, page, size)
@@ -376,7 +373,7 @@ func (l *Ledger) Return(st *repositories.Store, q url.Values) string {
 	if err != nil {
 		return ResultURL(l.FrontendURL, id, "invalid")
 	}
-	return ResultURL(l.FrontendURL, o.ID, o.Status)
+	return ResultURL(l.FrontendURL, o.ID, statusAt(o, l.Clock.Now()))
 }
 
 // RevenueView is what paid orders brought in [from, to).

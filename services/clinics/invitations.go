@@ -132,7 +132,7 @@ func (s *Service) Invite(ctx context.Context, st *repositories.Store, a models.A
 		inv.ClinicID, inv.Role, inv.InvitedBy = &clinicID, want.Role, &a.UserID
 		inv.LicenseNo, inv.LicenseKey, inv.Specialization = want.LicenseNo, want.LicenseKey, want.Specialization
 		out = inv
-		return s.send(tx, a, inv, raw, s.actingRole(tx, a, clinicID), lang, name, c.Name, now)
+		return s.send(tx, a, inv, raw, actingRole(tx, a, clinicID), lang, name, c.Name, now)
 	})
 	return out, err
 }
@@ -195,7 +195,7 @@ func (s *Service) InvitePatient(ctx context.Context, st *repositories.Store, a m
 		inv, raw := accounts.NewInvitation(email, key, now)
 		inv.ClinicID, inv.Role, inv.InvitedBy, inv.PatientID = &clinicID, models.RolePatient, &a.UserID, &rec.ID
 		out = inv
-		return s.send(tx, a, inv, raw, s.staffRole(tx, a, clinicID), lang, name, c.Name, now)
+		return s.send(tx, a, inv, raw, staffRole(tx, a, clinicID), lang, name, c.Name, now)
 	})
 	return out, err
 }
@@ -226,16 +226,8 @@ func (s *Service) send(tx *repositories.Store, a models.Actor, inv *models.Invit
 // staffRole is the role the actor acts in within the clinic for the audit
 // trail: ADMIN, else the first clinic role they hold there (CLINIC_ADMIN,
 // DOCTOR, TECHNICIAN).
-func (s *Service) staffRole(tx *repositories.Store, a models.Actor, clinicID string) string {
-	if a.Has(models.RoleAdmin) {
-		return models.RoleAdmin
-	}
-	for _, r := range []string{models.RoleClinicAdmin, models.RoleDoctor, models.RoleTechnician} {
-		if ok, err := tx.Members.Has(clinicID, a.UserID, r); err == nil && ok && a.Has(r) {
-			return r
-		}
-	}
-	return models.RoleAdmin
+func staffRole(tx *repositories.Store, a models.Actor, clinicID string) string {
+	return policy.AuditRoleIn(tx, a, clinicID, models.RoleAdmin, models.RoleAdmin, models.RoleClinicAdmin, models.RoleDoctor, models.RoleTechnician)
 }
 
 // InvitationQuery is a filter of a clinic's invitations, as typed.
@@ -289,7 +281,7 @@ func (s *Service) Revoke(ctx context.Context, st *repositories.Store, a models.A
 			return err
 		}
 		out = inv
-		return audit.Record(tx, a, s.actingRole(tx, a, clinicID), models.AuditInvitationRevoke, models.EntityInvitation, id, now)
+		return audit.Record(tx, a, actingRole(tx, a, clinicID), models.AuditInvitationRevoke, models.EntityInvitation, id, now)
 	})
 	return out, err
 }
@@ -312,9 +304,6 @@ func (s *Service) inClinic(st *repositories.Store, a models.Actor, clinicID stri
 
 // actingRole is the role the actor acts in within the clinic, for the
 // audit trail: CLINIC_ADMIN when they hold it there, else ADMIN.
-func (s *Service) actingRole(tx *repositories.Store, a models.Actor, clinicID string) string {
-	if ok, err := tx.Members.Has(clinicID, a.UserID, models.RoleClinicAdmin); err == nil && ok && a.Has(models.RoleClinicAdmin) {
-		return models.RoleClinicAdmin
-	}
-	return models.RoleAdmin
+func actingRole(tx *repositories.Store, a models.Actor, clinicID string) string {
+	return policy.AuditRoleIn(tx, a, clinicID, models.RoleAdmin, models.RoleClinicAdmin, models.RoleAdmin)
 }

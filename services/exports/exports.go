@@ -16,6 +16,7 @@ import (
 	"aura/repositories"
 	"aura/services/audit"
 	"aura/services/policy"
+	"aura/services/screenings"
 )
 
 // Audit actions of the exports.
@@ -40,44 +41,17 @@ type Service struct {
 // screening the caller does not see: NOT_FOUND), and it must have been
 // analysed (NOT_READY). The export is recorded in the audit trail.
 func (s *Service) Screening(ctx context.Context, st *repositories.Store, a models.Actor, id string) (*repositories.ScreeningRow, error) {
-	if policy.Can(a, policy.PermScreeningsResults) != nil && policy.Can(a, policy.PermOwnScreenings) != nil {
-		return nil, models.ErrForbidden
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return nil, models.ErrNotFound
-	}
-	var row *repositories.ScreeningRow
-	err := st.Tx(func(tx *repositories.Store) error {
-		var err error
-		if row, err = tx.Screenings.Get(id, policy.Scope(a)); err != nil {
-			return err
-		}
-		x, err := policy.Load(tx, a)
-		if err != nil {
-			return err
-		}
-		if !x.Results(row.ClinicID, row.PatientID) {
-			return models.ErrForbidden
-		}
-		if !row.Analysis.Done() {
-			return models.ErrNotReady
-		}
-		return audit.Record(tx, a, auditRole(x, a, row.ClinicID, row.PatientID), AuditFHIR, models.EntityScreening, id, s.Clock.Now())
-	})
+	row, err := screenings.Load(st, a, id, screenings.ReadOptions{Action: AuditFHIR, Results: true, AuditOwn: true, Now: s.Clock.Now(),
+		Check: func(row *repositories.ScreeningRow) error {
+			if !row.Analysis.Done() {
+				return models.ErrNotReady
+			}
+			return nil
+		}})
 	if err != nil {
 		return nil, err
 	}
 	return row, nil
-}
-
-// auditRole is the role an export is recorded under: the role held in the
-// clinic, or PATIENT for the patient's own (which plain reads do not
-// record, but an export leaves AURA and is recorded).
-func auditRole(x *policy.Access, a models.Actor, clinicID, patientID string) string {
-	if r := x.AuditRole(clinicID, patientID); r != "" {
-		return r
-	}
-	return models.RolePatient
 }
 
 // Walk is an export ready to be written (its audit rows recorded).

@@ -138,12 +138,7 @@ func optValue[T any](o models.Opt[T]) *T {
 // staffRole is the role a clinic's patient data is reached under: ADMIN
 // when held, else the strongest clinic role.
 func staffRole(a models.Actor) string {
-	for _, r := range []string{models.RoleAdmin, models.RoleClinicAdmin, models.RoleDoctor, models.RoleTechnician} {
-		if a.Has(r) {
-			return r
-		}
-	}
-	return ""
+	return policy.AuditRoleIn(nil, a, "", "", models.RoleAdmin, models.RoleClinicAdmin, models.RoleDoctor, models.RoleTechnician)
 }
 
 // ListQuery is a clinic patient list's filter as typed: RiskLevel a

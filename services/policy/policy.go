@@ -164,3 +164,25 @@ func AuditRole(a models.Actor, patientID string) string {
 	}
 	return models.RolePatient
 }
+
+// AuditRoleIn is the role an act of a within clinicID is recorded under in
+// the audit trail: the first role of order that a holds and, for a clinic
+// role (not ADMIN), holds as a member of that clinic (st nil: holding it
+// on the account is enough); fallback when none. Every "which role does
+// this actor act in here" of the services is one call of it, with its own
+// order: e.g. ADMIN first for staff acts, CLINIC_ADMIN first for the acts
+// of a clinic's administration.
+func AuditRoleIn(st *repositories.Store, a models.Actor, clinicID, fallback string, order ...string) string {
+	for _, r := range order {
+		if !a.Has(r) {
+			continue
+		}
+		if r == models.RoleAdmin || st == nil {
+			return r
+		}
+		if ok, err := st.Members.Has(clinicID, a.UserID, r); err == nil && ok {
+			return r
+		}
+	}
+	return fallback
+}

@@ -107,3 +107,24 @@ func TestAuditRole(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditRoleIn: without a store the first role of the order the actor
+// holds, else the fallback (the clinic membership side is exercised by the
+// clinic and invitation HTTP tests).
+func TestAuditRoleIn(t *testing.T) {
+	t.Parallel()
+	order := []string{models.RoleAdmin, models.RoleClinicAdmin, models.RoleDoctor, models.RoleTechnician}
+	for _, c := range []struct {
+		a    models.Actor
+		want string
+	}{
+		{actor("a", models.RoleDoctor, models.RoleAdmin), models.RoleAdmin},
+		{actor("c", models.RoleTechnician, models.RoleClinicAdmin), models.RoleClinicAdmin},
+		{actor("t", models.RoleTechnician), models.RoleTechnician},
+		{actor("p", models.RolePatient), "fallback"},
+	} {
+		if got := policy.AuditRoleIn(nil, c.a, "", "fallback", order...); got != c.want {
+			t.Errorf("AuditRoleIn(%v) = %q, want %q", c.a, got, c.want)
+		}
+	}
+}

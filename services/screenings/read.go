@@ -25,7 +25,35 @@ import (
 // Otherwise a caller who may not read the results gets the screening
 // without them (intakeOnly).
 func (s *Service) read(st *repositories.Store, a models.Actor, id, action string, results bool) (*repositories.ScreeningRow, error) {
-	if results && policy.Can(a, policy.PermScreeningsResults) != nil && policy.Can(a, policy.PermOwnScreenings) != nil {
+	return Load(st, a, id, ReadOptions{Action: action, Results: results, Now: s.Clock.Now()})
+}
+
+// ReadOptions say how Load reads a screening.
+type ReadOptions struct {
+	// Action is the audit action the read is recorded under.
+	Action string
+	// Results: the caller must be allowed to read the results (else
+	// FORBIDDEN); without it a caller who may see only the intake gets the
+	// row without its analysis and review.
+	Results bool
+	// Check, when set, runs on the row in the read's transaction before the
+	// read is recorded; its error ends the read (nothing recorded).
+	Check func(*repositories.ScreeningRow) error
+	// AuditOwn records a patient's read of their own screening too, under
+	// PATIENT (an export leaves AURA); plain reads of one's own are not.
+	AuditOwn bool
+	// Now is when the read is recorded.
+	Now time.Time
+}
+
+// Load is the one loader of a screening for a caller: NOT_FOUND for an id
+// that is not a UUID or a screening outside the caller's scope, the
+// visibility decided by the permission table (services/policy) in one
+// transaction with the read, and the read recorded in the audit trail
+// under the role the caller holds in the screening's clinic. The reads of
+// this service and the exports both load through it.
+func Load(st *repositories.Store, a models.Actor, id string, o ReadOptions) (*repositories.ScreeningRow, error) {
+	if o.Results && policy.Can(a, policy.PermScreeningsResults) != nil && policy.Can(a, policy.PermOwnScreenings) != nil {
 		return nil, models.ErrForbidden
 	}
 	if _, err := uuid.Parse(id); err != nil {
@@ -42,13 +70,22 @@ func (s *Service) read(st *repositories.Store, a models.Actor, id, action string
 			return err
 		}
 		if !x.Results(row.ClinicID, row.PatientID) {
-			if results {
+			if o.Results {
 				return models.ErrForbidden
 			}
 			intakeOnly(row)
 		}
-		if role := x.AuditRole(row.ClinicID, row.PatientID); role != "" {
-			return audit.Record(tx, a, role, action, models.EntityScreening, id, s.Clock.Now())
+		if o.Check != nil {
+			if err := o.Check(row); err != nil {
+				return err
+			}
+		}
+		role := x.AuditRole(row.ClinicID, row.PatientID)
+		if role == "" && o.AuditOwn {
+			role = models.RolePatient
+		}
+		if role != "" {
+			return audit.Record(tx, a, role, o.Action, models.EntityScreening, id, o.Now)
 		}
 		return nil
 	})
@@ -139,8 +176,11 @@ func (s *Service) Overlay(ctx context.Context, st *repositories.Store, a models.
 	return s.open(ctx, *row.Analysis.OverlayKey, "image/jpeg", "")
 }
 
+// open opens a stored object for a download: every chunk of an encrypted
+// one is authenticated before the caller answers (storage.GetVerified), so
+// an object altered anywhere is 503, never a 200 with a cut body.
 func (s *Service) open(ctx context.Context, key, contentType, sum string) (*Blob, error) {
-	rc, attrs, err := s.Blobs.Get(ctx, key)
+	rc, attrs, err := s.Blobs.GetVerified(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errors.Join(models.ErrUnavailable, err) // the row says it exists: the store is at fault
 	}

@@ -49,7 +49,8 @@ func uploadKey(userID string) string { return "upload:" + userID }
 // conditional upsert), so the limit holds across every instance sharing
 // it. Every upload request counts, refused ones too, except a replay of an
 // earlier upload (its Idempotency-Key, idemKey, seen in the last 24 hours),
-// which takes no slot, so a client retrying after a lost answer gets its
+// which takes no slot, and one refused with PAYMENT_REQUIRED, whose slot
+// Upload gives back, so a client retrying after a lost answer gets its
 // screening even at the limit. Run it outside a transaction.
 func (s *Service) ClaimUpload(st *repositories.Store, a models.Actor, idemKey string) (bool, error) {
 	if s.Settings.UploadMax <= 0 || !a.Has(models.RolePatient) {
@@ -226,6 +227,12 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		_ = s.Blobs.Delete(dctx, objKey)
+		if errors.Is(err, models.ErrPaymentRequired) && in.Claimed {
+			// Refused for want of credit: nothing was stored, so the
+			// attempt does not count toward the upload limit (an error
+			// only keeps the limit stricter until the window ends).
+			_ = st.Limits.Release(uploadKey(a.UserID))
+		}
 		if errors.Is(err, models.ErrConflict) && in.Image.DICOM != nil {
 			return nil, false, models.WithMessage(models.ErrConflict, "This DICOM object (its SOPInstanceUID) is still being stored, or belongs to another patient's screening")
 		}
