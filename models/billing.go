@@ -8,7 +8,7 @@ const (
 	CreditUse      = "use"
 	CreditRefund   = "refund"
 	CreditGrant    = "grant"
-	CreditExpiry   = "expiry"
+	CreditExpiry   = "expire"
 )
 
 // CodePaymentRequired: billing is on and the wallet an upload draws on has

@@ -74,7 +74,7 @@ func TestBillingCreditExpiry(t *testing.T) {
 			t.Fatalf("expiry: %+v %v %v", sw, ran, err)
 		}
 		got := w.wallet(t, "/api/wallet", w.patient.Token)
-		if got.Balance != 3 || got.Entries.Items[0].Kind != "expiry" || got.Entries.Items[0].Delta != -2 ||
+		if got.Balance != 3 || got.Entries.Items[0].Kind != "expire" || got.Entries.Items[0].Delta != -2 ||
 			got.Entries.Items[0].OrderID == nil || *got.Entries.Items[0].OrderID != o1.Order.ID {
 			t.Fatalf("after the expiry: %+v", got)
 		}
