@@ -145,6 +145,7 @@ func printReport(w io.Writer, rep *Report) {
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(w, "> %s\n\n", s)
 	}
+	printYardstick(w, rep.YardstickRatios)
 	for _, eng := range engines(rep.Results) {
 		fmt.Fprintf(w, "## %s\n\n", eng)
 		fmt.Fprintln(w, "| scenario | endpoint | conc | users | AURA rps | calib rps | rps ratio | AURA p50 / p99 ms | calib p50 / p99 ms | p99 ratio | AURA errors | calib errors | AURA RSS MiB | calib RSS MiB | AURA CPU µs/req | calib CPU µs/req |")
