@@ -1,12 +1,14 @@
-// Command bench is AURA's load benchmark (issue 5): it builds AURA and a
-// minimal calibration server (bench/calibrate: Gin plus a bare driver, no
-// ORM), starts both as real processes on a fresh file SQLite database and on
-// a fresh PostgreSQL database, seeds users straight in SQL, and drives the
-// hot endpoints with a closed-loop load generator at a fixed concurrency for
-// a fixed time. Every AURA figure is printed beside the calibration server's,
-// measured in the same run on the same data, as a ratio.
+// Command bench is AURA's load benchmark. By default (-scenario yardstick) it
+// builds AURA and the yardstick (bench/yardstick: the least a Go service must
+// do to answer GET /api/auth/me and GET /api/health, on Gin with a plain
+// driver), starts both as real processes on the same engine and drives them
+// alternately with wrk -t1 -c32 for -rounds rounds: AURA's speed is the median
+// of the rounds' ratios. The other scenarios (issue 5) use a second, wider
+// calibration server (bench/calibrate: health, me, refresh, login and register
+// on AURA's own schema) and a closed-loop Go load generator, for latency
+// percentiles, login and register efficiency, memory and scale.
 //
-//	go run ./bench                                  # main table, SQLite only
+//	go run ./bench                                  # /me and /health vs the yardstick, SQLite only
 //	go run ./bench -pg postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 //	go run ./bench -scenario full -pg ...           # plus every target of issue 5
 //
