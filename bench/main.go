@@ -1,12 +1,14 @@
-// Command bench is AURA's load benchmark (issue 5): it builds AURA and a
-// minimal calibration server (bench/calibrate: Gin plus a bare driver, no
-// ORM), starts both as real processes on a fresh file SQLite database and on
-// a fresh PostgreSQL database, seeds users straight in SQL, and drives the
-// hot endpoints with a closed-loop load generator at a fixed concurrency for
-// a fixed time. Every AURA figure is printed beside the calibration server's,
-// measured in the same run on the same data, as a ratio.
+// Command bench is AURA's load benchmark. By default (-scenario yardstick) it
+// builds AURA and the yardstick (bench/yardstick: the least a Go service must
+// do to answer GET /api/auth/me and GET /api/health, on Gin with a plain
+// driver), starts both as real processes on the same engine and drives them
+// alternately with wrk -t1 -c32 for -rounds rounds: AURA's speed is the median
+// of the rounds' ratios. The other scenarios (issue 5) use a second, wider
+// calibration server (bench/calibrate: health, me, refresh, login and register
+// on AURA's own schema) and a closed-loop Go load generator, for latency
+// percentiles, login and register efficiency, memory and scale.
 //
-//	go run ./bench                                  # main table, SQLite only
+//	go run ./bench                                  # /me and /health vs the yardstick, SQLite only
 //	go run ./bench -pg postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 //	go run ./bench -scenario full -pg ...           # plus every target of issue 5
 //
@@ -46,6 +48,8 @@ type options struct {
 	memoryDuration   time.Duration
 	settle           time.Duration
 	auraEnv          []string
+	rounds           int
+	auraBin          string
 }
 
 // Result is one run: one server, one engine, one endpoint, one concurrency.
@@ -86,6 +90,9 @@ type Report struct {
 	Skipped   []string  `json:"skipped,omitempty"`
 	SeedTimes []string  `json:"seed_times"`
 	Ceiling   *Ceiling  `json:"argon2_ceiling,omitempty"`
+	// Yardstick is the yardstick scenario: every wrk run and the ratios.
+	Yardstick       []YardstickRun   `json:"yardstick_runs,omitempty"`
+	YardstickRatios []YardstickRatio `json:"yardstick_ratios,omitempty"`
 }
 
 // Machine describes where the figures were taken.
@@ -129,14 +136,16 @@ func main() {
 	flag.StringVar(&servers, "servers", "aura,calibrate", "servers to measure: aura, calibrate")
 	flag.StringVar(&o.pg, "pg", os.Getenv("AURA_BENCH_PG"), "PostgreSQL admin URI; a database aura_bench_<random> is created and dropped on it (env AURA_BENCH_PG)")
 	flag.StringVar(&o.out, "out", "", "JSON result file (default bench/results/<time>.json)")
-	flag.StringVar(&o.scenario, "scenario", "main",
-		"main | efficiency | scale | writers | rss | memory | full (all of them), or a comma-separated list")
+	flag.StringVar(&o.scenario, "scenario", "yardstick",
+		"yardstick | main | efficiency | scale | writers | rss | memory | full (all of them), or a comma-separated list")
+	flag.StringVar(&o.auraBin, "aura-bin", "", "measure this AURA binary instead of building the checkout (e.g. an older commit's, for before/after)")
+	flag.IntVar(&o.rounds, "rounds", 3, "alternated rounds of the yardstick scenario (the median ratio is reported)")
 	flag.BoolVar(&o.profile, "profile", false, "run AURA's pprof variant (bench/profserve) and save a CPU profile per AURA run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (databases, logs, binaries)")
 	var auraEnv string
 	flag.StringVar(&auraEnv, "aura-env", "", "extra environment of AURA only, comma-separated KEY=VALUE (e.g. AURA_SERVER_MEMORY_LIMIT_MIB=80)")
 	flag.DurationVar(&o.memoryDuration, "memory-duration", 30*time.Second, "logins of the memory scenario")
-	flag.DurationVar(&o.settle, "settle", 5*time.Second, "idle time before the memory scenario's settled RSS")
+	flag.DurationVar(&o.settle, "settle", 10*time.Second, "idle time before the memory scenario's settled RSS")
 	flag.Parse()
 	o.engines, o.endpoints, o.servers = split(engines), split(endpoints), split(servers)
 	o.auraEnv = split(auraEnv)
@@ -175,6 +184,7 @@ func plan(o options) []group {
 	if slices.Contains(scen, "full") {
 		scen = []string{"main", "efficiency", "rss", "writers", "scale", "memory"}
 	}
+	scen = slices.DeleteFunc(slices.Clone(scen), func(s string) bool { return s == "yardstick" }) // not a group: runYardstick
 	var groups []group
 	add := func(engine string, users int, r run) {
 		for i := range groups {
@@ -254,18 +264,45 @@ func benchmark(o options) error {
 		"duration": o.duration.String(), "warmup": o.warmup.String(), "concurrency": o.concurrency,
 		"users": o.users, "big_users": o.bigUsers, "engines": o.engines, "endpoints": o.endpoints,
 		"servers": o.servers, "scenario": o.scenario, "profile": o.profile, "memory_duration": o.memoryDuration.String(),
-		"settle": o.settle.String(), "aura_env": o.auraEnv, "args": os.Args[1:]}}
+		"settle": o.settle.String(), "aura_env": o.auraEnv, "rounds": o.rounds, "aura_bin": o.auraBin, "args": os.Args[1:]}}
 
 	logf("building aura and the calibration server in %s", tmp)
-	auraBin, calibBin, profBin, err := buildBinaries(tmp, o.profile)
+	auraBin, calibBin, profBin, ysBin, err := buildBinaries(tmp, o.profile)
 	if err != nil {
 		return err
+	}
+	if o.auraBin != "" {
+		if auraBin, err = filepath.Abs(o.auraBin); err != nil {
+			return err
+		}
 	}
 	secretBytes := make([]byte, 32)
 	_, _ = rand.Read(secretBytes)
 	secret := hex.EncodeToString(secretBytes)
 	tag := hex.EncodeToString(secretBytes[:4])
 
+	if sc := split(o.scenario); slices.Contains(sc, "yardstick") || slices.Contains(sc, "full") {
+		for _, eng := range o.engines {
+			if ctx.Err() != nil {
+				break
+			}
+			if eng == "postgres" && o.pg == "" {
+				rep.Skipped = append(rep.Skipped, "postgres: skipped, no -pg URI (or AURA_BENCH_PG) given")
+				logf("postgres: skipped, no -pg URI (or AURA_BENCH_PG) given")
+				continue
+			}
+			dir := filepath.Join(tmp, "yardstick-"+eng)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			runs, err := runYardstick(ctx, o, eng, dir, secret, auraBin, ysBin)
+			rep.Yardstick = append(rep.Yardstick, runs...)
+			if err != nil {
+				return err
+			}
+		}
+		rep.YardstickRatios = yardstickRatios(rep.Yardstick)
+	}
 	for gi, g := range plan(o) {
 		if ctx.Err() != nil {
 			break
@@ -296,7 +333,7 @@ func benchmark(o options) error {
 		c := hashCeiling(o.duration)
 		rep.Ceiling = &c
 	}
-	rep.Targets = evaluate(rep.Results, runtime.NumCPU())
+	rep.Targets = append(yardstickTargets(rep.YardstickRatios), evaluate(rep.Results, runtime.NumCPU())...)
 	printReport(os.Stdout, rep)
 
 	out := o.out

@@ -19,9 +19,9 @@ import (
 
 // buildBinaries compiles AURA (the module root), the calibration server and,
 // with profile, the pprof variant of AURA into dir.
-func buildBinaries(dir string, profile bool) (aura, calib, prof string, err error) {
-	aura, calib = filepath.Join(dir, "aura"), filepath.Join(dir, "calibrate")
-	builds := [][2]string{{aura, "."}, {calib, "./bench/calibrate"}}
+func buildBinaries(dir string, profile bool) (aura, calib, prof, yard string, err error) {
+	aura, calib, yard = filepath.Join(dir, "aura"), filepath.Join(dir, "calibrate"), filepath.Join(dir, "yardstick")
+	builds := [][2]string{{aura, "."}, {calib, "./bench/calibrate"}, {yard, "./bench/yardstick"}}
 	if profile {
 		prof = filepath.Join(dir, "aura-pprof")
 		builds = append(builds, [2]string{prof, "./bench/profserve"})
@@ -30,10 +30,10 @@ func buildBinaries(dir string, profile bool) (aura, calib, prof string, err erro
 		cmd := exec.Command("go", "build", "-o", b[0], b[1])
 		cmd.Dir = moduleRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", "", fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+			return "", "", "", "", fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
 		}
 	}
-	return aura, calib, prof, nil
+	return aura, calib, prof, yard, nil
 }
 
 // moduleRoot is the directory holding go.mod (the tool is run from the
@@ -57,8 +57,6 @@ func moduleRoot() string {
 // argon2id costs (the defaults). Mode changes nothing else at run time.
 func serverEnv(uri, secret, addr string) []string {
 	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + os.Getenv("HOME"),
 		"DATABASE_URI=" + uri,
 		"SECRET_KEY=" + secret,
 		"AURA_SERVER_ADDR=" + addr,
@@ -67,7 +65,18 @@ func serverEnv(uri, secret, addr string) []string {
 		"AURA_DATABASE_AUTO_MIGRATE=false",
 		"AURA_MAIL_DRIVER=log",
 		"FRONTEND_URL=http://localhost:3000",
+		// Every registration comes from 127.0.0.1: the per-address sign-up
+		// limit (30 an hour) would answer 429 to all but the first 30 and
+		// measure the limiter, not a registration.
+		"AURA_LIMITS_REGISTER_MAX=1000000000",
 	}
+	return append(env, runtimeEnv()...)
+}
+
+// runtimeEnv is the environment every server gets: PATH, HOME and the Go
+// runtime's settings when set.
+func runtimeEnv() []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for _, k := range []string{"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG"} {
 		if v := os.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
@@ -109,10 +118,17 @@ func freeAddr() (string, error) {
 // startProc starts bin in dir with env (AURA_SERVER_ADDR is added) and waits
 // until it answers /api/health. Its stdout and stderr go to a log file.
 func startProc(name, dir, bin string, env func(addr string) []string, args ...string) (*proc, error) {
+	return startProcArgs(name, dir, bin, env, func(string) []string { return args })
+}
+
+// startProcArgs is startProc with arguments that depend on the address (the
+// yardstick takes -addr).
+func startProcArgs(name, dir, bin string, env func(addr string) []string, argsFor func(addr string) []string) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
+	args := argsFor(addr)
 	p := &proc{name: name, url: "http://" + addr, logPath: filepath.Join(dir, name+".log"), done: make(chan error, 1)}
 	if p.log, err = os.Create(p.logPath); err != nil {
 		return nil, err

@@ -53,6 +53,11 @@ func (c retryConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // other method is pgx's own.
 type retryConn struct{ *stdlib.Conn }
 
+// PgxConn is the pgx connection, for the hot queries that read rows through
+// pgx itself (repositories: Users.ForSession). The embedded field's name
+// hides stdlib.Conn's own Conn method.
+func (c *retryConn) PgxConn() *pgx.Conn { return c.Conn.Conn() }
+
 func (c *retryConn) idle() bool { return c.Conn.Conn().PgConn().TxStatus() == 'I' }
 
 func (c *retryConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {

@@ -38,29 +38,59 @@ type Store struct {
 }
 
 // New builds every repository on db, which should carry the request's context
-// (db.WithContext(ctx)).
+// (db.WithContext(ctx)). The Store and its repositories are one allocation:
+// every authenticated request builds a Store, and eighteen small objects
+// were a tenth of GET /api/auth/me's allocations.
 func New(db *gorm.DB) *Store {
-	return &Store{
+	b := &storeBlock{}
+	b.users.db, b.sessions.db, b.limits.db, b.tokens.db, b.outbox.db = db, db, db, db, db
+	b.clinics.db, b.doctors.db, b.members.db, b.patients.db, b.screenings.db = db, db, db, db, db
+	b.audit.db, b.jobs.db, b.notifications.db, b.profiles.db, b.invitations.db = db, db, db, db, db
+	b.erasure.db, b.billing.db = db, db
+	b.store = Store{
 		db:       db,
-		Users:    &Users{db: db},
-		Sessions: &Sessions{db: db},
-		Limits:   &Limits{db: db},
-		Tokens:   &Tokens{db: db},
-		Outbox:   &Outbox{db: db},
+		Users:    &b.users,
+		Sessions: &b.sessions,
+		Limits:   &b.limits,
+		Tokens:   &b.tokens,
+		Outbox:   &b.outbox,
 
-		Clinics:       &Clinics{db: db},
-		Doctors:       &Doctors{db: db},
-		Members:       &Members{db: db},
-		Patients:      &Patients{db: db},
-		Screenings:    &Screenings{db: db},
-		Audit:         &Audit{db: db},
-		Jobs:          &Jobs{db: db},
-		Notifications: &Notifications{db: db},
-		Profiles:      &Profiles{db: db},
-		Invitations:   &Invitations{db: db},
-		Erasure:       &Erasure{db: db},
-		Billing:       &Billing{db: db},
+		Clinics:       &b.clinics,
+		Doctors:       &b.doctors,
+		Members:       &b.members,
+		Patients:      &b.patients,
+		Screenings:    &b.screenings,
+		Audit:         &b.audit,
+		Jobs:          &b.jobs,
+		Notifications: &b.notifications,
+		Profiles:      &b.profiles,
+		Invitations:   &b.invitations,
+		Erasure:       &b.erasure,
+		Billing:       &b.billing,
 	}
+	return &b.store
+}
+
+// storeBlock holds a Store and its repositories in one allocation.
+type storeBlock struct {
+	store         Store
+	users         Users
+	sessions      Sessions
+	limits        Limits
+	tokens        Tokens
+	outbox        Outbox
+	clinics       Clinics
+	doctors       Doctors
+	members       Members
+	patients      Patients
+	screenings    Screenings
+	audit         Audit
+	jobs          Jobs
+	notifications Notifications
+	profiles      Profiles
+	invitations   Invitations
+	erasure       Erasure
+	billing       Billing
 }
 
 // Context is the context the Store's handle carries.

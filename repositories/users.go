@@ -1,10 +1,16 @@
 package repositories
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -75,26 +81,29 @@ func scanUserRows(rows interface {
 	var out []*models.User
 	var last *models.User
 	for rows.Next() {
+		// Nullable columns of the User's own (pointer) fields are scanned
+		// straight into them; the rest into sql.Null* values, which, unlike
+		// a pointer, cost no allocation of their own.
 		var u models.User
-		var emailVerified, isActive *bool
-		var createdAt *time.Time
-		var roleID *uint
-		var roleName *string
+		var emailVerified, isActive sql.NullBool
+		var createdAt sql.NullTime
+		var roleID sql.NullInt64
+		var roleName sql.NullString
 		if err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.FullName, &u.Phone, &u.AvatarURL,
 			&emailVerified, &u.EmailVerifiedAt, &isActive, &createdAt, &u.UpdatedAt, &u.Lang, &roleID, &roleName); err != nil {
 			return nil, err
 		}
 		if last == nil || last.ID != u.ID {
-			u.EmailVerified = emailVerified != nil && *emailVerified
-			u.IsActive = isActive == nil || *isActive
-			if createdAt != nil {
-				u.CreatedAt = *createdAt
+			u.EmailVerified = emailVerified.Valid && emailVerified.Bool
+			u.IsActive = !isActive.Valid || isActive.Bool
+			if createdAt.Valid {
+				u.CreatedAt = createdAt.Time
 			}
 			last = &u
 			out = append(out, last)
 		}
-		if roleID != nil && roleName != nil {
-			last.Roles = append(last.Roles, models.Role{ID: *roleID, Name: *roleName})
+		if roleID.Valid && roleName.Valid {
+			last.Roles = append(last.Roles, models.Role{ID: uint(roleID.Int64), Name: roleName.String})
 		}
 	}
 	return out, rows.Err()
@@ -146,12 +155,17 @@ func (r *Users) ByEmailKey(key string) (*models.User, error) {
 // GET /api/auth/me on PostgreSQL. $n placeholders in order of appearance
 // mean the same on both engines.
 func (r *Users) ForSession(userID, sessionID string, now time.Time) (*models.User, error) {
-	rows, err := r.db.Statement.ConnPool.QueryContext(r.db.Statement.Context, forSessionSQL, sessionID, now, userID)
-	if err != nil {
-		return nil, translate(err)
+	var users []*models.User
+	var err error
+	if pool, ok := r.db.Statement.ConnPool.(*sql.DB); ok && r.db.Dialector.Name() == "postgres" {
+		users, err = forSessionPgx(r.db.Statement.Context, pool, userID, sessionID, now)
+	} else {
+		var rows *sql.Rows
+		if rows, err = r.db.Statement.ConnPool.QueryContext(r.db.Statement.Context, forSessionSQL, sessionID, now, userID); err == nil {
+			users, err = scanUserRows(rows)
+			_ = rows.Close()
+		}
 	}
-	defer rows.Close()
-	users, err := scanUserRows(rows)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -159,6 +173,66 @@ func (r *Users) ForSession(userID, sessionID string, now time.Time) (*models.Use
 		return nil, models.ErrNotFound
 	}
 	return users[0], nil
+}
+
+// forSessionPgx runs forSessionSQL on PostgreSQL through pgx itself, on a
+// connection of pool (database/sql's Conn.Raw): database/sql's row reading
+// over pgx set up a conversion per column and per query, a quarter of GET
+// /api/auth/me's allocations. The connection, its pool, its statement cache
+// and the request's context are the same as any other query's. A connection
+// that turns out dead before the statement could run (pgx says it is safe
+// to retry, or the server ended the backend) is discarded and the query
+// runs again on another, as database/sql does for every other query: up to
+// once per connection the pool may hold, so a pool whose every connection
+// was ended (a database restart) is drained of them on the first request.
+func forSessionPgx(ctx context.Context, pool *sql.DB, userID, sessionID string, now time.Time) ([]*models.User, error) {
+	attempts := max(pool.Stats().MaxOpenConnections, 2) + 1
+	for attempt := 1; ; attempt++ {
+		conn, err := pool.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var users []*models.User
+		err = conn.Raw(func(dc any) error {
+			var pc *pgx.Conn
+			switch c := dc.(type) {
+			case interface{ PgxConn() *pgx.Conn }: // AURA's connections (database.retryConn)
+				pc = c.PgxConn()
+			case interface{ Conn() *pgx.Conn }: // pgx's stdlib.Conn
+				pc = c.Conn()
+			default:
+				return fmt.Errorf("%w: %T", errNotPgx, dc)
+			}
+			rows, err := pc.Query(ctx, forSessionSQL, sessionID, now, userID)
+			if err == nil {
+				users, err = scanUserRows(rows)
+				rows.Close()
+			}
+			if err != nil && ctx.Err() == nil && pgxRetryable(err) {
+				return fmt.Errorf("%w: %w", driver.ErrBadConn, err) // database/sql discards the connection
+			}
+			return err
+		})
+		_ = conn.Close()
+		if errors.Is(err, driver.ErrBadConn) && attempt < attempts {
+			continue
+		}
+		return users, err
+	}
+}
+
+var errNotPgx = errors.New("the PostgreSQL driver connection does not expose pgx")
+
+// pgxRetryable reports whether err left the statement without effect on a
+// connection that is gone: pgx's "safe to retry" (nothing was sent), or a
+// backend the server ended (57P01 admin shutdown, 57P02 crash of another
+// backend, 57P05 idle-session timeout).
+func pgxRetryable(err error) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P05")
 }
 
 var forSessionSQL = "SELECT " + userColumns + ", ro.id, ro.name FROM users u " +
