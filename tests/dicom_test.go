@@ -220,13 +220,13 @@ func TestDICOMUpload(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
 		w := newStaffWorld(t, e.URI(t))
 		s := w.s
-		jpg, _ := fundus(t)
+		jpg, _ := fundusLarge(t)
 		an := enrol(t, s, w.t1.Token, w.c1, map[string]any{"fullName": "Nguyễn Văn An", "externalId": "HS-1"})
 
 		// Ophthalmic Photography, uncompressed RGB, an unknown PatientID:
 		// the patient is enrolled from the header.
 		const inst1 = "1.2.826.0.1.3680043.2.1.1.1.1"
-		op := dcmRGB(sopOP8, inst1, fundusImage, map[uint32]string{0x00100010: "Tran^Thi^Binh", 0x00100020: "HS-9",
+		op := dcmRGB(sopOP8, inst1, fundusLargeImage(), map[uint32]string{0x00100010: "Tran^Thi^Binh", 0x00100020: "HS-9",
 			0x00100030: "19600102", 0x00100040: "F", 0x00200062: "R", 0x0008002A: "20261201093015"})
 		var first dicomScreening
 		dicomUpload(t, s, w.t1.Token, op, map[string]string{"clinicId": w.c1}).Expect(t, http.StatusAccepted, "").Data(t, &first)

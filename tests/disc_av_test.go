@@ -89,7 +89,8 @@ func TestDiscArteriesVeinsAndOverlay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if av.Bounds() != bin.Bounds() || av.Bounds().Dx() != 1024 || av.Bounds().Dy() != 1024 {
+		// The maps have the photograph's size (newReviewWorld uploads fundus).
+		if photo := smallFundus.get().img.Bounds(); av.Bounds() != bin.Bounds() || av.Bounds() != photo {
 			t.Fatalf("sizes %v %v", av.Bounds(), bin.Bounds())
 		}
 		counts := map[[3]uint32]int{}
@@ -141,7 +142,7 @@ func TestDiscArteriesVeinsAndOverlay(t *testing.T) {
 		}
 
 		// NOT_READY before the analysis.
-		jpg, _ := fundus(t)
+		jpg, _ := fundusLarge(t)
 		var fresh screening
 		upload(t, s, w.p.Token, form{image: jpg, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusAccepted, "").Data(t, &fresh)
 		s.Do(t, "GET", "/api/screenings/"+fresh.ID+"/overlay", nil, w.p.Token).Expect(t, http.StatusConflict, "NOT_READY")

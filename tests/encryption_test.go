@@ -76,7 +76,7 @@ func newEncWorld(t *testing.T, uri, key string) *encWorld {
 	adm := makeAdmin(t, s, "admin@clinic.example")
 	createClinic(t, s, adm, "Phòng khám Mắt")
 	w.pat = signUp(t, s, "lan.nguyen@patient.example")
-	w.image, _ = fundus(t)
+	w.image, _ = fundusLarge(t)
 	var sc screening
 	upload(t, s, w.pat.Token, form{image: w.image, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusAccepted, "").Data(t, &sc)
 	w.id = sc.ID
@@ -268,7 +268,7 @@ func TestEncryptionOnS3(t *testing.T) {
 			"AURA_STORAGE_ENCRYPTION_KEY": newMasterKey(t)}))
 		createClinic(t, s, makeAdmin(t, s, "admin@clinic.example"), "Only Clinic")
 		pat := signUp(t, s, "an.nguyen@patient.example")
-		jpg, _ := fundus(t)
+		jpg, _ := fundusLarge(t)
 		var sc screening
 		upload(t, s, pat.Token, form{image: jpg, fields: map[string]string{"eye": "left"}}, nil).Expect(t, http.StatusAccepted, "").Data(t, &sc)
 		if n := analyse(t, s); n != 1 {

@@ -20,28 +20,56 @@ import (
 	"aura/internal/testenv"
 )
 
-var (
-	fundusOnce  sync.Once
-	fundusJPEG  []byte
-	fundusPNG   []byte
-	fundusImage image.Image
-)
+// generatedFundus is one generated fundus photograph, made once per test
+// binary, as an image and as JPEG and PNG.
+type generatedFundus struct {
+	once     sync.Once
+	side     int
+	seed     uint64
+	jpg, png []byte
+	img      image.Image
+}
 
-// fundus is a generated 1024² fundus photograph, as JPEG and PNG.
-func fundus(t testing.TB) (jpg, pngBytes []byte) {
-	t.Helper()
-	fundusOnce.Do(func() {
-		syn := vessels.Synth(vessels.SynthOptions{Width: 1024, Height: 1024, Seed: 7})
-		fundusImage = syn.Image
+func (g *generatedFundus) get() *generatedFundus {
+	g.once.Do(func() {
+		syn := vessels.Synth(vessels.SynthOptions{Width: g.side, Height: g.side, Seed: g.seed})
+		g.img = syn.Image
 		var b bytes.Buffer
 		_ = jpeg.Encode(&b, syn.Image, &jpeg.Options{Quality: 90})
-		fundusJPEG = append([]byte(nil), b.Bytes()...)
+		g.jpg = append([]byte(nil), b.Bytes()...)
 		b.Reset()
 		_ = png.Encode(&b, syn.Image)
-		fundusPNG = append([]byte(nil), b.Bytes()...)
+		g.png = append([]byte(nil), b.Bytes()...)
 	})
-	return fundusJPEG, fundusPNG
+	return g
 }
+
+var (
+	// smallFundus is what most tests upload: they need an analysis, not a
+	// particular one, and under the race detector a 1024² analysis costs
+	// about 10 s of CPU against about 3 s at 512².
+	smallFundus = &generatedFundus{side: 512, seed: 7}
+	// largeFundus is for the tests that check what the analysis of a
+	// full-size photograph gives (sizes of maps, DICOM pixels, metrics).
+	largeFundus = &generatedFundus{side: 1024, seed: 7}
+)
+
+// fundus is a generated 512² fundus photograph, as JPEG and PNG.
+func fundus(t testing.TB) (jpg, pngBytes []byte) {
+	t.Helper()
+	g := smallFundus.get()
+	return g.jpg, g.png
+}
+
+// fundusLarge is a generated 1024² fundus photograph, as JPEG and PNG.
+func fundusLarge(t testing.TB) (jpg, pngBytes []byte) {
+	t.Helper()
+	g := largeFundus.get()
+	return g.jpg, g.png
+}
+
+// fundusLargeImage is fundusLarge's image.
+func fundusLargeImage() image.Image { return largeFundus.get().img }
 
 // form is a multipart upload: the image part (nil: none) and text fields.
 type form struct {

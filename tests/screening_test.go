@@ -35,7 +35,7 @@ func TestScreeningFlow(t *testing.T) {
 		pat := signUp(t, s, "thu@patient.example")
 		s.Do(t, "PATCH", "/api/auth/me", map[string]any{"language": "vi"}, pat.Token).Expect(t, http.StatusOK, "")
 		stranger := signUp(t, s, "khanh@patient.example")
-		jpg, _ := fundus(t)
+		jpg, _ := fundusLarge(t)
 
 		var sc screening
 		up := upload(t, s, pat.Token, form{image: jpg, fields: map[string]string{"eye": "left", "note": "Mắt trái hơi mờ"}},
