@@ -16,6 +16,13 @@ func (r *Notifications) Add(ns ...*models.Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
+	// An admin's edited template of a notice's kind and language replaces
+	// its texts.
+	for _, n := range ns {
+		if err := (&Templates{db: r.db}).applyNotice(n); err != nil {
+			return err
+		}
+	}
 	return translate(r.db.Create(ns).Error)
 }
 
