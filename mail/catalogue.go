@@ -1,6 +1,8 @@
 package mail
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -68,4 +70,18 @@ func (v view) vars() map[string]string {
 		"Name": v.Name, "Email": v.Email, "Link": v.Link, "ValidFor": v.ValidFor, "When": v.When,
 		"Clinic": v.Clinic, "Reason": v.Reason, "Role": v.Role, "Lang": v.Lang,
 	}
+}
+
+// BuiltinHTML is the HTML part of kind's built-in mail in lang rendered with
+// data (a template preview).
+func BuiltinHTML(kind, lang string, data map[string]string) (string, error) {
+	tmpl, ok := builtinName(kind, lang)
+	if !ok {
+		return "", fmt.Errorf("mail: unknown kind %q in %s", kind, lang)
+	}
+	var b bytes.Buffer
+	if err := htmlTemplates.ExecuteTemplate(&b, tmpl+".html.tmpl", data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
