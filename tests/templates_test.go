@@ -128,7 +128,9 @@ func TestTemplates(t *testing.T) {
 			!strings.Contains(m.HTML, `<a href="https://app.aura.test/reset-password?token=`) {
 			t.Errorf("edited mail HTML:\n%s", m.HTML)
 		}
-		var logs struct{ Items []struct{ Action, EntityType, EntityID string } }
+		var logs struct {
+			Items []struct{ Action, EntityType, EntityID string }
+		}
 		s.Do(t, "GET", "/api/admin/audit-logs?action=template.update", nil, adm).Expect(t, http.StatusOK, "").Data(t, &logs)
 		if len(logs.Items) != 1 || logs.Items[0].EntityType != "template" || logs.Items[0].EntityID != "reset_password/email/en" {
 			t.Errorf("audit %+v", logs.Items)
