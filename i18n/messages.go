@@ -207,6 +207,7 @@ var vi = map[string]string{
 	"must be before to":                           "phải trước to",
 	"must be null or an integer from 1 to 3650":   "phải là null hoặc số nguyên từ 1 đến 3650",
 	"must be patient or clinic":                   "phải là patient hoặc clinic",
+	"is required in both languages (vi and en)":   "là bắt buộc bằng cả hai ngôn ngữ (vi và en)",
 	// Mail and notice templates.
 	"Template saved":         "Đã lưu mẫu",
 	"Built-in text restored": "Đã khôi phục nội dung mặc định",
