@@ -15,10 +15,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"aura/analysis"
+	"aura/models"
 	"aura/vocab"
 )
 
@@ -187,23 +186,14 @@ func (p Profile) Validate() map[string]string {
 	return problems
 }
 
-// checkAdvice is what is wrong with one language of a recommendation: empty,
-// too long, or holding a control, bidi or invisible character.
+// checkAdvice is what is wrong with one language of a recommendation:
+// blank, or what models.CheckText (AURA's one rule for typed text) says of
+// a one-line text of at most MaxRecommendation characters.
 func checkAdvice(s string) string {
-	switch {
-	case strings.TrimSpace(s) == "":
+	if strings.TrimSpace(s) == "" {
 		return "is required in both languages (vi and en)"
-	case !utf8.ValidString(s):
-		return "must be valid text"
-	case utf8.RuneCountInString(s) > MaxRecommendation:
-		return fmt.Sprintf("must be at most %d characters", MaxRecommendation)
 	}
-	for _, c := range s {
-		if unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
-			return "must not contain control, bidi or invisible characters"
-		}
-	}
-	return ""
+	return models.CheckText(s, 1, MaxRecommendation, false)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
