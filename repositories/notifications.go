@@ -17,9 +17,10 @@ func (r *Notifications) Add(ns ...*models.Notification) error {
 		return nil
 	}
 	// An admin's edited template of a notice's kind and language replaces
-	// its texts.
+	// its texts (one read per kind and language of the batch).
+	t := &Templates{db: r.db, memo: map[[2]string]*models.MessageTemplate{}}
 	for _, n := range ns {
-		if err := (&Templates{db: r.db}).applyNotice(n); err != nil {
+		if err := t.applyNotice(n); err != nil {
 			return err
 		}
 	}

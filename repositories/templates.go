@@ -13,7 +13,11 @@ import (
 // Templates stores the admins' edited mail and notice texts. Every mail and
 // notice reads its row where it is written, in the same transaction: there
 // is no cache, so an edit is used by every instance from the next message.
-type Templates struct{ db *gorm.DB }
+type Templates struct {
+	db *gorm.DB
+	// memo keeps what one batch of notices read (nil: read every time).
+	memo map[[2]string]*models.MessageTemplate
+}
 
 // Get is the edited template of kind, channel and lang; nil when the
 // built-in text is in force.
@@ -71,9 +75,19 @@ func (r *Templates) applyNotice(n *models.Notification) error {
 	if n.Use == nil {
 		return nil
 	}
-	t, err := r.Get(n.Use.Kind, texts.Notice, n.Use.Lang)
-	if err != nil || t == nil {
-		return err
+	key := [2]string{n.Use.Kind, n.Use.Lang}
+	t, seen := r.memo[key]
+	if !seen {
+		var err error
+		if t, err = r.Get(n.Use.Kind, texts.Notice, n.Use.Lang); err != nil {
+			return err
+		}
+		if r.memo != nil {
+			r.memo[key] = t
+		}
+	}
+	if t == nil {
+		return nil
 	}
 	if out, ok := texts.Apply(texts.Notice, texts.Text{Subject: t.Subject, Body: t.Body}, n.Use.Vars, n.Use.Kind, n.Use.Lang); ok {
 		n.Title, n.Body = out.Subject, out.Body
