@@ -43,6 +43,7 @@ var importRules = []struct {
 	{"aura/vocab", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/imaging", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/i18n", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
+	{"aura/texts", []string{"aura/", "gorm.io/", "github.com/gin-gonic/", prom}},
 	// fault classifies errors for every queue; it depends on nothing.
 	{"aura/fault", []string{"aura/", "gorm.io/", "github.com/gin-gonic/"}},
 	{"aura/apidoc", []string{"aura/", "gorm.io/", "github.com/gin-gonic/", "github.com/getkin/"}},
@@ -54,6 +55,7 @@ var importRules = []struct {
 var importAllowed = map[string][]string{
 	"aura/models": {"aura/vocab"},
 	"aura/report": {"aura/vocab", "aura/i18n"},
+	"aura/texts":  {"aura/i18n"},
 }
 
 // TestImportRule fails when a package imports across the layers against

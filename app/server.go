@@ -33,7 +33,9 @@ import (
 	"aura/services/patients"
 	"aura/services/privacy"
 	"aura/services/screenings"
+	"aura/services/templates"
 	"aura/storage"
+	"aura/texts"
 )
 
 // App is one wired AURA process: database, handlers and background workers.
@@ -187,12 +189,13 @@ func (a *App) router() *gin.Engine {
 	r.NoMethod(handlers.Handle(func(*gin.Context) error {
 		return models.NewError(models.CodeMethodNotAllowed, "Method not allowed on this endpoint")
 	}))
+	texts.SetLogger(a.Log)
 	build := ReadBuild()
 	build.Version = Version
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,
 		Clinics: &clinics.Service{Clock: a.Clock, Settings: clinics.Settings{
 			DefaultLang: a.Cfg.I18n.DefaultLanguage, FrontendURL: a.Cfg.Mail.FrontendURL}}, Patients: &patients.Service{Clock: a.Clock}, Audit: &audit.Service{Clock: a.Clock},
-		Screenings: a.Screenings, Notifications: &notifications.Service{Clock: a.Clock}}
+		Screenings: a.Screenings, Notifications: &notifications.Service{Clock: a.Clock}, Templates: &templates.Service{Clock: a.Clock}}
 	if a.Blobs != nil {
 		d.Storage = a.Blobs
 	}

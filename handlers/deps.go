@@ -15,6 +15,7 @@ import (
 	"aura/services/patients"
 	"aura/services/privacy"
 	"aura/services/screenings"
+	"aura/services/templates"
 )
 
 // Deps is what the handlers are built on: the rules they call and the probe
@@ -30,6 +31,8 @@ type Deps struct {
 	Audit         *audit.Service
 	Screenings    *screenings.Service
 	Notifications *notifications.Service
+	// Templates are the admins' mail and notice texts.
+	Templates *templates.Service
 	// Privacy exports a patient's data (the deletion is Accounts').
 	Privacy *privacy.Service
 	// Billing is the credit ledger. With BillingOff its endpoints answer

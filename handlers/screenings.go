@@ -127,7 +127,7 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 		Links:      map[string]string{"image": "/api/screenings/" + r.ID + "/image"},
 		DICOM:      dicomView(r),
 	}
-	if a := screenings.ViewOf(r.Analysis); a != nil {
+	if a := screenings.ViewIn(r.Analysis, r.Lang); a != nil {
 		v.Analysis = &AnalysisView{AnalysisView: a, CompletedAt: ts(a.CompletedAt)}
 		if r.Analysis.VesselKey != nil {
 			v.Links["vessels"] = "/api/screenings/" + r.ID + "/vessels"

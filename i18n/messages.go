@@ -207,6 +207,11 @@ var vi = map[string]string{
 	"must be before to":                           "phải trước to",
 	"must be null or an integer from 1 to 3650":   "phải là null hoặc số nguyên từ 1 đến 3650",
 	"must be patient or clinic":                   "phải là patient hoặc clinic",
+	"is required in both languages (vi and en)":   "là bắt buộc bằng cả hai ngôn ngữ (vi và en)",
+	// Mail and notice templates.
+	"Template saved":         "Đã lưu mẫu",
+	"Built-in text restored": "Đã khôi phục nội dung mặc định",
+	"must not define templates ({{define}} or {{block}})": "không được định nghĩa mẫu con ({{define}} hoặc {{block}})",
 }
 
 // patterns translate the messages built with numbers, names or a cause.
@@ -221,5 +226,10 @@ var patterns = []pattern{
 	pat(`unknown metric "(.*)"; one of (.+)`, `unknown metric "%[1]s"; one of %[2]s`, `chỉ số "%[1]s" không xác định; phải là một trong: %[2]s`),
 	pat(`unknown risk level "(.*)"; one of (.+)`, `unknown risk level "%[1]s"; one of %[2]s`, `mức nguy cơ "%[1]s" không xác định; phải là một trong: %[2]s`),
 	pat(`Request body must be one JSON object: (.+)`, `Request body must be one JSON object: %[1]s`, `Nội dung yêu cầu phải là một đối tượng JSON: %[1]s`),
+	pat(`is not a valid template: (.+)`, `is not a valid template: %[1]s`, `không phải mẫu hợp lệ: %[1]s`),
+	pat(`uses \{\{\.(.+)\}\}, which is not a variable of (\S+); the variables are (.+)`, `uses {{.%[1]s}}, which is not a variable of %[2]s; the variables are %[3]s`, `dùng {{.%[1]s}}, không phải biến của %[2]s; các biến là %[3]s`),
+	pat(`does not render with sample values: (.+)`, `does not render with sample values: %[1]s`, `không hiển thị được với giá trị mẫu: %[1]s`),
+	pat(`the template does not render with these values: (.+)`, `the template does not render with these values: %[1]s`, `mẫu không hiển thị được với các giá trị này: %[1]s`),
+	pat(`(\S+) is not a variable of (\S+)`, `%[1]s is not a variable of %[2]s`, `%[1]s không phải biến của %[2]s`),
 	pat(`(.+) is not a known field`, `%[1]s is not a known field`, `%[1]s không phải trường hợp lệ`),
 }

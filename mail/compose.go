@@ -112,9 +112,17 @@ func Compose(kind, recipient string, d Data, now time.Time) (*models.OutboxMessa
 	if err := htmlTemplates.ExecuteTemplate(&html, tmpl+".html.tmpl", v); err != nil {
 		return nil, fmt.Errorf("mail: render %s html: %w", kind, err)
 	}
+	lang := i18n.EN
+	if tmpl == kind+".vi" {
+		lang = i18n.VI
+	}
+	v.Lang = lang
 	m := &models.OutboxMessage{
 		Kind: kind, Recipient: recipient, Subject: subject, TextBody: text.String(), HTMLBody: html.String(),
 		CreatedAt: now, NextAttemptAt: now,
+		// An admin's edited template of kind in lang replaces these texts
+		// where the row is written (repositories.Outbox.Enqueue).
+		Use: &models.TextUse{Kind: kind, Lang: lang, Vars: v.vars()},
 	}
 	if d.ValidFor > 0 {
 		until := now.Add(d.ValidFor)

@@ -68,6 +68,9 @@ type Notification struct {
 	CreatedAt   time.Time `gorm:"not null;index:idx_notifications_user,priority:2"`
 	ReadAt      *time.Time
 	User        *User `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
+	// Use is what the built-in text was made from, for an edited template
+	// to be applied when the notice is written; not stored.
+	Use *TextUse `gorm:"-" json:"-"`
 }
 
 // AnalysisProfile is one version of the clinic's risk rules; the highest

@@ -42,6 +42,9 @@ type OutboxMessage struct {
 	// DroppedAt is set, and the bodies blanked, when a message is given up
 	// because DiscardAfter passed before it could be sent.
 	DroppedAt *time.Time
+	// Use is what the built-in text was made from, for an edited template
+	// to be applied when the row is written; not stored.
+	Use *TextUse `gorm:"-"`
 }
 
 // TableName keeps the table name short and stable.

@@ -126,8 +126,11 @@ type Analysis struct {
 	OverlayKey *string `gorm:"type:varchar(200)"`
 	// FindingsJSON is the risk rules' findings as a JSON array.
 	FindingsJSON *string `gorm:"type:text"`
-	CompletedAt  *time.Time
-	DurationMs   *int64
+	// RecommendationJSON is the follow-up advice of the highest-level rule
+	// met, {"vi", "en"}; NULL when no rule met carries one.
+	RecommendationJSON *string `gorm:"type:text"`
+	CompletedAt        *time.Time
+	DurationMs         *int64
 }
 
 // Done says whether the analysis has been recorded.

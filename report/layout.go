@@ -136,8 +136,12 @@ type report struct {
 
 	findings  para // every finding's lines; the first line of each is in findStart
 	findStart map[int]bool
-	rec       para
-	notes     para
+	advice    []string // the risk rules' recommendation, wrapped
+	// adviceNote is the statement that AURA measures and does not
+	// diagnose, printed under the recommendation.
+	adviceNote []string
+	rec        para
+	notes      para
 }
 
 const (
@@ -249,6 +253,14 @@ func (r *report) wrapTexts() {
 			}
 			r.findStart[len(r.findings.lines)] = true
 			r.findings.lines = append(r.findings.lines, r.pdf.SplitText(msg, contentW-findIndent)...)
+		}
+	}
+	if a := r.d.Analysis; a != nil {
+		r.font("", 9.5, ink)
+		r.advice = r.split(clean(a.Recommendation, false), contentW-findIndent)
+		r.font("", 8, muted)
+		if len(r.advice) > 0 {
+			r.adviceNote = r.pdf.SplitText(r.m.measuresOnly, contentW-findIndent)
 		}
 	}
 	if rv := r.d.Review; rv != nil {
@@ -401,6 +413,7 @@ func (r *report) blocks() []block {
 	heading(r.m.risk)
 	b = append(b, block{h: riskBoxH, draw: r.riskBoxes})
 	b = append(b, r.findingBlocks()...)
+	b = append(b, r.adviceBlocks()...)
 	gap(sectionGap)
 	b = append(b, r.reviewBlocks()...)
 	return b
@@ -772,6 +785,32 @@ func (r *report) findingBlocks() []block {
 		b = append(b, r.truncatedBlock())
 	}
 	return b
+}
+
+// adviceBlocks are the risk rules' recommendation, on a pale band, with the
+// statement that AURA measures and does not diagnose right under it.
+func (r *report) adviceBlocks() []block {
+	if len(r.advice) == 0 {
+		return nil
+	}
+	h := 7 + float64(len(r.advice))*bodyLineH + float64(len(r.adviceNote))*3.8 + 2.5
+	return []block{{h: h, draw: func(y float64) {
+		r.fill(paleFill)
+		r.pdf.RoundedRect(marginL, y+1.5, contentW, h-1.5, 1.5, "1234", "F")
+		r.font("B", 8.5, ink)
+		r.text(marginL+2, y+2.5, contentW-4, 4.5, r.m.advice, "L")
+		ly := y + 7
+		r.font("", 9.5, ink)
+		for _, line := range r.advice {
+			r.text(marginL+findIndent, ly, contentW-findIndent-2, bodyLineH, line, "L")
+			ly += bodyLineH
+		}
+		r.font("", 8, muted)
+		for _, line := range r.adviceNote {
+			r.text(marginL+findIndent, ly, contentW-findIndent-2, 3.8, line, "L")
+			ly += 3.8
+		}
+	}}}
 }
 
 // ellipsis ends a shortened text's last line with "…", within width w.

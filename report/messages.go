@@ -60,6 +60,8 @@ type messages struct {
 	reviewPending  string
 	aiUnconfirmed  string
 	recommendation string
+	advice         string
+	measuresOnly   string
 	notes          string
 	doctor         string
 	licenseNo      string
@@ -135,6 +137,8 @@ var vi = messages{
 	reviewPending:  "Chưa có kết luận: trường hợp này đang chờ bác sĩ xem xét.",
 	aiUnconfirmed:  "Kết quả AI ở trên chưa được bác sĩ xác nhận.",
 	recommendation: "Khuyến nghị",
+	advice:         "Gợi ý theo dõi (theo quy tắc nguy cơ của phòng khám)",
+	measuresOnly:   "AURA đo các mạch máu võng mạc; AURA không chẩn đoán. Mọi trường hợp đều được bác sĩ xem xét.",
 	notes:          "Ghi chú",
 	doctor:         "Bác sĩ",
 	licenseNo:      "Số chứng chỉ hành nghề",
@@ -219,6 +223,8 @@ var en = messages{
 	reviewPending:  "No conclusion yet: this case is awaiting doctor review.",
 	aiUnconfirmed:  "The AI results above have not been confirmed by a doctor.",
 	recommendation: "Recommendation",
+	advice:         "Suggested follow-up (from the clinic's risk rules)",
+	measuresOnly:   "AURA measures the retinal vessels; it does not diagnose. A doctor reviews every case.",
 	notes:          "Notes",
 	doctor:         "Doctor",
 	licenseNo:      "Licence no.",

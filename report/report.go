@@ -103,10 +103,14 @@ type Analysis struct {
 	// Another value is printed as given, on a grey badge.
 	RiskLevel *string
 	// Confidence is from 0 to 1.
-	Confidence  *float64
-	Metrics     Metrics
-	Findings    []Finding
-	CompletedAt time.Time
+	Confidence *float64
+	Metrics    Metrics
+	Findings   []Finding
+	// Recommendation is the risk rules' follow-up advice, in the report's
+	// language; "" for none. Printed beside the statement that AURA
+	// measures and does not diagnose.
+	Recommendation string
+	CompletedAt    time.Time
 }
 
 // Metrics are the vascular measurements; nil means not measured.

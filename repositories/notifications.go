@@ -16,6 +16,14 @@ func (r *Notifications) Add(ns ...*models.Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
+	// An admin's edited template of a notice's kind and language replaces
+	// its texts (one read per kind and language of the batch).
+	t := &Templates{db: r.db, memo: map[[2]string]*models.MessageTemplate{}}
+	for _, n := range ns {
+		if err := t.applyNotice(n); err != nil {
+			return err
+		}
+	}
 	return translate(r.db.Create(ns).Error)
 }
 

@@ -16,7 +16,11 @@ import (
 type Outbox struct{ db *gorm.DB }
 
 // Enqueue adds m to the outbox, due at once unless m.NextAttemptAt is set.
+// An admin's edited template of m's kind and language replaces its texts.
 func (r *Outbox) Enqueue(m *models.OutboxMessage) error {
+	if err := (&Templates{db: r.db}).applyEmail(m); err != nil {
+		return err
+	}
 	if m.NextAttemptAt.IsZero() {
 		m.NextAttemptAt = m.CreatedAt
 	}

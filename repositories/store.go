@@ -35,6 +35,7 @@ type Store struct {
 	Invitations   *Invitations
 	Erasure       *Erasure
 	Billing       *Billing
+	Templates     *Templates
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -46,7 +47,7 @@ func New(db *gorm.DB) *Store {
 	b.users.db, b.sessions.db, b.limits.db, b.tokens.db, b.outbox.db = db, db, db, db, db
 	b.clinics.db, b.doctors.db, b.members.db, b.patients.db, b.screenings.db = db, db, db, db, db
 	b.audit.db, b.jobs.db, b.notifications.db, b.profiles.db, b.invitations.db = db, db, db, db, db
-	b.erasure.db, b.billing.db = db, db
+	b.erasure.db, b.billing.db, b.templates.db = db, db, db
 	b.store = Store{
 		db:       db,
 		Users:    &b.users,
@@ -67,6 +68,7 @@ func New(db *gorm.DB) *Store {
 		Invitations:   &b.invitations,
 		Erasure:       &b.erasure,
 		Billing:       &b.billing,
+		Templates:     &b.templates,
 	}
 	return &b.store
 }
@@ -91,6 +93,7 @@ type storeBlock struct {
 	invitations   Invitations
 	erasure       Erasure
 	billing       Billing
+	templates     Templates
 }
 
 // Context is the context the Store's handle carries.

@@ -60,6 +60,9 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/admin/packages":       {"code", `"p"`, ""},
 	"/api/admin/packages/:id":   {"code", `"p"`, ""},
 	"/api/orders":               {"packageId", `"p"`, ""},
+	// Mail and notice templates.
+	"/api/admin/templates/:kind/:channel/:lang":         {"body", `"b"`, `"subject":"s",`},
+	"/api/admin/templates/:kind/:channel/:lang/preview": {"data", `{}`, ""},
 }
 
 // TestKeysEqualUpToCaseAreDuplicates: on every endpoint, two keys that differ

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"aura/analysis"
+	"aura/models"
 	"aura/vocab"
 )
 
@@ -46,7 +47,33 @@ type Rule struct {
 	Below     *float64 `json:"below,omitempty"`
 	Above     *float64 `json:"above,omitempty"`
 	RiskLevel string   `json:"riskLevel"`
+	// Recommendation is the follow-up advice shown with a result that meets
+	// the rule (the patient reads it in their language); nil: none.
+	Recommendation *Recommendation `json:"recommendation,omitempty"`
 }
+
+// Recommendation is a rule's follow-up advice, in both languages. It is
+// advice on what to do next (re-screen, see an eye doctor), never a
+// diagnosis.
+type Recommendation struct {
+	VI string `json:"vi"`
+	EN string `json:"en"`
+}
+
+// In is the advice in lang ("en" English, anything else Vietnamese).
+func (r *Recommendation) In(lang string) *string {
+	if r == nil {
+		return nil
+	}
+	s := r.VI
+	if lang == "en" {
+		s = r.EN
+	}
+	return &s
+}
+
+// MaxRecommendation is the most characters of a recommendation, per language.
+const MaxRecommendation = 300
 
 // Profile is a clinic's set of rules. Version is raised each time the rules
 // change; a result records the version it was rated with.
@@ -72,9 +99,25 @@ type Evaluation struct {
 	Findings []Finding `json:"findings"`
 	// ProfileVersion is the version of the profile used.
 	ProfileVersion int `json:"profileVersion"`
+	// Recommendation is the advice of the highest-level rule met that
+	// carries one (the first in the profile's order among rules of that
+	// level); nil when no rule met carries one, or the image is ungradable.
+	Recommendation *Recommendation `json:"recommendation"`
 }
 
 func f64(v float64) *float64 { return &v }
+
+// The default profile's follow-up advice.
+var (
+	adviceMedium = &Recommendation{
+		VI: "Chụp lại ảnh võng mạc sau 6 tháng và mang kết quả này theo khi đi khám mắt định kỳ.",
+		EN: "Re-screen in 6 months and bring this result to your next routine eye check-up.",
+	}
+	adviceHigh = &Recommendation{
+		VI: "Gặp bác sĩ nhãn khoa trong vòng 1 tháng để được khám mắt đầy đủ.",
+		EN: "See an eye doctor within 1 month for a full eye examination.",
+	}
+)
 
 // DefaultProfile is the profile AURA ships (version 1). Its thresholds are
 // screening indicators chosen to flag images for a closer look, for the
@@ -88,13 +131,17 @@ func f64(v float64) *float64 { return &v }
 //
 // meanVesselWidthPx has no default rule: it is in pixels, so its normal
 // range depends on the camera and the resolution.
+//
+// Each rule carries follow-up advice (a recommendation), never a diagnosis:
+// a medium rule advises re-screening sooner, a high rule an eye doctor's
+// examination within a month.
 func DefaultProfile() Profile {
 	return Profile{Version: 1, Rules: []Rule{
-		{Metric: analysis.MetricVesselDensity, Below: f64(0.08), RiskLevel: Medium},
-		{Metric: analysis.MetricVesselDensity, Below: f64(0.05), RiskLevel: High},
-		{Metric: analysis.MetricTortuosity, Above: f64(1.3), RiskLevel: Medium},
-		{Metric: analysis.MetricTortuosity, Above: f64(1.5), RiskLevel: High},
-		{Metric: analysis.MetricFractalDimension, Below: f64(1.3), RiskLevel: Medium},
+		{Metric: analysis.MetricVesselDensity, Below: f64(0.08), RiskLevel: Medium, Recommendation: adviceMedium},
+		{Metric: analysis.MetricVesselDensity, Below: f64(0.05), RiskLevel: High, Recommendation: adviceHigh},
+		{Metric: analysis.MetricTortuosity, Above: f64(1.3), RiskLevel: Medium, Recommendation: adviceMedium},
+		{Metric: analysis.MetricTortuosity, Above: f64(1.5), RiskLevel: High, Recommendation: adviceHigh},
+		{Metric: analysis.MetricFractalDimension, Below: f64(1.3), RiskLevel: Medium, Recommendation: adviceMedium},
 	}}
 }
 
@@ -122,6 +169,13 @@ func (p Profile) Validate() map[string]string {
 		case r.Above != nil && !finite(*r.Above):
 			problems[field+"above"] = "must be a finite number"
 		}
+		if r.Recommendation != nil {
+			for lang, text := range map[string]string{"vi": r.Recommendation.VI, "en": r.Recommendation.EN} {
+				if msg := checkAdvice(text); msg != "" {
+					problems[field+"recommendation."+lang] = msg
+				}
+			}
+		}
 		if Rank(r.RiskLevel) == 0 {
 			problems[field+"riskLevel"] = fmt.Sprintf("unknown risk level %q; one of %s", r.RiskLevel, strings.Join(Levels(), ", "))
 		}
@@ -130,6 +184,16 @@ func (p Profile) Validate() map[string]string {
 		return nil
 	}
 	return problems
+}
+
+// checkAdvice is what is wrong with one language of a recommendation:
+// blank, or what models.CheckText (AURA's one rule for typed text) says of
+// a one-line text of at most MaxRecommendation characters.
+func checkAdvice(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "is required in both languages (vi and en)"
+	}
+	return models.CheckText(s, 1, MaxRecommendation, false)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -156,6 +220,8 @@ func (p Profile) Evaluate(m *analysis.Metrics) Evaluation {
 		f Finding
 	}
 	var found []met
+	var advice *Recommendation
+	adviceRank := 0
 	for i, r := range p.Rules {
 		v, ok := m.Value(r.Metric)
 		if !ok || Rank(r.RiskLevel) == 0 || (r.Below == nil) == (r.Above == nil) {
@@ -173,6 +239,10 @@ func (p Profile) Evaluate(m *analysis.Metrics) Evaluation {
 			continue
 		}
 		found = append(found, met{i, f})
+		if r.Recommendation != nil && Rank(r.RiskLevel) > adviceRank {
+			rec := *r.Recommendation
+			advice, adviceRank = &rec, Rank(r.RiskLevel)
+		}
 		if Rank(r.RiskLevel) > Rank(level) {
 			level = r.RiskLevel
 		}
@@ -184,6 +254,7 @@ func (p Profile) Evaluate(m *analysis.Metrics) Evaluation {
 		ev.Findings = append(ev.Findings, f.f)
 	}
 	ev.RiskLevel = &level
+	ev.Recommendation = advice
 	return ev
 }
 

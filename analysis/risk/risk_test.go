@@ -177,7 +177,7 @@ func TestJSON(t *testing.T) {
 		t.Fatalf("parsed %+v", p)
 	}
 	out, _ := json.Marshal(p.Evaluate(&analysis.Metrics{VesselDensity: 0.1, FractalDimension: 1.5, Tortuosity: 1.1}))
-	if string(out) != `{"riskLevel":"low","findings":[],"profileVersion":3}` {
+	if string(out) != `{"riskLevel":"low","findings":[],"profileVersion":3,"recommendation":null}` {
 		t.Errorf("evaluation JSON %s", out)
 	}
 }
@@ -206,5 +206,64 @@ func TestRulesOnDiscMetrics(t *testing.T) {
 	if *ev.RiskLevel != High || len(ev.Findings) != 1 || ev.Findings[0].Code != "AVR_LOW" ||
 		ev.Findings[0].Message != "Arteriole-to-venule ratio 0.6 is below 0.65" {
 		t.Fatalf("avr rule: %+v", ev)
+	}
+}
+
+// TestRecommendation: the evaluation carries the advice of the highest-level
+// rule met that has one (the first of that level in the profile's order),
+// none when no rule with advice is met; Validate wants both languages,
+// within the limit, without control characters; every rule of the default
+// profile has advice.
+func TestRecommendation(t *testing.T) {
+	med := &Recommendation{VI: "Chụp lại sau 6 tháng", EN: "Re-screen in 6 months"}
+	high := &Recommendation{VI: "Gặp bác sĩ nhãn khoa trong 1 tháng", EN: "See an eye doctor within 1 month"}
+	p := Profile{Version: 4, Rules: []Rule{
+		{Metric: analysis.MetricTortuosity, Above: f64(1.3), RiskLevel: Medium, Recommendation: med},
+		{Metric: analysis.MetricVesselDensity, Below: f64(0.05), RiskLevel: High},
+		{Metric: analysis.MetricVesselDensity, Below: f64(0.06), RiskLevel: High, Recommendation: high},
+		{Metric: analysis.MetricFractalDimension, Below: f64(1.3), RiskLevel: High, Recommendation: &Recommendation{VI: "x", EN: "later"}},
+	}}
+	if problems := p.Validate(); problems != nil {
+		t.Fatal(problems)
+	}
+	m := analysis.Metrics{VesselDensity: 0.04, FractalDimension: 1.2, Tortuosity: 1.4}
+	if ev := p.Evaluate(&m); ev.Recommendation == nil || *ev.Recommendation != *high || *ev.Recommendation.In("en") != high.EN || *ev.Recommendation.In("vi") != high.VI {
+		t.Errorf("highest level, first in order: %+v", ev.Recommendation)
+	}
+	m = analysis.Metrics{VesselDensity: 0.1, FractalDimension: 1.5, Tortuosity: 1.4}
+	if ev := p.Evaluate(&m); ev.Recommendation == nil || *ev.Recommendation != *med {
+		t.Errorf("medium only: %+v", ev.Recommendation)
+	}
+	m = analysis.Metrics{VesselDensity: 0.1, FractalDimension: 1.5, Tortuosity: 1.1}
+	if ev := p.Evaluate(&m); ev.Recommendation != nil {
+		t.Errorf("no rule met: %+v", ev.Recommendation)
+	}
+	if ev := p.Evaluate(nil); ev.Recommendation != nil {
+		t.Errorf("ungradable: %+v", ev.Recommendation)
+	}
+	for name, c := range map[string]struct {
+		r     Recommendation
+		field string
+	}{
+		"no en":   {Recommendation{VI: "a"}, "rules[0].recommendation.en"},
+		"no vi":   {Recommendation{VI: "  ", EN: "a"}, "rules[0].recommendation.vi"},
+		"long":    {Recommendation{VI: "a", EN: strings.Repeat("é", MaxRecommendation+1)}, "rules[0].recommendation.en"},
+		"newline": {Recommendation{VI: "a\nb", EN: "a"}, "rules[0].recommendation.vi"},
+		"bidi":    {Recommendation{VI: "a", EN: "a\u202eb"}, "rules[0].recommendation.en"},
+	} {
+		r := c.r
+		bad := Profile{Rules: []Rule{{Metric: analysis.MetricTortuosity, Above: f64(1.3), RiskLevel: Medium, Recommendation: &r}}}
+		if problems := bad.Validate(); problems[c.field] == "" || len(problems) != 1 {
+			t.Errorf("%s: %v", name, problems)
+		}
+	}
+	if (Profile{Rules: []Rule{{Metric: analysis.MetricTortuosity, Above: f64(1.3), RiskLevel: Medium,
+		Recommendation: &Recommendation{VI: "a", EN: strings.Repeat("é", MaxRecommendation)}}}}).Validate() != nil {
+		t.Error("the limit itself refused")
+	}
+	for i, r := range DefaultProfile().Rules {
+		if r.Recommendation == nil || r.Recommendation.VI == "" || r.Recommendation.EN == "" {
+			t.Errorf("default rule %d has no recommendation", i)
+		}
 	}
 }

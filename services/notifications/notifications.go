@@ -47,7 +47,8 @@ func New(kind, userID, screeningID, clinicName, lang string, now models.Clock) *
 	t := texts[kind][i18n.Lang(lang)]
 	sid := screeningID
 	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: kind, Title: t[0],
-		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: &sid, CreatedAt: now.Now()}
+		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: &sid, CreatedAt: now.Now(),
+		Use: use(kind, lang, []string{"Clinic"}, clinicName)}
 }
 
 // Service is the inbox.
@@ -97,5 +98,6 @@ func Clinic(kind, userID, clinicName, reason, lang string, now models.Clock) *mo
 	if r := []rune(body); len(r) > 2000 {
 		body = string(r[:1999]) + "…"
 	}
-	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: kind, Title: t[0], Body: body, CreatedAt: now.Now()}
+	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: kind, Title: t[0], Body: body, CreatedAt: now.Now(),
+		Use: use(kind, lang, []string{"Clinic", "Reason"}, clinicName, reason)}
 }

@@ -20,6 +20,7 @@ const (
 	PermUsersManage     Permission = "users.manage"
 	PermAuditRead       Permission = "audit.read"
 	PermProfileManage   Permission = "analysis-profile.manage"
+	PermTemplatesManage Permission = "templates.manage"
 	PermClinicsManage   Permission = "clinics.manage"
 	PermClinicsReview   Permission = "clinics.review"
 	PermDoctorsAttach   Permission = "doctors.attach"
@@ -73,7 +74,7 @@ var table = []struct {
 		PermClinicsAdminister}},
 	{models.RoleTechnician, []Permission{PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake}},
-	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermClinicsManage,
+	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermTemplatesManage, PermClinicsManage,
 		PermClinicsReview, PermDoctorsAttach, PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,

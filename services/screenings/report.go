@@ -320,7 +320,7 @@ func reportData(row *repositories.ScreeningRow, c *models.Clinic, p risk.Profile
 	if row.PatientSex != nil {
 		d.Patient.Sex = *row.PatientSex
 	}
-	d.Analysis = reportAnalysis(ViewOf(row.Analysis))
+	d.Analysis = reportAnalysis(ViewIn(row.Analysis, row.Lang))
 	d.Ranges = ranges(p)
 	if row.Status == models.StatusReviewed && row.ReviewedAt != nil {
 		rv := &report.Review{DoctorName: orName(row.ReviewerName, deref(row.ReviewerEmail)), ReviewedAt: *row.ReviewedAt,

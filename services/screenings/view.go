@@ -6,6 +6,7 @@ import (
 
 	"aura/analysis"
 	"aura/analysis/risk"
+	"aura/i18n"
 	"aura/models"
 	"aura/report"
 )
@@ -26,6 +27,11 @@ type AnalysisView struct {
 	// when it was not found (or not looked for).
 	OpticDisc *analysis.OpticDisc `json:"opticDisc"`
 	Findings  []risk.Finding      `json:"findings"`
+	// Recommendation is the follow-up advice of the highest-level rule met,
+	// in the patient's language; null when none (ViewIn sets it).
+	Recommendation *string `json:"recommendation"`
+	// advice is the recommendation in both languages.
+	advice *risk.Recommendation
 	// CompletedAt is shown by the handlers in their one form of instants
 	// (handlers.AnalysisView), hence not marshalled here.
 	CompletedAt time.Time `json:"-"`
@@ -65,6 +71,23 @@ func ViewOf(a models.Analysis) *AnalysisView {
 			v.Findings = []risk.Finding{}
 		}
 	}
+	if a.RecommendationJSON != nil {
+		var r risk.Recommendation
+		if err := json.Unmarshal([]byte(*a.RecommendationJSON), &r); err == nil && r.VI != "" && r.EN != "" {
+			v.advice = &r
+			v.Recommendation = r.In(i18n.VI)
+		}
+	}
+	return v
+}
+
+// ViewIn is ViewOf with the recommendation in lang, the patient's language
+// (the screening's Lang).
+func ViewIn(a models.Analysis, lang string) *AnalysisView {
+	v := ViewOf(a)
+	if v != nil {
+		v.Recommendation = v.advice.In(i18n.Lang(lang))
+	}
 	return v
 }
 
@@ -75,7 +98,12 @@ type extraKeys struct{ vessels, av, overlay *string }
 // profile (ev), with its images' keys and the analysis's own duration.
 func stored(res *analysis.Result, ev risk.Evaluation, keys extraKeys, duration time.Duration, now time.Time) models.Analysis {
 	findings, _ := json.Marshal(ev.Findings)
-	a := models.Analysis{VesselKey: keys.vessels, AVKey: keys.av, OverlayKey: keys.overlay, Analyzer: &res.Analyzer, AnalyzerVersion: &res.Version,
+	var advice *string
+	if ev.Recommendation != nil {
+		b, _ := json.Marshal(ev.Recommendation)
+		advice = ptr(string(b))
+	}
+	a := models.Analysis{RecommendationJSON: advice, VesselKey: keys.vessels, AVKey: keys.av, OverlayKey: keys.overlay, Analyzer: &res.Analyzer, AnalyzerVersion: &res.Version,
 		ProfileVersion: &ev.ProfileVersion, Gradable: &res.Gradable, Quality: &res.Quality, RiskLevel: ev.RiskLevel,
 		Confidence: res.Confidence, FindingsJSON: ptr(string(findings)), CompletedAt: &now, DurationMs: ptr(duration.Milliseconds())}
 	if m := res.Metrics; m != nil {
@@ -95,6 +123,9 @@ func reportAnalysis(v *AnalysisView) *report.Analysis {
 	}
 	an := &report.Analysis{Analyzer: v.Analyzer, Version: v.Version, ProfileVersion: v.ProfileVersion, Gradable: v.Gradable,
 		Quality: v.Quality, RiskLevel: v.RiskLevel, Confidence: v.Confidence, CompletedAt: v.CompletedAt}
+	if v.Recommendation != nil {
+		an.Recommendation = *v.Recommendation
+	}
 	if m := v.Metrics; m != nil {
 		an.Metrics = report.Metrics{VesselDensity: &m.VesselDensity, FractalDimension: &m.FractalDimension,
 			Tortuosity: &m.Tortuosity, MeanVesselWidthPx: &m.MeanVesselWidthPx,
