@@ -63,7 +63,7 @@ type Screening struct {
 	Analysis Analysis `gorm:"embedded"`
 
 	// The review: the claim while in_review, the verdict once reviewed.
-	ReviewerID      *string `gorm:"type:varchar(36);index"`
+	ReviewerID      *string `gorm:"type:varchar(36);index;index:idx_screenings_reviewer_time,priority:1"`
 	ClaimedAt       *time.Time
 	ReviewRiskLevel *string `gorm:"type:varchar(10)"`
 	ReviewNotes     *string `gorm:"type:text"`
@@ -75,13 +75,16 @@ type Screening struct {
 	// beside the measured ones; both optional.
 	AnalysisAgreement    *string `gorm:"type:varchar(10)"`
 	CorrectedMetricsJSON *string `gorm:"column:corrected_metrics;type:text"`
+	// Feedback is the doctor's free text on the analysis (at most 2000
+	// characters), for research; optional.
+	Feedback *string `gorm:"type:text"`
 
 	// The failure, when the analysis could not run.
 	FailureCode    *string `gorm:"type:varchar(40)"`
 	FailureMessage *string `gorm:"type:varchar(1024)"`
 	Attempts       int     `gorm:"not null;default:0"`
 
-	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_recent,priority:1"`
+	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_recent,priority:1;index:idx_screenings_reviewer_time,priority:2"`
 	UpdatedAt time.Time `gorm:"not null"`
 
 	Patient *Patient `gorm:"foreignKey:PatientID;constraint:OnDelete:RESTRICT"`
