@@ -110,4 +110,5 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	admin.PATCH("/packages/:id", Handle(d.UpdatePackage))
 	admin.GET("/revenue", Handle(d.Revenue))
 	admin.GET("/stats", Handle(d.AdminStats))
+	admin.GET("/exports/research.csv", Handle(d.ResearchCSV))
 }
