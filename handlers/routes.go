@@ -55,6 +55,7 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.GET("/doctors/me/patients", Handle(d.DoctorPatients))
 	signed.GET("/doctors/me/stats", Handle(d.DoctorStats))
 	signed.GET("/clinics/:id/stats", Handle(d.ClinicStats))
+	signed.GET("/clinics/:id/reports/campaign.pdf", Handle(d.CampaignReport))
 	signed.PUT("/clinics/:id/patients/:patientId/doctor", Handle(d.AssignDoctor))
 	signed.DELETE("/clinics/:id/patients/:patientId/doctor", Handle(d.UnassignDoctor))
 	signed.POST("/clinics/:id/patients/:patientId/invite", Handle(d.InvitePatient))

@@ -1,10 +1,13 @@
 package handlers
 
 import (
+	"bytes"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"aura/report"
 	"aura/services/stats"
 )
 
@@ -122,5 +125,30 @@ func (d *Deps) AdminStats(c *gin.Context) error {
 	}
 	c.Header("Cache-Control", "no-store")
 	OK(c, http.StatusOK, v, "")
+	return nil
+}
+
+// CampaignReport is GET /api/clinics/{id}/reports/campaign.pdf?from&to
+// (CLINIC_ADMIN of the clinic, ADMIN): the clinic's statistics over the
+// range as a one-page PDF in the caller's language.
+func (d *Deps) CampaignReport(c *gin.Context) error {
+	s, clinic, err := d.statsService().Campaign(c.Request.Context(), store(c), actor(c), c.Param("id"), statsRange(c))
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	err = report.RenderCampaign(c.Request.Context(), &buf, report.Campaign{
+		Lang: lang(c), Clinic: report.Clinic{Name: clinic.Name, Address: deref(clinic.Address)},
+		From: s.From, To: s.To, Screenings: s.Screenings, Patients: s.Patients, ByStatus: s.ByStatus,
+		ByRiskLevel: s.ByRiskLevel, AnalysesUsed: s.AnalysesUsed, OpenAlerts: s.OpenAlerts,
+		TurnaroundP50: s.Turnaround.P50, TurnaroundP90: s.Turnaround.P90, GeneratedAt: d.Screenings.Clock.Now(),
+	})
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Disposition", `inline; filename="aura-campaign-`+s.From.UTC().Format("20060102")+"-"+
+		s.To.UTC().Add(-time.Nanosecond).Format("20060102")+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", buf.Bytes())
 	return nil
 }

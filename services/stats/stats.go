@@ -223,36 +223,43 @@ func clinicFigures(st *repositories.Store, f repositories.StatsFilter, r Range, 
 // ClinicOf is the statistics of clinicID over the range: its CLINIC_ADMIN
 // or ADMIN (another clinic's staff: NOT_FOUND, as an unknown clinic).
 func (s *Service) ClinicOf(ctx context.Context, st *repositories.Store, a models.Actor, clinicID string, q RangeQuery) (*Clinic, error) {
+	c, _, err := s.Campaign(ctx, st, a, clinicID, q)
+	return c, err
+}
+
+// Campaign is ClinicOf with the clinic itself, for the campaign report.
+func (s *Service) Campaign(ctx context.Context, st *repositories.Store, a models.Actor, clinicID string, q RangeQuery) (*Clinic, *models.Clinic, error) {
 	if err := policy.Can(a, policy.PermClinicsAdminister); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := ParseRange(q, s.Clock.Now())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := uuid.Parse(clinicID); err != nil {
-		return nil, models.ErrNotFound
+		return nil, nil, models.ErrNotFound
 	}
 	if err := policy.CanIn(st, a, clinicID, policy.PermClinicsAdminister); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := st.Clinics.ByID(clinicID); err != nil {
-		return nil, err
+	clinic, err := st.Clinics.ByID(clinicID)
+	if err != nil {
+		return nil, nil, err
 	}
 	f := repositories.StatsFilter{ClinicID: clinicID, From: r.From, To: r.To}
 	groups, err := st.StatsGroups(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := clinicFigures(st, f, r, groups)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.Patients, _, err = st.StatsPatients(f); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.OpenAlerts = openAlerts(st, clinicID)
-	return &c, nil
+	return &c, clinic, nil
 }
 
 // openAlerts is the number of the clinic's open alerts. Alerts are not
