@@ -39,8 +39,8 @@ type Campaign struct {
 
 // campaignText is every text of the campaign summary in one language.
 type campaignText struct {
-	title, period, generated, counts, screenings, patients, analyses, openAlerts string
-	statuses, risk, level, count, share, noScreenings, turnaround, p50, p90, none   string
+	title, period, generated, counts, screenings, patients, analyses, openAlerts  string
+	statuses, risk, level, count, share, noScreenings, turnaround, p50, p90, none string
 	minutes, statement                                                            string
 	status                                                                        map[string]string
 }
