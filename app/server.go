@@ -202,6 +202,7 @@ func (a *App) router() *gin.Engine {
 	d.Privacy = &privacy.Service{Clock: a.Clock, Blobs: a.Blobs, Settings: privacy.Settings{
 		ExportMax: a.Cfg.Limits.Export.Max, ExportWindow: a.Cfg.Limits.Export.Window}}
 	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
+	d.PseudonymKey = a.Cfg.Privacy.PseudonymKeyBytes()
 	if a.Screenings != nil {
 		d.Billing = a.Screenings.Billing
 	}

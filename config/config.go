@@ -62,6 +62,10 @@ type PrivacyConfig struct {
 	// account's personal data; until then an admin may reactivate the
 	// account, which cancels the erasure.
 	ErasureGrace time.Duration `mapstructure:"erasure_grace"`
+	// PseudonymKey is the key of the research export's pseudonyms
+	// (HMAC-SHA-256 of a patient record's id): base64 of 32 bytes. Empty:
+	// the research export answers 503 (nothing else needs it).
+	PseudonymKey string `mapstructure:"pseudonym_key"`
 }
 
 // BillingConfig turns on packages, credits and payment. Off: every upload
@@ -423,6 +427,7 @@ var defaults = map[string]any{
 	"limits.export.max":                5,
 	"limits.export.window":             "1h",
 	"privacy.erasure_grace":            "720h",
+	"privacy.pseudonym_key":            "",
 	"mail.driver":                      "log",
 	"mail.from":                        "AURA <no-reply@aura.local>",
 	"mail.frontend_url":                "http://localhost:3000",

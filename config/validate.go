@@ -126,6 +126,12 @@ func (c *Config) validate() error {
 	if err := c.Storage.validate(c.Env); err != nil {
 		return err
 	}
+	c.Privacy.PseudonymKey = strings.TrimSpace(c.Privacy.PseudonymKey)
+	if k := c.Privacy.PseudonymKey; k != "" {
+		if n, ok := base64Len(k); !ok || n != 32 {
+			return errors.New("privacy.pseudonym_key (AURA_PRIVACY_PSEUDONYM_KEY): must be base64 of 32 bytes; make one with: openssl rand -base64 32")
+		}
+	}
 	if u, err := url.Parse(c.Mail.FrontendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("mail.frontend_url (FRONTEND_URL): must be an http(s) URL")
 	}
@@ -204,4 +210,14 @@ func base64Len(s string) (int, bool) {
 func validHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// PseudonymKeyBytes is privacy.pseudonym_key decoded (nil when unset).
+func (p PrivacyConfig) PseudonymKeyBytes() []byte {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(p.PseudonymKey); err == nil && len(b) > 0 {
+			return b
+		}
+	}
+	return nil
 }

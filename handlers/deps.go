@@ -43,6 +43,9 @@ type Deps struct {
 	// ExportWriteTimeout is how long an export may wait on a client that
 	// reads nothing (server.write_timeout), counted again as it progresses.
 	ExportWriteTimeout time.Duration
+	// PseudonymKey is privacy.pseudonym_key decoded: the key of the
+	// research export's pseudonyms; nil: that export answers 503.
+	PseudonymKey []byte
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
 	// Storage is the image store, pinged for the operator view of GET

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"aura/services/exports"
+	"aura/services/stats"
 )
 
 // exportsService is the rules of the exports, on the screenings' clock.
@@ -77,4 +78,29 @@ func (d *Deps) writeCSV(c *gin.Context, walk *exports.Walk, filename string) {
 		logger(c).Warn("csv export cut short", "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// ResearchCSV is GET /api/admin/exports/research.csv?from&to (ADMIN): the
+// pseudonymised results of consenting patients, as CSV; 503 without
+// privacy.pseudonym_key.
+func (d *Deps) ResearchCSV(c *gin.Context) error {
+	r, err := stats.ParseRange(statsRange(c), d.Screenings.Clock.Now())
+	if err != nil {
+		return err
+	}
+	x, err := d.exportsService().Research(c.Request.Context(), store(c), actor(c), r.From, r.To, d.PseudonymKey)
+	if err != nil {
+		return err
+	}
+	c.Header("Content-Type", exports.CSVContentType)
+	c.Header("Content-Disposition", `attachment; filename="aura-research-`+x.At.Format("2006-01-02")+`.csv"`)
+	c.Header("Cache-Control", "no-store")
+	c.Status(http.StatusOK)
+	w := &deadlineWriter{w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: d.ExportWriteTimeout}
+	st := store(c).WithContext(c.Request.Context())
+	if err := exports.WriteResearchCSV(w, st, x); err != nil {
+		logger(c).Warn("research export cut short", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }

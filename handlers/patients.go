@@ -25,6 +25,9 @@ type PatientView struct {
 	// context; null otherwise.
 	ExternalID *string         `json:"externalId"`
 	Clinics    []ClinicRefView `json:"clinics"`
+	// ResearchConsent is the patient's consent to the pseudonymised
+	// research export (false until the patient gives it).
+	ResearchConsent bool `json:"researchConsent"`
 }
 
 // ClinicRefView names a clinic the patient is enrolled in.
@@ -48,7 +51,8 @@ func patientView(p *models.Patient) PatientView {
 	}
 	return PatientView{ID: p.ID, UserID: p.UserID, PatientCode: p.PatientCode, FullName: p.FullName, DateOfBirth: p.DateOfBirth,
 		Sex: p.Sex, MedicalHistory: MedicalHistView{Diabetes: p.Diabetes, DiabetesSinceYear: p.DiabetesSinceYear,
-			Hypertension: p.Hypertension, Notes: p.HistoryNotes}, ExternalID: p.ExternalID, Clinics: clinics}
+			Hypertension: p.Hypertension, Notes: p.HistoryNotes}, ExternalID: p.ExternalID, Clinics: clinics,
+		ResearchConsent: p.ResearchConsent}
 }
 
 // PatientMe is GET /api/patients/me.
@@ -69,9 +73,10 @@ type medicalHistoryRequest struct {
 }
 
 type patientRequest struct {
-	DateOfBirth    models.Opt[string]     `json:"dateOfBirth"`
-	Sex            models.Opt[string]     `json:"sex"`
-	MedicalHistory *medicalHistoryRequest `json:"medicalHistory"`
+	DateOfBirth     models.Opt[string]     `json:"dateOfBirth"`
+	Sex             models.Opt[string]     `json:"sex"`
+	MedicalHistory  *medicalHistoryRequest `json:"medicalHistory"`
+	ResearchConsent models.Opt[bool]       `json:"researchConsent"`
 }
 
 // UpdatePatientMe is PATCH /api/patients/me.
@@ -80,7 +85,7 @@ func (d *Deps) UpdatePatientMe(c *gin.Context) error {
 	if err := Bind(c, &req, false); err != nil {
 		return err
 	}
-	ch := patients.Change{DateOfBirth: req.DateOfBirth, Sex: req.Sex}
+	ch := patients.Change{DateOfBirth: req.DateOfBirth, Sex: req.Sex, ResearchConsent: req.ResearchConsent}
 	if h := req.MedicalHistory; h != nil {
 		ch.MedicalHistory = patients.History{Diabetes: h.Diabetes, DiabetesSinceYear: h.DiabetesSinceYear,
 			Hypertension: h.Hypertension, Notes: h.Notes}

@@ -53,6 +53,9 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	signed.DELETE("/clinics/:id/staff/:userId", Handle(d.RemoveStaff))
 	signed.GET("/doctors/me", Handle(d.DoctorMe))
 	signed.GET("/doctors/me/patients", Handle(d.DoctorPatients))
+	signed.GET("/doctors/me/stats", Handle(d.DoctorStats))
+	signed.GET("/clinics/:id/stats", Handle(d.ClinicStats))
+	signed.GET("/clinics/:id/reports/campaign.pdf", Handle(d.CampaignReport))
 	signed.PUT("/clinics/:id/patients/:patientId/doctor", Handle(d.AssignDoctor))
 	signed.DELETE("/clinics/:id/patients/:patientId/doctor", Handle(d.UnassignDoctor))
 	signed.POST("/clinics/:id/patients/:patientId/invite", Handle(d.InvitePatient))
@@ -111,4 +114,6 @@ func (d *Deps) Routes(api *gin.RouterGroup, session gin.HandlerFunc) {
 	admin.POST("/packages", Handle(d.CreatePackage))
 	admin.PATCH("/packages/:id", Handle(d.UpdatePackage))
 	admin.GET("/revenue", Handle(d.Revenue))
+	admin.GET("/stats", Handle(d.AdminStats))
+	admin.GET("/exports/research.csv", Handle(d.ResearchCSV))
 }

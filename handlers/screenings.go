@@ -89,6 +89,9 @@ type ReviewView struct {
 	// not given).
 	AnalysisAgreement *string            `json:"analysisAgreement"`
 	CorrectedMetrics  map[string]float64 `json:"correctedMetrics"`
+	// Feedback is the doctor's free text on the analysis (null when not
+	// given).
+	Feedback *string `json:"feedback"`
 }
 
 // ReviewerView names the reviewing doctor.
@@ -144,7 +147,8 @@ func screeningView(r *repositories.ScreeningRow, lang string) ScreeningView {
 		v.Review = &ReviewView{Reviewer: ReviewerView{UserID: *r.ReviewerID, FullName: orName(r.ReviewerName, deref(r.ReviewerEmail))},
 			RiskLevel: r.ReviewRiskLevel, Notes: r.ReviewNotes, Recommendation: r.Recommendation,
 			ClaimedAt: tsPtr(r.ClaimedAt), ReviewedAt: tsPtr(r.ReviewedAt),
-			AnalysisAgreement: r.AnalysisAgreement, CorrectedMetrics: screenings.CorrectedMetrics(r.CorrectedMetricsJSON)}
+			AnalysisAgreement: r.AnalysisAgreement, CorrectedMetrics: screenings.CorrectedMetrics(r.CorrectedMetricsJSON),
+			Feedback: r.Feedback}
 	}
 	if r.FailureCode != nil {
 		v.Failure = &FailureView{Code: *r.FailureCode, Message: deref(r.FailureMessage), Attempts: r.Attempts}
@@ -450,6 +454,7 @@ type reviewRequest struct {
 	Recommendation    string              `json:"recommendation"`
 	AnalysisAgreement *string             `json:"analysisAgreement"`
 	CorrectedMetrics  map[string]*float64 `json:"correctedMetrics"`
+	Feedback          *string             `json:"feedback"`
 }
 
 // ReviewScreening is POST /api/screenings/{id}/review.
@@ -460,7 +465,8 @@ func (d *Deps) ReviewScreening(c *gin.Context) error {
 	}
 	row, err := d.Screenings.Review(c.Request.Context(), store(c), actor(c), c.Param("id"),
 		screenings.ReviewInput{RiskLevel: req.RiskLevel, Notes: req.Notes, Recommendation: req.Recommendation,
-			AnalysisAgreement: req.AnalysisAgreement, CorrectedMetrics: req.CorrectedMetrics})
+			AnalysisAgreement: req.AnalysisAgreement, CorrectedMetrics: req.CorrectedMetrics,
+			Feedback: req.Feedback})
 	if err != nil {
 		return err
 	}

@@ -3,13 +3,14 @@ package i18n
 // vi is the Vietnamese of every fixed English message AURA answers with.
 // TestEveryMessageIsTranslated fails when code writes a message missing here.
 var vi = map[string]string{
-	"No screening credit left; buy a package to upload": "Đã hết lượt sàng lọc; hãy mua gói để tải ảnh lên",
-	"Billing is not enabled on this server":             "Máy chủ này chưa bật tính phí",
-	"Credits granted":                                   "Đã cấp lượt",
-	"give exactly one of userId or clinicId":            "hãy chỉ định đúng một trong userId hoặc clinicId",
-	"must be an integer from 1 to 1000000":              "phải là số nguyên từ 1 đến 1000000",
-	"no such user":                                      "không có người dùng này",
-	"no such clinic":                                    "không có phòng khám này",
+	"No screening credit left; buy a package to upload":                            "Đã hết lượt sàng lọc; hãy mua gói để tải ảnh lên",
+	"Billing is not enabled on this server":                                        "Máy chủ này chưa bật tính phí",
+	"The research export is not configured on this server (privacy.pseudonym_key)": "Máy chủ này chưa cấu hình bản xuất cho nghiên cứu (privacy.pseudonym_key)",
+	"Credits granted":                        "Đã cấp lượt",
+	"give exactly one of userId or clinicId": "hãy chỉ định đúng một trong userId hoặc clinicId",
+	"must be an integer from 1 to 1000000":   "phải là số nguyên từ 1 đến 1000000",
+	"no such user":                           "không có người dùng này",
+	"no such clinic":                         "không có phòng khám này",
 	// Errors of the envelope.
 	"Some fields are invalid":                                              "Một số trường không hợp lệ",
 	"Not found":                                                            "Không tìm thấy",

@@ -40,9 +40,13 @@ type Patient struct {
 	DiabetesSinceYear *int
 	Hypertension      *bool   `gorm:"type:boolean"`
 	HistoryNotes      *string `gorm:"type:text"`
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	User              *User `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
+	// ResearchConsent is the patient's consent to the pseudonymised use
+	// of their results for research (the research export); false until
+	// the patient gives it.
+	ResearchConsent bool `gorm:"not null;default:false"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	User            *User `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
 
 	// FullName is the name shown: the account's for a record with one, the
 	// record's own otherwise; filled by repositories.

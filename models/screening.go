@@ -30,9 +30,9 @@ var RiskLevels = vocab.RiskLevels()
 // under keys made of the screening's id only.
 type Screening struct {
 	ID        string  `gorm:"type:varchar(36);primaryKey;index:idx_screenings_recent,priority:2"`
-	PatientID string  `gorm:"type:varchar(36);not null;index:idx_screenings_patient,priority:1"`
-	ClinicID  string  `gorm:"type:varchar(36);not null;index:idx_screenings_clinic,priority:1;index:idx_screenings_clinic_time,priority:1;index:idx_screenings_recent,priority:3"`
-	Status    string  `gorm:"type:varchar(20);not null;index:idx_screenings_clinic,priority:2"`
+	PatientID string  `gorm:"type:varchar(36);not null;index:idx_screenings_patient,priority:1;index:idx_screenings_clinic_stats,priority:8"`
+	ClinicID  string  `gorm:"type:varchar(36);not null;index:idx_screenings_clinic,priority:1;index:idx_screenings_clinic_time,priority:1;index:idx_screenings_recent,priority:3;index:idx_screenings_clinic_stats,priority:1"`
+	Status    string  `gorm:"type:varchar(20);not null;index:idx_screenings_clinic,priority:2;index:idx_screenings_clinic_stats,priority:3"`
 	Eye       string  `gorm:"type:varchar(5);not null"`
 	Note      *string `gorm:"type:varchar(1000)"`
 	// Lang is the language of the patient's notices and report (vi, en).
@@ -63,25 +63,32 @@ type Screening struct {
 	Analysis Analysis `gorm:"embedded"`
 
 	// The review: the claim while in_review, the verdict once reviewed.
-	ReviewerID      *string `gorm:"type:varchar(36);index"`
+	ReviewerID      *string `gorm:"type:varchar(36);index;index:idx_screenings_reviewer_time,priority:1"`
 	ClaimedAt       *time.Time
-	ReviewRiskLevel *string `gorm:"type:varchar(10)"`
-	ReviewNotes     *string `gorm:"type:text"`
-	Recommendation  *string `gorm:"type:text"`
-	ReviewedAt      *time.Time
+	ReviewRiskLevel *string    `gorm:"type:varchar(10);index:idx_screenings_clinic_stats,priority:5"`
+	ReviewNotes     *string    `gorm:"type:text"`
+	Recommendation  *string    `gorm:"type:text"`
+	ReviewedAt      *time.Time `gorm:"index:idx_screenings_clinic_stats,priority:7"`
 	// AnalysisAgreement is the doctor's agreement with the analysis
 	// (agree, partial, disagree), and CorrectedMetricsJSON the metrics the
 	// doctor corrected (a JSON object of metric name to number), kept
 	// beside the measured ones; both optional.
 	AnalysisAgreement    *string `gorm:"type:varchar(10)"`
 	CorrectedMetricsJSON *string `gorm:"column:corrected_metrics;type:text"`
+	// Feedback is the doctor's free text on the analysis (at most 2000
+	// characters), for research; optional.
+	Feedback *string `gorm:"type:text"`
 
 	// The failure, when the analysis could not run.
 	FailureCode    *string `gorm:"type:varchar(40)"`
 	FailureMessage *string `gorm:"type:varchar(1024)"`
 	Attempts       int     `gorm:"not null;default:0"`
 
-	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_recent,priority:1"`
+	// idx_screenings_clinic_stats (clinic_id, created_at, status,
+	// risk_level, review_risk_level, completed_at, reviewed_at,
+	// patient_id) covers every column a clinic's statistics read, so they
+	// scan one index range and never the table (services/stats).
+	CreatedAt time.Time `gorm:"not null;index:idx_screenings_patient,priority:2;index:idx_screenings_clinic,priority:3;index:idx_screenings_clinic_time,priority:2;index:idx_screenings_recent,priority:1;index:idx_screenings_reviewer_time,priority:2;index:idx_screenings_clinic_stats,priority:2"`
 	UpdatedAt time.Time `gorm:"not null"`
 
 	Patient *Patient `gorm:"foreignKey:PatientID;constraint:OnDelete:RESTRICT"`
@@ -102,7 +109,7 @@ type Analysis struct {
 	ProfileVersion *int
 	Gradable       *bool `gorm:"type:boolean"`
 	Quality        *float64
-	RiskLevel      *string `gorm:"type:varchar(10);index"`
+	RiskLevel      *string `gorm:"type:varchar(10);index;index:idx_screenings_clinic_stats,priority:4"`
 	Confidence     *float64
 	// The metrics: all four set, or (an ungradable image) none.
 	VesselDensity     *float64
@@ -128,8 +135,8 @@ type Analysis struct {
 	FindingsJSON *string `gorm:"type:text"`
 	// RecommendationJSON is the follow-up advice of the highest-level rule
 	// met, {"vi", "en"}; NULL when no rule met carries one.
-	RecommendationJSON *string `gorm:"type:text"`
-	CompletedAt        *time.Time
+	RecommendationJSON *string    `gorm:"type:text"`
+	CompletedAt        *time.Time `gorm:"index:idx_screenings_clinic_stats,priority:6"`
 	DurationMs         *int64
 }
 

@@ -136,3 +136,16 @@ func (r *Clinics) MembersOf(clinicID string) ([]Member, error) {
 		Scan(&out).Error
 	return out, translate(err)
 }
+
+// Names returns the names of the clinics ids, by id.
+func (r *Clinics) Names(ids []string) (map[string]string, error) {
+	var rows []struct{ ID, Name string }
+	if err := r.db.Model(&models.Clinic{}).Select("id, name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, c := range rows {
+		out[c.ID] = c.Name
+	}
+	return out, nil
+}

@@ -115,7 +115,7 @@ func (r *Erasure) Scrub(userID, newCode string, now time.Time) (bool, error) {
 	steps := []*gorm.DB{
 		r.db.Model(&models.Patient{}).Where("user_id = ?", userID).Updates(map[string]any{
 			"patient_code": newCode, "date_of_birth": nil, "sex": nil, "diabetes": nil, "diabetes_since_year": nil,
-			"hypertension": nil, "history_notes": nil, "full_name": nil, "email": nil, "phone": nil, "name_key": "",
+			"hypertension": nil, "history_notes": nil, "research_consent": false, "full_name": nil, "email": nil, "phone": nil, "name_key": "",
 			"updated_at": now,
 		}),
 		// The clinics' copies of the name and their record numbers go too.

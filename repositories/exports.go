@@ -102,3 +102,35 @@ func (s *Store) EachExportRow(f ExportFilter, fn func(*ExportRow) error) error {
 	}
 	return nil
 }
+
+// EachResearchRow calls fn with every screening created in [from, to)
+// (and not after cutoff) whose analysis is recorded and whose patient
+// consents to research now, oldest first, from one cursor. The rows carry
+// the patient's birth date and sex and nothing else of the patient.
+func (s *Store) EachResearchRow(from, to, cutoff time.Time, fn func(*ScreeningRow) error) error {
+	rows, err := s.db.Raw(`SELECT s.*, p.date_of_birth AS patient_dob, p.sex AS patient_sex
+	FROM screenings s JOIN patients p ON p.id = s.patient_id
+	WHERE s.created_at >= ? AND s.created_at < ? AND s.created_at <= ? AND s.completed_at IS NOT NULL
+	AND p.research_consent = ?
+	ORDER BY s.created_at, s.id`, from, to, cutoff, true).Rows()
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r ScreeningRow
+		if err := s.db.ScanRows(rows, &r); err != nil {
+			return translate(err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	if ctx := s.db.Statement.Context; ctx != nil && ctx.Err() != nil {
+		return errors.Join(models.ErrUnavailable, ctx.Err())
+	}
+	return nil
+}

@@ -195,6 +195,7 @@ type PatientChanges struct {
 	DiabetesSinceYear models.Opt[int]
 	Hypertension      models.Opt[bool]
 	HistoryNotes      models.Opt[string]
+	ResearchConsent   models.Opt[bool]
 }
 
 // Update applies ch to the record of account userID at now;
@@ -207,6 +208,7 @@ func (r *Patients) Update(userID string, ch PatientChanges, now time.Time) error
 	optColumn(cols, "diabetes_since_year", ch.DiabetesSinceYear)
 	optColumn(cols, "hypertension", ch.Hypertension)
 	optColumn(cols, "history_notes", ch.HistoryNotes)
+	optColumn(cols, "research_consent", ch.ResearchConsent)
 	res := r.db.Model(&models.Patient{}).Where("user_id = ?", userID).Updates(cols)
 	if res.Error != nil {
 		return translate(res.Error)

@@ -274,6 +274,8 @@ type Verdict struct {
 	// AnalysisAgreement and CorrectedMetrics (JSON object) are optional.
 	AnalysisAgreement *string
 	CorrectedMetrics  *string
+	// Feedback is the doctor's free text on the analysis; optional.
+	Feedback *string
 }
 
 // Review records the verdict of the doctor holding the claim and makes the
@@ -282,7 +284,7 @@ func (r *Screenings) Review(id, doctorID string, v Verdict, now time.Time) (bool
 	res := r.db.Model(&models.Screening{}).Where("id = ? AND status = ? AND reviewer_id = ?", id, models.StatusInReview, doctorID).
 		Updates(map[string]any{"status": models.StatusReviewed, "review_risk_level": v.RiskLevel, "review_notes": v.Notes,
 			"recommendation": v.Recommendation, "analysis_agreement": v.AnalysisAgreement,
-			"corrected_metrics": v.CorrectedMetrics, "reviewed_at": now, "updated_at": now})
+			"corrected_metrics": v.CorrectedMetrics, "feedback": v.Feedback, "reviewed_at": now, "updated_at": now})
 	if res.Error != nil || res.RowsAffected != 1 {
 		return false, translate(res.Error)
 	}

@@ -184,3 +184,8 @@ func instant(v string, end bool) (time.Time, error) {
 	}
 	return time.Time{}, rangeError("must be a date (YYYY-MM-DD) or an RFC 3339 instant")
 }
+
+// Instant reads a range's bound as the exports do: a day (YYYY-MM-DD, UTC:
+// its start, or with end the start of the next day, so the day is
+// included) or an RFC 3339 instant.
+func Instant(v string, end bool) (time.Time, error) { return instant(v, end) }

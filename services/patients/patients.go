@@ -108,6 +108,9 @@ type Change struct {
 	DateOfBirth    models.Opt[string]
 	Sex            models.Opt[string]
 	MedicalHistory History
+	// ResearchConsent is the patient's consent to the research export
+	// (true or false; null is refused).
+	ResearchConsent models.Opt[bool]
 }
 
 // UpdateMe validates ch and applies it to the caller's profile (PATIENT).
@@ -176,6 +179,12 @@ func (s *Service) check(ch Change, now time.Time) (repositories.PatientChanges, 
 			} else if v == "" {
 				upd.HistoryNotes = models.Opt[string]{Set: true, Null: true}
 			}
+		}
+	}
+	if o := ch.ResearchConsent; o.Set {
+		upd.ResearchConsent = o
+		if o.Null {
+			details["researchConsent"] = "must be true or false"
 		}
 	}
 	if len(details) > 0 {

@@ -27,6 +27,12 @@ const (
 	PermClinicsApply    Permission = "clinics.apply"
 	PermDoctorProfile   Permission = "doctors.profile"
 	PermDoctorsPatients Permission = "doctors.patients"
+	// Statistics: a doctor's own, and all clinics' (the admin's). A
+	// clinic's statistics are clinics.administer.
+	PermStatsOwn Permission = "stats.own"
+	PermStatsAll Permission = "stats.all"
+	// The research export: pseudonymised results of consenting patients.
+	PermResearchExport Permission = "exports.research"
 
 	// A patient's own data.
 	PermOwnProfile    Permission = "patients.own"
@@ -65,7 +71,7 @@ var table = []struct {
 	perms []Permission
 }{
 	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply}},
-	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermClinicsApply,
+	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermStatsOwn, PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsList, PermPatientsRead, PermPatientsInvite,
 		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview}},
 	{models.RoleClinicAdmin, []Permission{PermClinicsApply,
@@ -75,7 +81,7 @@ var table = []struct {
 	{models.RoleTechnician, []Permission{PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake}},
 	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermTemplatesManage, PermClinicsManage,
-		PermClinicsReview, PermDoctorsAttach, PermClinicsApply,
+		PermClinicsReview, PermDoctorsAttach, PermStatsAll, PermResearchExport, PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
 		PermClinicsAdminister}},

@@ -130,6 +130,9 @@ type ReviewInput struct {
 	// (metric name -> the doctor's value) are optional.
 	AnalysisAgreement *string
 	CorrectedMetrics  map[string]*float64
+	// Feedback is the doctor's free text on the analysis (at most 2000
+	// characters; new lines allowed, other control characters not).
+	Feedback *string
 }
 
 // CorrectedMetrics reads the stored corrections; nil when there are none.
@@ -188,6 +191,16 @@ func (in ReviewInput) check() (repositories.Verdict, error) {
 			details["notes"] = msg
 		} else if n != "" {
 			v.Notes = &n
+		}
+	}
+	if in.Feedback != nil {
+		fb := strings.TrimSpace(*in.Feedback)
+		if msg := models.CheckText(fb, 0, 2000, true); msg != "" {
+			details["feedback"] = msg
+		} else if strings.ContainsRune(fb, '\t') {
+			details["feedback"] = "must not contain control, bidi or invisible characters"
+		} else if fb != "" {
+			v.Feedback = &fb
 		}
 	}
 	if in.AnalysisAgreement != nil {
