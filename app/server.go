@@ -199,6 +199,7 @@ func (a *App) router() *gin.Engine {
 	d.Privacy = &privacy.Service{Clock: a.Clock, Blobs: a.Blobs, Settings: privacy.Settings{
 		ExportMax: a.Cfg.Limits.Export.Max, ExportWindow: a.Cfg.Limits.Export.Window}}
 	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
+	d.Alerts = a.NewAlerts()
 	if a.Screenings != nil {
 		d.Billing = a.Screenings.Billing
 	}

@@ -8,6 +8,7 @@ import (
 
 	"aura/repositories"
 	"aura/services/accounts"
+	"aura/services/alerts"
 	"aura/services/audit"
 	"aura/services/billing"
 	"aura/services/clinics"
@@ -29,6 +30,7 @@ type Deps struct {
 	Patients      *patients.Service
 	Audit         *audit.Service
 	Screenings    *screenings.Service
+	Alerts        *alerts.Service
 	Notifications *notifications.Service
 	// Privacy exports a patient's data (the deletion is Accounts').
 	Privacy *privacy.Service

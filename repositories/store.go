@@ -32,6 +32,7 @@ type Store struct {
 	Jobs          *Jobs
 	Notifications *Notifications
 	Profiles      *Profiles
+	Alerts        *Alerts
 	Invitations   *Invitations
 	Erasure       *Erasure
 	Billing       *Billing
@@ -57,6 +58,7 @@ func New(db *gorm.DB) *Store {
 		Jobs:          &Jobs{db: db},
 		Notifications: &Notifications{db: db},
 		Profiles:      &Profiles{db: db},
+		Alerts:        &Alerts{db: db},
 		Invitations:   &Invitations{db: db},
 		Erasure:       &Erasure{db: db},
 		Billing:       &Billing{db: db},
