@@ -439,3 +439,51 @@ func TestAlertEscalationOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileTrends: the risk profile carries the default trend
+// thresholds; a PUT may replace them (validated: known metric, once,
+// positive) or, leaving them out, keep them.
+func TestProfileTrends(t *testing.T) {
+	t.Parallel()
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
+		adm := makeAdmin(t, s, "admin@clinic.example")
+		type profile struct {
+			Version int
+			Rules   []map[string]any
+			Trends  []struct {
+				Metric            string
+				MaxRelativeChange float64
+			}
+		}
+		var p profile
+		s.Do(t, "GET", "/api/admin/analysis-profile", nil, adm).Expect(t, http.StatusOK, "").Data(t, &p)
+		if len(p.Trends) != 4 || p.Trends[0].Metric != "vesselDensity" || p.Trends[0].MaxRelativeChange != 0.25 {
+			t.Fatalf("default trends %+v", p.Trends)
+		}
+		rule := map[string]any{"metric": "tortuosity", "above": 1.4, "riskLevel": "high"}
+		s.Do(t, "PUT", "/api/admin/analysis-profile", map[string]any{"rules": []any{rule}}, adm).Expect(t, http.StatusOK, "").Data(t, &p)
+		if p.Version != 2 || len(p.Trends) != 4 {
+			t.Fatalf("trends kept %+v", p)
+		}
+		s.Do(t, "PUT", "/api/admin/analysis-profile", map[string]any{"rules": []any{rule},
+			"trends": []any{map[string]any{"metric": "avr", "maxRelativeChange": 0.1}}}, adm).Expect(t, http.StatusOK, "").Data(t, &p)
+		if p.Version != 3 || len(p.Trends) != 1 || p.Trends[0].Metric != "avr" {
+			t.Fatalf("trends replaced %+v", p)
+		}
+		r := s.Do(t, "PUT", "/api/admin/analysis-profile", testenv.Invalid(map[string]any{"rules": []any{}, "trends": []any{
+			map[string]any{"metric": "cupToDisc", "maxRelativeChange": 0.1},
+			map[string]any{"metric": "avr", "maxRelativeChange": 0},
+			map[string]any{"metric": "avr", "maxRelativeChange": 0.2},
+		}}), adm).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		for _, f := range []string{"trends[0].metric", "trends[1].maxRelativeChange", "trends[2].metric"} {
+			if _, ok := r.Env.Details[f]; !ok {
+				t.Errorf("no %s: %s", f, r.Body)
+			}
+		}
+		s.Do(t, "GET", "/api/admin/analysis-profile", nil, adm).Expect(t, http.StatusOK, "").Data(t, &p)
+		if p.Version != 3 || len(p.Trends) != 1 {
+			t.Errorf("a refused profile changed it: %+v", p)
+		}
+	})
+}
