@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"aura/models"
 )
@@ -31,9 +32,11 @@ const alertSelect = `SELECT a.*, p.patient_code, p.user_id AS patient_user_id,
 	LEFT JOIN users ua ON ua.id = a.acknowledged_by
 	LEFT JOIN users ur ON ur.id = a.resolved_by`
 
-// Open inserts a new alert.
-func (r *Alerts) Open(a *models.Alert) error {
-	return translate(r.db.Create(a).Error)
+// Open inserts a new alert; false when the screening has one already (an
+// insert that does nothing, so a transaction on PostgreSQL goes on).
+func (r *Alerts) Open(a *models.Alert) (bool, error) {
+	res := r.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "screening_id"}}, DoNothing: true}).Create(a)
+	return res.RowsAffected == 1, translate(res.Error)
 }
 
 // Get returns the alert id with its names; models.ErrNotFound when none.

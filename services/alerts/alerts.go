@@ -90,11 +90,9 @@ func (s *Service) Open(tx *repositories.Store, sub Subject) (*models.Alert, erro
 	now := s.Clock.Now()
 	a := &models.Alert{ID: uuid.NewString(), ClinicID: sub.ClinicID, PatientID: sub.PatientID, ScreeningID: sub.ScreeningID,
 		Kind: kind, Level: *sub.Level, Status: models.AlertOpen, CreatedAt: now}
-	if err := tx.Alerts.Open(a); err != nil {
-		if errors.Is(err, models.ErrConflict) {
-			return nil, nil // this screening's alert exists (a result recorded twice)
-		}
-		return nil, err
+	opened, err := tx.Alerts.Open(a)
+	if err != nil || !opened {
+		return nil, err // !opened: this screening's alert exists (a result recorded twice)
 	}
 	var recipients []repositories.Recipient
 	d, err := tx.Patients.AssignedDoctor(sub.ClinicID, sub.PatientID)
