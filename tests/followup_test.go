@@ -13,6 +13,7 @@ import (
 	"aura/app"
 	"aura/internal/testenv"
 	"aura/models"
+	"aura/repositories"
 )
 
 // fixedAnalyzer returns, for each analysis, the metrics the test set last
@@ -335,6 +336,18 @@ func TestFollowUpTrendsAndAlerts(t *testing.T) {
 		}
 		if l := listAlerts(t, s, w.d1.Token, w.c1, "?status=resolved"); len(l) != 2 {
 			t.Errorf("resolved %d", len(l))
+		}
+		// The record with an alert joins an account that has its own
+		// record: the alert follows the merge.
+		acct := signUp(t, s, "an.account@patient.example")
+		s.Do(t, "GET", "/api/patients/me", nil, acct.Token).Expect(t, http.StatusOK, "")
+		testenv.Must(t, repositories.New(s.App.DB.WithContext(testenv.Ctx(t))).Tx(func(tx *repositories.Store) error {
+			return tx.Patients.Join(an.ID, acct.ID, time.Now().UTC())
+		}), "join")
+		for _, x := range listAlerts(t, s, w.ca1.Token, w.c1, "") {
+			if x.ScreeningID == anSc.ID && x.Patient.ID != acct.ID {
+				t.Errorf("alert after the merge: %+v", x)
+			}
 		}
 		for action, n := range map[string]int{"alert.acknowledge": 1, "alert.resolve": 1} {
 			if rows := auditLogs(t, s, w.admin.Token, "action="+action+"&entityId="+id); len(rows) != n {
