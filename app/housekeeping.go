@@ -11,6 +11,7 @@ import (
 	"aura/config"
 	"aura/models"
 	"aura/repositories"
+	"aura/services/alerts"
 	"aura/services/billing"
 	"aura/services/privacy"
 	"aura/storage"
@@ -52,6 +53,9 @@ type Housekeeper struct {
 	// Blobs is the object store, whose objects an erasure deletes (nil:
 	// erasures wait until a housekeeper with a store runs).
 	Blobs *storage.Store
+	// Alerts escalates the alerts still open after alerts.escalate_after
+	// (nil: none are).
+	Alerts *alerts.Service
 }
 
 // NewHousekeeper builds the clean-up worker of the database db.
@@ -121,10 +125,19 @@ func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ra
 		swept.ExpiredOrders, swept.ExpiredLots, swept.ExpiredCredits = exp.Orders, exp.Lots, exp.Credits
 		err = errors.Join(err, berr)
 	}
+	// Alerts still open after alerts.escalate_after are told to their
+	// clinic's admins, once each.
+	escalated := 0
+	if rctx.Err() == nil {
+		var aerr error
+		escalated, aerr = h.EscalateAlerts(rctx)
+		err = errors.Join(err, aerr)
+	}
 	attrs := []any{"sessions", swept.Sessions, "refresh_tokens", swept.RefreshTokens,
 		"action_tokens", swept.ActionTokens, "outbox", swept.Outbox, "rate_limits", swept.RateLimits,
 		"erased_accounts", swept.ErasedAccounts, "erased_objects", swept.ErasedObjects,
 		"expired_orders", swept.ExpiredOrders, "expired_credit_lots", swept.ExpiredLots, "expired_credits", swept.ExpiredCredits,
+		"escalated_alerts", escalated,
 		"took", time.Since(start).Round(time.Millisecond).String()}
 	switch {
 	case err == nil:
@@ -139,6 +152,25 @@ func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ra
 	return swept, true, err
 }
 
+// EscalateAlerts escalates, at the housekeeper's time, the alerts still
+// open after alerts.escalate_after, in batches of Batch until none is due.
+// It is safe to run on several instances at once (each alert is marked
+// escalated by a conditional UPDATE, and only its winner tells the
+// admins); RunOnce runs it under the housekeeping lease.
+func (h *Housekeeper) EscalateAlerts(ctx context.Context) (int, error) {
+	if h.Alerts == nil {
+		return 0, nil
+	}
+	total := 0
+	for {
+		n, err := h.Alerts.Escalate(ctx, repositories.New(h.db.WithContext(ctx)), h.Clock.Now(), h.Batch)
+		total += n
+		if err != nil || n < h.Batch || ctx.Err() != nil {
+			return total, err
+		}
+	}
+}
+
 // addHousekeeper registers the clean-up as a worker of Serve, unless
 // housekeeping.enabled is off.
 func (a *App) addHousekeeper() {
@@ -146,6 +178,7 @@ func (a *App) addHousekeeper() {
 		h := NewHousekeeper(a.DB, a.Cfg.Housekeeping, a.Log)
 		h.Clock = a.Clock
 		h.Blobs = a.Blobs
+		h.Alerts = a.NewAlerts()
 		a.workers = append(a.workers, h.Run)
 	}
 }

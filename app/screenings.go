@@ -10,6 +10,7 @@ import (
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
+	"aura/services/alerts"
 	"aura/services/billing"
 	"aura/services/screenings"
 	"aura/storage"
@@ -37,6 +38,7 @@ func (a *App) newScreenings(ctx context.Context) error {
 		DecodeMemory: c.Screening.DecodeMemory, ReportRendersPerAccount: c.Screening.ReportRendersPerAccount,
 		UploadMax: c.Limits.Upload.Max, UploadWindow: c.Limits.Upload.Window,
 	}, blobs, analyzer, a.Clock)
+	a.Screenings.Alerts = a.NewAlerts()
 	if c.Billing.Enabled {
 		l := &billing.Ledger{Clock: a.Clock, FrontendURL: c.Mail.FrontendURL, Provider: billing.Fake{FrontendURL: c.Mail.FrontendURL}}
 		if c.Billing.Provider == "vnpay" {
@@ -93,3 +95,9 @@ const (
 	// it that the outage is over (and wakes the others).
 	analysisOutageMaxBackoff = queue.DefaultOutageMaxBackoff
 )
+
+// NewAlerts builds the alerts' rules from the configuration.
+func (a *App) NewAlerts() *alerts.Service {
+	return &alerts.Service{Clock: a.Clock, Settings: alerts.Settings{DefaultLang: a.Cfg.I18n.DefaultLanguage,
+		FrontendURL: a.Cfg.Mail.FrontendURL, EscalateAfter: a.Cfg.Alerts.EscalateAfter}}
+}

@@ -203,6 +203,7 @@ func (a *App) router() *gin.Engine {
 		ExportMax: a.Cfg.Limits.Export.Max, ExportWindow: a.Cfg.Limits.Export.Window}}
 	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
 	d.PseudonymKey = a.Cfg.Privacy.PseudonymKeyBytes()
+	d.Alerts = a.NewAlerts()
 	if a.Screenings != nil {
 		d.Billing = a.Screenings.Billing
 	}

@@ -44,6 +44,7 @@ type Config struct {
 	Privacy      PrivacyConfig      `mapstructure:"privacy"`
 	Backup       BackupConfig       `mapstructure:"backup"`
 	Billing      BillingConfig      `mapstructure:"billing"`
+	Alerts       AlertsConfig       `mapstructure:"alerts"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
@@ -66,6 +67,14 @@ type PrivacyConfig struct {
 	// (HMAC-SHA-256 of a patient record's id): base64 of 32 bytes. Empty:
 	// the research export answers 503 (nothing else needs it).
 	PseudonymKey string `mapstructure:"pseudonym_key"`
+}
+
+// AlertsConfig steers the alerts of results a clinic must look at.
+type AlertsConfig struct {
+	// EscalateAfter is how long an alert may stay open (not acknowledged)
+	// before the clinic's admins are told again, once (housekeeping does
+	// it, at its next run after this delay).
+	EscalateAfter time.Duration `mapstructure:"escalate_after"`
 }
 
 // BillingConfig turns on packages, credits and payment. Off: every upload
@@ -428,6 +437,7 @@ var defaults = map[string]any{
 	"limits.export.window":             "1h",
 	"privacy.erasure_grace":            "720h",
 	"privacy.pseudonym_key":            "",
+	"alerts.escalate_after":            "24h",
 	"mail.driver":                      "log",
 	"mail.from":                        "AURA <no-reply@aura.local>",
 	"mail.frontend_url":                "http://localhost:3000",

@@ -82,6 +82,7 @@ func (c *Config) validate() error {
 		{c.Limits.Export.Max >= 0, "limits.export.max (AURA_LIMITS_EXPORT_MAX): must not be negative (0: no limit)"},
 		{c.Limits.Export.Window > 0, "limits.export.window (AURA_LIMITS_EXPORT_WINDOW): must be positive"},
 		{c.Privacy.ErasureGrace > 0, "privacy.erasure_grace (AURA_PRIVACY_ERASURE_GRACE): must be positive (e.g. 720h, 30 days)"},
+		{c.Alerts.EscalateAfter > 0, "alerts.escalate_after (AURA_ALERTS_ESCALATE_AFTER): must be positive (e.g. 24h)"},
 		{c.Mail.Driver == "log" || c.Mail.Driver == "smtp", "mail.driver (AURA_MAIL_DRIVER): accepted: log, smtp"},
 		{c.Billing.Provider == "vnpay" || c.Billing.Provider == "fake", "billing.provider (AURA_BILLING_PROVIDER): accepted: vnpay, fake"},
 		{!c.Billing.Enabled || c.Billing.Provider != "fake" || c.Env != EnvProduction, "billing.provider (AURA_BILLING_PROVIDER): the fake provider settles every order unpaid; production must use vnpay"},

@@ -8,6 +8,7 @@ import (
 
 	"aura/repositories"
 	"aura/services/accounts"
+	"aura/services/alerts"
 	"aura/services/audit"
 	"aura/services/billing"
 	"aura/services/clinics"
@@ -30,6 +31,7 @@ type Deps struct {
 	Patients      *patients.Service
 	Audit         *audit.Service
 	Screenings    *screenings.Service
+	Alerts        *alerts.Service
 	Notifications *notifications.Service
 	// Templates are the admins' mail and notice texts.
 	Templates *templates.Service

@@ -403,8 +403,9 @@ func (d *Deps) ListAnalyzers(c *gin.Context) error {
 }
 
 type profileRequest struct {
-	Rules   []risk.Rule `json:"rules"`
-	Version *int        `json:"version"`
+	Rules   []risk.Rule   `json:"rules"`
+	Trends  *[]risk.Trend `json:"trends"`
+	Version *int          `json:"version"`
 }
 
 // PutAnalysisProfile is PUT /api/admin/analysis-profile: replaces the rules
@@ -414,7 +415,7 @@ func (d *Deps) PutAnalysisProfile(c *gin.Context) error {
 	if err := Bind(c, &req, false); err != nil {
 		return err
 	}
-	p, err := d.Screenings.SetProfile(c.Request.Context(), store(c), actor(c), req.Rules)
+	p, err := d.Screenings.SetProfile(c.Request.Context(), store(c), actor(c), req.Rules, req.Trends)
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,12 @@ var vi = map[string]string{
 	"If this address belongs to an account, a password reset link is on its way":                    "Nếu địa chỉ này thuộc một tài khoản, liên kết đặt lại mật khẩu đang được gửi",
 	"Screening indicators, not a diagnosis; a doctor reviews every case":                            "Chỉ số sàng lọc, không phải chẩn đoán; mọi trường hợp đều được bác sĩ xem xét",
 
+	"Alert acknowledged": "Đã tiếp nhận cảnh báo",
+	"Alert resolved":     "Đã xử lý xong cảnh báo",
+	"must be a list (an empty list for no thresholds)": "phải là một danh sách (danh sách rỗng nếu không đặt ngưỡng)",
+	"is required (left or right)":                      "là bắt buộc (left hoặc right)",
+	"must be a positive number":                        "phải là số dương",
+
 	// Field details.
 	"is required":                                            "là bắt buộc",
 	"is empty":                                               "đang trống",
@@ -225,6 +231,7 @@ var patterns = []pattern{
 	pat(`must be one of (.+)`, `must be one of %[1]s`, `phải là một trong: %[1]s`),
 	pat(`is not a readable (\w+) image`, `is not a readable %[1]s image`, `không phải ảnh %[1]s đọc được`),
 	pat(`unknown metric "(.*)"; one of (.+)`, `unknown metric "%[1]s"; one of %[2]s`, `chỉ số "%[1]s" không xác định; phải là một trong: %[2]s`),
+	pat(`metric "(.*)" is listed twice`, `metric "%[1]s" is listed twice`, `chỉ số "%[1]s" bị liệt kê hai lần`),
 	pat(`unknown risk level "(.*)"; one of (.+)`, `unknown risk level "%[1]s"; one of %[2]s`, `mức nguy cơ "%[1]s" không xác định; phải là một trong: %[2]s`),
 	pat(`Request body must be one JSON object: (.+)`, `Request body must be one JSON object: %[1]s`, `Nội dung yêu cầu phải là một đối tượng JSON: %[1]s`),
 	pat(`is not a valid template: (.+)`, `is not a valid template: %[1]s`, `không phải mẫu hợp lệ: %[1]s`),

@@ -40,6 +40,11 @@ var subjects = map[string]string{
 	models.MailVerifyEmail + ".vi":       "Xác minh địa chỉ email của bạn cho AURA",
 	models.MailResetPassword + ".vi":     "Đặt lại mật khẩu AURA của bạn",
 	models.MailPasswordChanged + ".vi":   "Mật khẩu AURA của bạn đã được thay đổi",
+	// Alerts, to a clinic's doctors and admins.
+	models.MailAlertOpened + ".vi":    "Cảnh báo mới trên AURA cần được xem",
+	models.MailAlertOpened + ".en":    "A new alert on AURA needs attention",
+	models.MailAlertEscalated + ".vi": "Cảnh báo trên AURA vẫn chưa được tiếp nhận",
+	models.MailAlertEscalated + ".en": "An alert on AURA is still open",
 	// Invitations.
 	models.MailInvitation + ".vi":        "Bạn được mời tham gia một phòng khám trên AURA",
 	models.MailInvitation + ".en":        "You are invited to join a clinic on AURA",
@@ -61,7 +66,8 @@ type Data struct {
 	When time.Time
 	// Clinic is the name of the clinic a clinic notice is about.
 	Clinic string
-	// Reason is an admin's reason (a clinic rejected or suspended).
+	// Reason is an admin's reason (a clinic rejected or suspended), or why
+	// an alert was opened.
 	Reason string
 	// Role is the clinic role an invitation offers (DOCTOR, CLINIC_ADMIN,
 	// TECHNICIAN).

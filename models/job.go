@@ -76,10 +76,13 @@ type Notification struct {
 // AnalysisProfile is one version of the clinic's risk rules; the highest
 // version is the one in force. Versions are never changed, only added.
 type AnalysisProfile struct {
-	Version   int       `gorm:"primaryKey;autoIncrement:false"`
-	RulesJSON string    `gorm:"type:text;not null"`
-	CreatedAt time.Time `gorm:"not null"`
-	CreatedBy *string   `gorm:"type:varchar(36)"`
+	Version   int    `gorm:"primaryKey;autoIncrement:false"`
+	RulesJSON string `gorm:"type:text;not null"`
+	// TrendsJSON is the follow-up thresholds as a JSON array; NULL for a
+	// version stored before thresholds existed (it has none).
+	TrendsJSON *string   `gorm:"column:trends_json;type:text"`
+	CreatedAt  time.Time `gorm:"not null"`
+	CreatedBy  *string   `gorm:"type:varchar(36)"`
 }
 
 // QueueMail is the name of the mail outbox among the queues (the jobs

@@ -149,3 +149,15 @@ func (r *Clinics) Names(ids []string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// DoctorsOf lists the clinic's doctors who are active and still hold
+// DOCTOR, as recipients of a notice and a mail.
+func (r *Clinics) DoctorsOf(clinicID string) ([]Recipient, error) {
+	var out []Recipient
+	err := r.db.Raw(`SELECT u.id AS user_id, u.email, u.full_name, u.lang FROM clinic_members cm JOIN users u ON u.id = cm.user_id
+		JOIN user_roles ur ON ur.user_id = u.id JOIN roles ro ON ro.id = ur.role_id
+		WHERE cm.clinic_id = ? AND cm.role = ? AND u.is_active = ? AND ro.name = ? ORDER BY u.id`,
+		clinicID, models.RoleDoctor, true, models.RoleDoctor).
+		Scan(&out).Error
+	return out, translate(err)
+}

@@ -455,6 +455,7 @@ func (r *Patients) Join(id, userID string, now time.Time) error {
 		`UPDATE clinic_patients SET patient_id = ? WHERE patient_id = ?`,
 		`UPDATE screenings SET patient_id = ? WHERE patient_id = ?`,
 		`UPDATE invitations SET patient_id = ? WHERE patient_id = ?`,
+		`UPDATE alerts SET patient_id = ? WHERE patient_id = ?`,
 	} {
 		if err := r.db.Exec(q, target, id).Error; err != nil {
 			return translate(err)

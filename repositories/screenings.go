@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -306,4 +307,39 @@ func (r *Screenings) AnalyzerUses() ([]AnalyzerUse, error) {
 		FROM screenings WHERE completed_at IS NOT NULL AND analyzer IS NOT NULL
 		GROUP BY analyzer, analyzer_version ORDER BY results DESC, analyzer, analyzer_version`).Scan(&out).Error
 	return out, translate(err)
+}
+
+// Gradable lists the patient's gradable results of one eye that scope may
+// see (analysis recorded, image gradable), in the order of trends: by
+// the time the photograph was taken (the DICOM acquisition time when known,
+// else the upload time), then by upload time and id. except (an id, or "")
+// is left out.
+func (r *Screenings) Gradable(patientID, eye string, scope Scope, except string) ([]models.Screening, error) {
+	cond, args := scope.screenings("s")
+	var rows []models.Screening
+	err := r.db.Raw(`SELECT s.* FROM screenings s WHERE s.patient_id = ? AND s.eye = ? AND s.gradable = ?
+		AND s.completed_at IS NOT NULL AND s.id <> ? AND `+cond,
+		append([]any{patientID, eye, true, except}, args...)...).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	slices.SortStableFunc(rows, func(a, b models.Screening) int {
+		if c := TakenAt(&a).Compare(TakenAt(&b)); c != 0 {
+			return c
+		}
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return rows, nil
+}
+
+// TakenAt is when the photograph of s was taken, as far as AURA knows: the
+// DICOM acquisition time when the upload carried one, else the upload time.
+func TakenAt(s *models.Screening) time.Time {
+	if s.DicomAcquiredAt != nil {
+		return s.DicomAcquiredAt.UTC()
+	}
+	return s.CreatedAt.UTC()
 }

@@ -32,6 +32,7 @@ type Store struct {
 	Jobs          *Jobs
 	Notifications *Notifications
 	Profiles      *Profiles
+	Alerts        *Alerts
 	Invitations   *Invitations
 	Erasure       *Erasure
 	Billing       *Billing
@@ -47,7 +48,7 @@ func New(db *gorm.DB) *Store {
 	b.users.db, b.sessions.db, b.limits.db, b.tokens.db, b.outbox.db = db, db, db, db, db
 	b.clinics.db, b.doctors.db, b.members.db, b.patients.db, b.screenings.db = db, db, db, db, db
 	b.audit.db, b.jobs.db, b.notifications.db, b.profiles.db, b.invitations.db = db, db, db, db, db
-	b.erasure.db, b.billing.db, b.templates.db = db, db, db
+	b.erasure.db, b.billing.db, b.templates.db, b.alerts.db = db, db, db, db
 	b.store = Store{
 		db:       db,
 		Users:    &b.users,
@@ -69,6 +70,7 @@ func New(db *gorm.DB) *Store {
 		Erasure:       &b.erasure,
 		Billing:       &b.billing,
 		Templates:     &b.templates,
+		Alerts:        &b.alerts,
 	}
 	return &b.store
 }
@@ -94,6 +96,7 @@ type storeBlock struct {
 	erasure       Erasure
 	billing       Billing
 	templates     Templates
+	alerts        Alerts
 }
 
 // Context is the context the Store's handle carries.

@@ -220,7 +220,7 @@ func TestRulesOnDiscMetrics(t *testing.T) {
 		s.Do(t, "PUT", "/api/admin/analysis-profile", map[string]any{"rules": []map[string]any{
 			{"metric": "avr", "below": 5, "riskLevel": "high"},
 			{"metric": "veinDensity", "above": 0.9, "riskLevel": "critical"},
-		}}, w.adm).Expect(t, http.StatusOK, "")
+		}, "trends": []any{}}, w.adm).Expect(t, http.StatusOK, "") // rules only: the patient's earlier results are other photographs
 		r := s.Do(t, "PUT", "/api/admin/analysis-profile", testenv.Invalid(map[string]any{"rules": []map[string]any{
 			{"metric": "cupDiscRatio", "above": 0.6, "riskLevel": "high"}}}), w.adm).Expect(t, http.StatusBadRequest, "VALIDATION_FAILED")
 		if !strings.Contains(r.Env.Details["rules[0].metric"], "avr") {

@@ -35,6 +35,8 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/screenings/:id/review":          {"riskLevel", `"low"`, `"recommendation":"r",`},
 	"/api/notifications/read-all":         {"x", "1", ""},
 	"/api/notifications/:id/read":         {"x", "1", ""},
+	"/api/alerts/:id/acknowledge":         {"x", "1", ""},
+	"/api/alerts/:id/resolve":             {"note", `"n"`, ""},
 	"/api/admin/analysis-profile":         {"rules", "[]", ""},
 	// Clinic applications and decisions.
 	"/api/clinics/registrations":        {"licenseNo", `"GP-1"`, `"name":"N","address":"A","phone":"123",`},

@@ -80,6 +80,9 @@ const MaxRecommendation = 300
 type Profile struct {
 	Version int    `json:"version"`
 	Rules   []Rule `json:"rules"`
+	// Trends are the follow-up thresholds (TREND_CHANGE), at most one per
+	// metric.
+	Trends []Trend `json:"trends"`
 }
 
 // Finding is one thing a rater found: a rule met, or an ungradable image.
@@ -142,7 +145,7 @@ func DefaultProfile() Profile {
 		{Metric: analysis.MetricTortuosity, Above: f64(1.3), RiskLevel: Medium, Recommendation: adviceMedium},
 		{Metric: analysis.MetricTortuosity, Above: f64(1.5), RiskLevel: High, Recommendation: adviceHigh},
 		{Metric: analysis.MetricFractalDimension, Below: f64(1.3), RiskLevel: Medium, Recommendation: adviceMedium},
-	}}
+	}, Trends: DefaultTrends()}
 }
 
 // Validate returns the profile's problems by field ("rules[2].metric",
@@ -327,4 +330,132 @@ func show(v, other float64, metric string) string {
 		s = short
 	}
 	return s + unit
+}
+
+// CodeTrendChange is the finding of a metric that moved, since the
+// patient's first gradable result of the same eye, by more than the
+// profile's trend threshold allows.
+const CodeTrendChange = "TREND_CHANGE"
+
+// Trend is a follow-up threshold: a result whose Metric differs from the
+// patient's first gradable result of the same eye by more than
+// MaxRelativeChange (|latest - first| / |first|, e.g. 0.2 for 20%) carries
+// the finding TREND_CHANGE (severity high).
+type Trend struct {
+	Metric            string  `json:"metric"`
+	MaxRelativeChange float64 `json:"maxRelativeChange"`
+}
+
+// DefaultTrends are the follow-up thresholds AURA ships (screening
+// indicators, not validated clinical cut-offs; for the clinic to adjust to
+// its camera and the repeatability it sees):
+//
+//   - vesselDensity: more than 25% away from the first result;
+//   - fractalDimension: more than 5% (it moves in a narrow range, 1..2);
+//   - tortuosity: more than 15%;
+//   - avr: more than 15% (the ratio cancels most of the image's scale).
+//
+// meanVesselWidthPx, crae and crve are in pixels: a new camera or
+// resolution moves them without any change in the eye, so they have no
+// default threshold.
+func DefaultTrends() []Trend {
+	return []Trend{
+		{Metric: analysis.MetricVesselDensity, MaxRelativeChange: 0.25},
+		{Metric: analysis.MetricFractalDimension, MaxRelativeChange: 0.05},
+		{Metric: analysis.MetricTortuosity, MaxRelativeChange: 0.15},
+		{Metric: analysis.MetricAVR, MaxRelativeChange: 0.15},
+	}
+}
+
+// ValidateTrends returns the problems of trend thresholds by field
+// ("trends[1].metric", "trends[0].maxRelativeChange"), nil when there is
+// none: an unknown metric, a metric listed twice, a threshold that is not
+// a positive finite number.
+func ValidateTrends(trends []Trend) map[string]string {
+	problems := map[string]string{}
+	seen := map[string]bool{}
+	for i, t := range trends {
+		field := fmt.Sprintf("trends[%d].", i)
+		switch {
+		case !analysis.IsMetric(t.Metric):
+			problems[field+"metric"] = fmt.Sprintf("unknown metric %q; one of %s", t.Metric, strings.Join(analysis.MetricNames(), ", "))
+		case seen[t.Metric]:
+			problems[field+"metric"] = fmt.Sprintf("metric %q is listed twice", t.Metric)
+		}
+		seen[t.Metric] = true
+		if !finite(t.MaxRelativeChange) || t.MaxRelativeChange <= 0 {
+			problems[field+"maxRelativeChange"] = "must be a positive number"
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return problems
+}
+
+// RelativeChange is (latest - baseline) / |baseline|; ok is false when the
+// baseline is 0 (no relative change can be said).
+func RelativeChange(baseline, latest float64) (float64, bool) {
+	if baseline == 0 || !finite(baseline) || !finite(latest) {
+		return 0, false
+	}
+	return (latest - baseline) / math.Abs(baseline), true
+}
+
+// Change is one metric that moved past its trend threshold.
+type Change struct {
+	Metric         string  `json:"metric"`
+	Baseline       float64 `json:"baseline"`
+	Latest         float64 `json:"latest"`
+	RelativeChange float64 `json:"relativeChange"`
+	// Flag is "decline" (latest below baseline) or "rise".
+	Flag string `json:"flag"`
+}
+
+// Flags of a Change.
+const (
+	FlagDecline = "decline"
+	FlagRise    = "rise"
+)
+
+// Changes compares latest with baseline on each trend threshold, in the
+// thresholds' order: a metric measured in both whose relative change is
+// strictly beyond MaxRelativeChange is one Change. Metrics not measured in
+// one of them (a null crae, avr, ...) and a baseline of 0 are skipped.
+func Changes(trends []Trend, baseline, latest analysis.Metrics) []Change {
+	out := []Change{}
+	for _, t := range trends {
+		b, ok1 := baseline.Value(t.Metric)
+		l, ok2 := latest.Value(t.Metric)
+		if !ok1 || !ok2 || !finite(t.MaxRelativeChange) || t.MaxRelativeChange <= 0 {
+			continue
+		}
+		rel, ok := RelativeChange(b, l)
+		if !ok || math.Abs(rel) <= t.MaxRelativeChange {
+			continue
+		}
+		flag := FlagRise
+		if rel < 0 {
+			flag = FlagDecline
+		}
+		out = append(out, Change{Metric: t.Metric, Baseline: b, Latest: l, RelativeChange: rel, Flag: flag})
+	}
+	return out
+}
+
+// TrendFindings are the TREND_CHANGE findings of a gradable result compared
+// with the patient's first gradable result of the same eye (baseline; nil
+// when this is the first): one per metric past its threshold, severity high.
+func TrendFindings(trends []Trend, baseline, latest *analysis.Metrics) []Finding {
+	if baseline == nil || latest == nil {
+		return nil
+	}
+	var out []Finding
+	for _, c := range Changes(trends, *baseline, *latest) {
+		out = append(out, Finding{Code: CodeTrendChange, Severity: High,
+			Message: fmt.Sprintf("%s %s %.0f%% since the first result (%s to %s); a change over time to look at, not a diagnosis",
+				label(c.Metric), map[string]string{FlagDecline: "fell", FlagRise: "rose"}[c.Flag], math.Abs(c.RelativeChange)*100,
+				show(c.Baseline, c.Latest, c.Metric), show(c.Latest, c.Baseline, c.Metric))})
+	}
+	return out
 }

@@ -267,3 +267,36 @@ func TestRecommendation(t *testing.T) {
 		}
 	}
 }
+
+func TestTrends(t *testing.T) {
+	if p := ValidateTrends(DefaultTrends()); p != nil {
+		t.Fatalf("default trends: %v", p)
+	}
+	got := ValidateTrends([]Trend{{Metric: "cupToDisc", MaxRelativeChange: 0.1}, {Metric: "tortuosity", MaxRelativeChange: 0},
+		{Metric: "tortuosity", MaxRelativeChange: math.NaN()}, {Metric: "avr", MaxRelativeChange: -1}})
+	for _, f := range []string{"trends[0].metric", "trends[1].maxRelativeChange", "trends[2].metric", "trends[2].maxRelativeChange", "trends[3].maxRelativeChange"} {
+		if got[f] == "" {
+			t.Errorf("no problem on %s: %v", f, got)
+		}
+	}
+	avr := 0.7
+	base := analysis.Metrics{VesselDensity: 0.12, FractalDimension: 1.5, Tortuosity: 1.2, MeanVesselWidthPx: 6}
+	latest := analysis.Metrics{VesselDensity: 0.09, FractalDimension: 1.6, Tortuosity: 1.38, MeanVesselWidthPx: 9, AVR: &avr}
+	ch := Changes(DefaultTrends(), base, latest)
+	// vesselDensity -25% exactly: not beyond; fractalDimension +6.7% > 5%;
+	// tortuosity +15% exactly: not beyond; avr missing in the baseline.
+	if len(ch) != 1 || ch[0].Metric != "fractalDimension" || ch[0].Flag != FlagRise || math.Abs(ch[0].RelativeChange-0.1/1.5) > 1e-12 {
+		t.Fatalf("changes %+v", ch)
+	}
+	latest.VesselDensity = 0.0899
+	f := TrendFindings(DefaultTrends(), &base, &latest)
+	if len(f) != 2 || f[0].Code != CodeTrendChange || f[0].Severity != High || !strings.Contains(f[0].Message, "fell") {
+		t.Fatalf("findings %+v", f)
+	}
+	if TrendFindings(DefaultTrends(), nil, &latest) != nil {
+		t.Error("a first result has no trend")
+	}
+	if _, ok := RelativeChange(0, 1); ok {
+		t.Error("a zero baseline has no relative change")
+	}
+}

@@ -101,3 +101,60 @@ func Clinic(kind, userID, clinicName, reason, lang string, now models.Clock) *mo
 	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: kind, Title: t[0], Body: body, CreatedAt: now.Now(),
 		Use: use(kind, lang, []string{"Clinic", "Reason"}, clinicName, reason)}
 }
+
+// alertTexts are the title and body of the notices of an alert, per
+// language; the body is formatted with the clinic's name, the patient's
+// code and the alert's reason (alertReasons).
+var alertTexts = map[string]map[string][2]string{
+	models.NoticeAlertOpened: {
+		"vi": {"Cảnh báo mới cần xem", "Một kết quả sàng lọc tại %s (bệnh nhân %s) đã mở cảnh báo: %s. " + Disclaimer["vi"] + "."},
+		"en": {"A new alert needs attention", "A screening result at %s (patient %s) opened an alert: %s. " + Disclaimer["en"] + "."},
+	},
+	models.NoticeAlertEscalated: {
+		"vi": {"Cảnh báo chưa được xử lý", "Một cảnh báo tại %s (bệnh nhân %s) vẫn chưa được tiếp nhận: %s. Hãy bảo đảm có bác sĩ xem ca này."},
+		"en": {"An alert is still open", "An alert at %s (patient %s) has not been acknowledged yet: %s. Please make sure a doctor looks at the case."},
+	},
+}
+
+// alertReasons say why an alert was opened, per kind and language; %s is
+// the risk level.
+var alertReasons = map[string]map[string]string{
+	models.AlertHighRisk: {
+		"vi": "mức nguy cơ %s",
+		"en": "risk level %s",
+	},
+	models.AlertTrendChange: {
+		"vi": "chỉ số thay đổi nhiều so với lần chụp đầu tiên (mức nguy cơ %s)",
+		"en": "a metric changed markedly since the first result (risk level %s)",
+	},
+}
+
+// levelNames are the risk levels in each language.
+var levelNames = map[string]map[string]string{
+	"vi": {"low": "thấp", "medium": "trung bình", "high": "cao", "critical": "nghiêm trọng"},
+	"en": {"low": "low", "medium": "medium", "high": "high", "critical": "critical"},
+}
+
+// AlertReason is why an alert of kind at level was opened, in lang.
+func AlertReason(kind, level, lang string) string {
+	l := i18n.Lang(lang)
+	name := levelNames[l][level]
+	if name == "" {
+		name = level
+	}
+	return fmt.Sprintf(alertReasons[kind][l], name)
+}
+
+// Alert builds a notice of type notice (ALERT_OPENED, ALERT_ESCALATED)
+// about an alert of kind at level on screening, for user, in lang.
+func Alert(notice, kind, level, userID, screeningID, clinicName, patientCode, lang string, now models.Clock) *models.Notification {
+	l := i18n.Lang(lang)
+	t := alertTexts[notice][l]
+	sid := screeningID
+	body := fmt.Sprintf(t[1], clinicName, patientCode, AlertReason(kind, level, l))
+	if r := []rune(body); len(r) > 2000 {
+		body = string(r[:1999]) + "…"
+	}
+	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: notice, Title: t[0], Body: body,
+		ScreeningID: &sid, CreatedAt: now.Now()}
+}

@@ -52,13 +52,17 @@ const (
 	PermScreeningsResults Permission = "screenings.results"
 	PermScreeningsReview  Permission = "screenings.review"
 	PermClinicsAdminister Permission = "clinics.administer"
+	// PermAlertsRead lists a clinic's alerts; PermAlertsManage acknowledges
+	// and resolves them.
+	PermAlertsRead   Permission = "alerts.read"
+	PermAlertsManage Permission = "alerts.manage"
 )
 
 // clinicPermissions are the permissions held per clinic.
 var clinicPermissions = []Permission{
 	PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 	PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-	PermScreeningsReview, PermClinicsAdminister,
+	PermScreeningsReview, PermClinicsAdminister, PermAlertsRead, PermAlertsManage,
 }
 
 // Clinic reports whether p is held per clinic.
@@ -73,18 +77,19 @@ var table = []struct {
 	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply}},
 	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermStatsOwn, PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsList, PermPatientsRead, PermPatientsInvite,
-		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview}},
+		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview,
+		PermAlertsRead, PermAlertsManage}},
 	{models.RoleClinicAdmin, []Permission{PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister}},
+		PermClinicsAdminister, PermAlertsRead, PermAlertsManage}},
 	{models.RoleTechnician, []Permission{PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake}},
 	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermTemplatesManage, PermClinicsManage,
 		PermClinicsReview, PermDoctorsAttach, PermStatsAll, PermResearchExport, PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister}},
+		PermClinicsAdminister, PermAlertsRead, PermAlertsManage}},
 }
 
 // RolePermissions is one row of the table.

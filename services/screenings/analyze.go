@@ -3,6 +3,7 @@ package screenings
 import (
 	"aura/i18n"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,13 +11,16 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"slices"
 	"time"
 
 	"aura/analysis"
+	"aura/analysis/risk"
 	"aura/fault"
 	"aura/models"
 	"aura/queue"
 	"aura/repositories"
+	"aura/services/alerts"
 	"aura/services/audit"
 	"aura/services/billing"
 	"aura/services/notifications"
@@ -110,9 +114,19 @@ func (w *Worker) Handle(ctx context.Context, t queue.Task) error {
 			return err
 		}
 		now := s.Clock.Now()
-		ok, err := tx.Screenings.SaveAnalysis(id, stored(res, profile.EvaluateResult(res), keys, duration, now), t.Job.Attempts)
+		ev, err := s.rate(tx, row, profile, res)
+		if err != nil {
+			return err
+		}
+		ok, err := tx.Screenings.SaveAnalysis(id, stored(res, ev, keys, duration, now), t.Job.Attempts)
 		if err != nil || !ok {
 			return err
+		}
+		if s.Alerts != nil {
+			if _, err := s.Alerts.Open(tx, alerts.Subject{ScreeningID: id, ClinicID: row.ClinicID, ClinicName: row.ClinicName,
+				PatientID: row.PatientID, PatientCode: row.PatientCode, Level: ev.RiskLevel, Findings: ev.Findings}); err != nil {
+				return err
+			}
 		}
 		var notices []*models.Notification
 		if row.PatientUserID != nil {
@@ -221,3 +235,31 @@ func (w *Worker) GiveUp(ctx context.Context, t queue.Task, cause error) error {
 }
 
 // orDefault is *lang, or def when it is unset.
+
+// rate rates a new result by the profile in force: its rules, and for a
+// gradable image its trend thresholds against the patient's first gradable
+// result of the same eye (any clinic's: the record is the patient's), each
+// metric past its threshold adding a TREND_CHANGE finding (severity high;
+// the risk level stays the rules'). Read in tx, the transaction that
+// records the result.
+func (s *Service) rate(tx *repositories.Store, row *repositories.ScreeningRow, profile risk.Profile, res *analysis.Result) (risk.Evaluation, error) {
+	ev := profile.EvaluateResult(res)
+	if ev.RiskLevel == nil || res == nil || res.Metrics == nil || len(profile.Trends) == 0 {
+		return ev, nil
+	}
+	earlier, err := tx.Screenings.Gradable(row.PatientID, row.Eye, repositories.Scope{All: true}, row.ID)
+	if err != nil || len(earlier) == 0 {
+		return ev, err
+	}
+	base := ViewOf(earlier[0].Analysis)
+	if base == nil || base.Metrics == nil {
+		return ev, nil
+	}
+	if found := risk.TrendFindings(profile.Trends, base.Metrics, res.Metrics); len(found) > 0 {
+		ev.Findings = append(ev.Findings, found...)
+		slices.SortStableFunc(ev.Findings, func(a, b risk.Finding) int {
+			return cmp.Compare(risk.Rank(b.Severity), risk.Rank(a.Severity))
+		})
+	}
+	return ev, nil
+}

@@ -27,9 +27,17 @@ func CurrentProfile(st *repositories.Store) (risk.Profile, error) {
 }
 
 func decodeProfile(p *models.AnalysisProfile) (risk.Profile, error) {
-	out := risk.Profile{Version: p.Version}
+	out := risk.Profile{Version: p.Version, Trends: []risk.Trend{}}
 	if err := json.Unmarshal([]byte(p.RulesJSON), &out.Rules); err != nil {
 		return risk.Profile{}, err
+	}
+	if p.TrendsJSON != nil {
+		if err := json.Unmarshal([]byte(*p.TrendsJSON), &out.Trends); err != nil {
+			return risk.Profile{}, err
+		}
+		if out.Trends == nil {
+			out.Trends = []risk.Trend{}
+		}
 	}
 	return out, nil
 }
@@ -42,16 +50,24 @@ func (s *Service) Profile(ctx context.Context, st *repositories.Store, a models.
 	return CurrentProfile(st)
 }
 
-// SetProfile replaces the rules (ADMIN): validated, stored as the next
-// version (results keep the version they were rated with), audited.
-func (s *Service) SetProfile(ctx context.Context, st *repositories.Store, a models.Actor, rules []risk.Rule) (risk.Profile, error) {
+// SetProfile replaces the rules and, when trends is not nil, the follow-up
+// thresholds (nil keeps those in force) (ADMIN): validated, stored as the
+// next version (results keep the version they were rated with), audited.
+func (s *Service) SetProfile(ctx context.Context, st *repositories.Store, a models.Actor, rules []risk.Rule, trends *[]risk.Trend) (risk.Profile, error) {
 	if err := policy.Can(a, policy.PermProfileManage); err != nil {
 		return risk.Profile{}, err
 	}
 	if rules == nil {
 		return risk.Profile{}, models.Invalid(map[string]string{"rules": "is required (a list, which may be empty)"})
 	}
-	if problems := (risk.Profile{Rules: rules}).Validate(); len(problems) > 0 {
+	problems := (risk.Profile{Rules: rules}).Validate()
+	if trends != nil {
+		if *trends == nil {
+			problems = merge(problems, map[string]string{"trends": "must be a list (an empty list for no thresholds)"})
+		}
+		problems = merge(problems, risk.ValidateTrends(*trends))
+	}
+	if len(problems) > 0 {
 		return risk.Profile{}, models.Invalid(problems)
 	}
 	raw, err := json.Marshal(rules)
@@ -65,8 +81,19 @@ func (s *Service) SetProfile(ctx context.Context, st *repositories.Store, a mode
 		if err != nil {
 			return err
 		}
-		out = risk.Profile{Version: cur.Version + 1, Rules: rules}
-		if err := tx.Profiles.Add(&models.AnalysisProfile{Version: out.Version, RulesJSON: string(raw), CreatedAt: now, CreatedBy: &a.UserID}); err != nil {
+		out = risk.Profile{Version: cur.Version + 1, Rules: rules, Trends: cur.Trends}
+		if trends != nil {
+			out.Trends = *trends
+		}
+		if out.Trends == nil {
+			out.Trends = []risk.Trend{}
+		}
+		traw, err := json.Marshal(out.Trends)
+		if err != nil {
+			return err
+		}
+		if err := tx.Profiles.Add(&models.AnalysisProfile{Version: out.Version, RulesJSON: string(raw),
+			TrendsJSON: ptr(string(traw)), CreatedAt: now, CreatedBy: &a.UserID}); err != nil {
 			return err
 		}
 		return audit.Record(tx, a, models.RoleAdmin, models.AuditProfileUpdate, models.EntityProfile, strconv.Itoa(out.Version), now)
@@ -103,4 +130,18 @@ func (s *Service) Analyzers(ctx context.Context, st *repositories.Store, a model
 		configured = s.Analyzer.Name()
 	}
 	return items, configured, nil
+}
+
+// merge adds b's problems to a's (either may be nil).
+func merge(a, b map[string]string) map[string]string {
+	if len(b) == 0 {
+		return a
+	}
+	if a == nil {
+		a = map[string]string{}
+	}
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
 }

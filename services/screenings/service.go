@@ -15,6 +15,7 @@ import (
 	"aura/analysis"
 	"aura/imaging"
 	"aura/models"
+	"aura/services/alerts"
 	"aura/services/billing"
 	"aura/storage"
 )
@@ -61,6 +62,9 @@ type Service struct {
 	Analyzer analysis.Analyzer
 	// Billing charges each upload a credit; nil: billing is off.
 	Billing *billing.Ledger
+	// Alerts opens the alert of a result rated high or critical or
+	// carrying TREND_CHANGE; nil: none are opened.
+	Alerts *alerts.Service
 	// decodeBudget bounds the bytes that image decodes hold at once, by
 	// each image's header (a 40 MP 8-bit RGBA PNG holds about 200 MB).
 	decodeBudget *imaging.Budget
