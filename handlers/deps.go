@@ -40,6 +40,8 @@ type Deps struct {
 	// ExportWriteTimeout is how long an export may wait on a client that
 	// reads nothing (server.write_timeout), counted again as it progresses.
 	ExportWriteTimeout time.Duration
+	// Intake bounds one request of a batch's items (intake.*).
+	Intake screenings.BatchLimits
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
 	// Storage is the image store, pinged for the operator view of GET

@@ -35,6 +35,7 @@ type Store struct {
 	Invitations   *Invitations
 	Erasure       *Erasure
 	Billing       *Billing
+	Batches       *Batches
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -60,6 +61,7 @@ func New(db *gorm.DB) *Store {
 		Invitations:   &Invitations{db: db},
 		Erasure:       &Erasure{db: db},
 		Billing:       &Billing{db: db},
+		Batches:       &Batches{db: db},
 	}
 }
 

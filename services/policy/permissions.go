@@ -45,13 +45,16 @@ const (
 	PermScreeningsResults Permission = "screenings.results"
 	PermScreeningsReview  Permission = "screenings.review"
 	PermClinicsAdminister Permission = "clinics.administer"
+	// PermBatches is the work with a clinic's batches: make, fill, close,
+	// follow and list them.
+	PermBatches Permission = "batches.manage"
 )
 
 // clinicPermissions are the permissions held per clinic.
 var clinicPermissions = []Permission{
 	PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 	PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-	PermScreeningsReview, PermClinicsAdminister,
+	PermScreeningsReview, PermClinicsAdminister, PermBatches,
 }
 
 // Clinic reports whether p is held per clinic.
@@ -66,18 +69,18 @@ var table = []struct {
 	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply}},
 	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsList, PermPatientsRead, PermPatientsInvite,
-		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview}},
+		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview, PermBatches}},
 	{models.RoleClinicAdmin, []Permission{PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister}},
+		PermClinicsAdminister, PermBatches}},
 	{models.RoleTechnician, []Permission{PermClinicsApply,
-		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake}},
+		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermBatches}},
 	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermClinicsManage,
 		PermClinicsReview, PermDoctorsAttach, PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister}},
+		PermClinicsAdminister, PermBatches}},
 }
 
 // RolePermissions is one row of the table.
