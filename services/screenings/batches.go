@@ -453,7 +453,9 @@ func (s *Service) AddBatchItems(ctx context.Context, renew func() *repositories.
 		}
 	}
 	res := &BatchResult{Accepted: []BatchAccepted{}, Rejected: []BatchRejected{}}
-	reject := func(name string, e *models.Error) { res.Rejected = append(res.Rejected, BatchRejected{File: name, Err: e}) }
+	reject := func(name string, e *models.Error) {
+		res.Rejected = append(res.Rejected, BatchRejected{File: name, Err: e})
+	}
 	named := map[string]bool{}
 	for _, row := range rows {
 		if ctx.Err() != nil {
