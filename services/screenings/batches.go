@@ -372,12 +372,12 @@ func FromZip(zr *zip.Reader, lim BatchLimits, maxImage int64) (*BatchInput, erro
 		if ignoredEntry(f.Name) {
 			continue
 		}
+		if f.UncompressedSize64 > 1<<20 && f.UncompressedSize64/maxExpansion > f.CompressedSize64 {
+			return nil, models.Invalid(map[string]string{"archive": "holds an entry that expands more than 100 times (a ZIP bomb); refused"})
+		}
 		total += f.UncompressedSize64
 		if total > uint64(lim.MaxBytes) {
 			return nil, ErrArchiveTooBig
-		}
-		if f.UncompressedSize64 > 1<<20 && f.UncompressedSize64/maxExpansion > f.CompressedSize64 {
-			return nil, models.Invalid(map[string]string{"archive": "holds an entry that expands more than 100 times (a ZIP bomb); refused"})
 		}
 		if f.Name == "manifest.csv" {
 			if manifest != nil {
