@@ -30,7 +30,9 @@ var screeningColumns = []string{"id", "patient_id", "clinic_id", "status", "eye"
 	"av_key", "overlay_key", "analysis_agreement", "corrected_metrics",
 	// Added by DICOM input (issue 20): nullable, NULL for JPEG and PNG uploads.
 	"dicom_sop_instance_uid", "dicom_clinic_id", "dicom_study_instance_uid", "dicom_series_instance_uid",
-	"dicom_modality", "dicom_acquired_at"}
+	"dicom_modality", "dicom_acquired_at",
+	// Added by batches (issue 20): nullable, NULL for a single upload.
+	"batch_id"}
 
 // TestScreeningAnalysisKeepsItsColumns: the analysis is one embedded value,
 // stored under the columns it always had; a recorded analysis is read back
