@@ -72,6 +72,7 @@ func startAura(t *testing.T, bin string, env map[string]string) *auraProc {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	testenv.Must(t, cmd.Start(), "start aura")
 	p := &auraProc{cmd: cmd, base: "http://" + addr}
+	t.Cleanup(p.stop) // a failed measurement leaves no server behind
 	deadline := time.Now().Add(2 * time.Minute)
 	waitFor(t, 2*time.Minute, "aura did not start", func() bool {
 		if time.Now().After(deadline.Add(-5 * time.Second)) {
@@ -89,6 +90,9 @@ func startAura(t *testing.T, bin string, env map[string]string) *auraProc {
 }
 
 func (p *auraProc) stop() {
+	if p.cmd.ProcessState != nil {
+		return // stopped already
+	}
 	_ = p.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
 	go func() { _ = p.cmd.Wait(); close(done) }()
