@@ -98,13 +98,20 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// batchItemsPath is the route of a batch's items, a large upload.
+const batchItemsPath = "/api/batches/:id/items"
+
 // bodyLimit refuses bodies over max bytes before anything parses them.
-// The image upload (POST /api/screenings) has its own, larger limit.
-func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
+// The image upload (POST /api/screenings) has its own, larger limit; a
+// batch's items (POST /api/batches/{id}/items) intake.max_request_bytes.
+func bodyLimit(max, uploadMax, batchMax int64) gin.HandlerFunc {
 	return handlers.Handle(func(c *gin.Context) error {
 		limit := max
 		if c.Request.Method == http.MethodPost && (c.FullPath() == "/api/screenings" || c.FullPath() == "/api/dicomweb/studies") {
 			limit = uploadMax
+		}
+		if c.Request.Method == http.MethodPost && c.FullPath() == batchItemsPath {
+			limit = batchMax
 		}
 		if c.Request.ContentLength > limit {
 			return models.NewError(models.CodePayloadTooLarge, "Request body is too large")
@@ -126,7 +133,7 @@ func bodyLimit(max, uploadMax int64) gin.HandlerFunc {
 // answer. 0 keeps the server's deadlines.
 func uploadDeadline(timeout, writeTimeout time.Duration, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if timeout <= 0 || c.Request.Method != http.MethodPost || (c.FullPath() != "/api/screenings" && c.FullPath() != "/api/dicomweb/studies") {
+		if timeout <= 0 || c.Request.Method != http.MethodPost || (c.FullPath() != "/api/screenings" && c.FullPath() != "/api/dicomweb/studies" && c.FullPath() != batchItemsPath) {
 			c.Next()
 			return
 		}

@@ -181,7 +181,7 @@ func (a *App) router() *gin.Engine {
 	}
 	cors := newCORS(trimAll(a.Cfg.CORS.AllowedOrigins))
 	r.Use(requestID, language(a.Cfg.I18n.DefaultLanguage), accessLog(a.Log), recovery(a.Log), cors.handle,
-		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead),
+		bodyLimit(a.Cfg.Server.MaxBodyBytes, a.Cfg.Screening.MaxImageBytes+uploadOverhead, a.Cfg.Intake.MaxRequestBytes),
 		uploadDeadline(a.Cfg.Server.UploadTimeout, a.Cfg.Server.WriteTimeout, a.Log))
 	r.NoRoute(handlers.Handle(func(*gin.Context) error {
 		return models.NewError(models.CodeNotFound, "No such endpoint")
@@ -204,6 +204,7 @@ func (a *App) router() *gin.Engine {
 	d.ExportWriteTimeout = a.Cfg.Server.WriteTimeout
 	d.PseudonymKey = a.Cfg.Privacy.PseudonymKeyBytes()
 	d.Alerts = a.NewAlerts()
+	d.Intake = screenings.BatchLimits{MaxItems: a.Cfg.Intake.MaxBatchItems, MaxBytes: a.Cfg.Intake.MaxRequestBytes}
 	if a.Screenings != nil {
 		d.Billing = a.Screenings.Billing
 	}

@@ -38,6 +38,7 @@ type Config struct {
 	Housekeeping HousekeepingConfig `mapstructure:"housekeeping"`
 	Storage      StorageConfig      `mapstructure:"storage"`
 	Screening    ScreeningConfig    `mapstructure:"screening"`
+	Intake       IntakeConfig       `mapstructure:"intake"`
 	Analysis     AnalysisConfig     `mapstructure:"analysis"`
 	I18n         I18nConfig         `mapstructure:"i18n"`
 	Metrics      MetricsConfig      `mapstructure:"metrics"`
@@ -132,6 +133,17 @@ type ScreeningConfig struct {
 	// ReportRendersPerAccount is how many PDF reports one account may have
 	// rendered at once in one process (429 RATE_LIMITED beyond).
 	ReportRendersPerAccount int `mapstructure:"report_renders_per_account"`
+}
+
+// IntakeConfig bounds one request of a batch's items
+// (POST /api/batches/{id}/items).
+type IntakeConfig struct {
+	// MaxBatchItems is the most manifest rows (and images) one request may
+	// carry; beyond, 413 before anything is stored.
+	MaxBatchItems int `mapstructure:"max_batch_items"`
+	// MaxRequestBytes is the most bytes one request may carry (and the most
+	// a ZIP archive may expand to); beyond, 413.
+	MaxRequestBytes int64 `mapstructure:"max_request_bytes"`
 }
 
 // AnalysisConfig tunes the analysis workers.
@@ -458,6 +470,8 @@ var defaults = map[string]any{
 	"storage.allow_plaintext":          false,
 	"i18n.default_language":            "vi",
 	"screening.max_image_bytes":        20 << 20,
+	"intake.max_batch_items":           2000,
+	"intake.max_request_bytes":         int64(4 << 30),
 	"analysis.analyzer":                "vessels",
 	"analysis.workers":                 max(1, runtime.NumCPU()/2),
 	"analysis.max_attempts":            3,

@@ -51,6 +51,17 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 				return fmt.Errorf("drop idx_screenings_created: %w", err)
 			}
 		}
+		// idx_jobs_order (kind, priority, fair_seq, id) and idx_jobs_turn
+		// (account, kind, priority, fair_seq) replaced idx_jobs_fair and
+		// idx_jobs_account when batch items got a priority below single
+		// uploads: the claim walks the new order in its index.
+		for _, old := range []string{"idx_jobs_fair", "idx_jobs_account"} {
+			if tx.Migrator().HasIndex(&models.Job{}, old) {
+				if err := tx.Migrator().DropIndex(&models.Job{}, old); err != nil {
+					return fmt.Errorf("drop %s: %w", old, err)
+				}
+			}
+		}
 		// One application waiting for a decision per account: a partial
 		// unique index (both engines have them), so two applications filed
 		// at once cannot both be pending.

@@ -48,6 +48,8 @@ type Deps struct {
 	// PseudonymKey is privacy.pseudonym_key decoded: the key of the
 	// research export's pseudonyms; nil: that export answers 503.
 	PseudonymKey []byte
+	// Intake bounds one request of a batch's items (intake.*).
+	Intake screenings.BatchLimits
 	// Probe pings the database for GET /api/health.
 	Probe *repositories.Probe
 	// Storage is the image store, pinged for the operator view of GET

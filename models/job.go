@@ -7,13 +7,22 @@ const (
 	JobAnalyze = "analyze"
 )
 
+// Job priorities (Job.Priority): lower is claimed first.
+const (
+	// PriorityUpload is a single upload's (a patient's own, a staff
+	// upload, a camera's).
+	PriorityUpload = 0
+	// PriorityBatch is a batch item's: it waits behind every single upload.
+	PriorityBatch = 1
+)
+
 // Job is one unit of background work in the database queue: written in the
 // transaction that asks for it, claimed by one worker at a time under a
 // lease (a job whose worker died is claimed again once the lease ends),
 // retried with capped backoff up to MaxAttempts, then given up.
 type Job struct {
-	ID   uint64 `gorm:"primaryKey;autoIncrement;index:idx_jobs_fair,priority:3"`
-	Kind string `gorm:"type:varchar(32);not null;uniqueIndex:idx_jobs_ref,priority:1;index:idx_jobs_fair,priority:1,where:finished_at IS NULL;index:idx_jobs_account,priority:2,where:finished_at IS NULL"`
+	ID   uint64 `gorm:"primaryKey;autoIncrement;index:idx_jobs_order,priority:4"`
+	Kind string `gorm:"type:varchar(32);not null;uniqueIndex:idx_jobs_ref,priority:1;index:idx_jobs_order,priority:1,where:finished_at IS NULL;index:idx_jobs_turn,priority:2,where:finished_at IS NULL"`
 	// Ref names what the job works on (a screening id); one job per kind and ref.
 	Ref           string    `gorm:"type:varchar(64);not null;uniqueIndex:idx_jobs_ref,priority:2"`
 	Attempts      int       `gorm:"not null;default:0"`
@@ -27,15 +36,20 @@ type Job struct {
 	LastError   string `gorm:"type:varchar(1024);not null;default:''"`
 	// Account is whose work the job is (the patient's user id; "" for none):
 	// claims serve accounts in turn (see FairSeq).
-	Account string `gorm:"type:varchar(36);not null;default:'';index:idx_jobs_account,priority:1"`
+	Account string `gorm:"type:varchar(36);not null;default:'';index:idx_jobs_turn,priority:1"`
+	// Priority is the job's class (PriorityUpload, PriorityBatch): every
+	// due job of a lower number is claimed before any of a higher one, so
+	// a batch's screenings queue behind single uploads however many wait.
+	// The fair order (FairSeq) holds within each class.
+	Priority int `gorm:"not null;default:0;index:idx_jobs_order,priority:2;index:idx_jobs_turn,priority:3"`
 	// FairSeq is the job's place in the fair order in which jobs are claimed
 	// (lowest first): an account's next job comes one turn after its
 	// previous unfinished one, and never before the queue's current head, so
 	// one account's flood takes one turn in every round, not the whole queue
 	// (repositories.Jobs.Enqueue). Both its indexes are partial (unfinished
-	// jobs only), so the claim walks idx_jobs_fair in order and queuing reads
-	// one entry of each.
-	FairSeq int64 `gorm:"not null;default:0;index:idx_jobs_fair,priority:2;index:idx_jobs_account,priority:3"`
+	// jobs only), so the claim walks idx_jobs_order (kind, priority,
+	// fair_seq, id) in order and queuing reads one entry of each.
+	FairSeq int64 `gorm:"not null;default:0;index:idx_jobs_order,priority:3;index:idx_jobs_turn,priority:4"`
 	// OutageSince is when the job's current run of outages began (its store,
 	// database or model server unavailable); nil when its last attempt met
 	// none. Outages use up no attempt; they are waited out until

@@ -15,5 +15,5 @@ type RateLimit struct {
 func All() []any {
 	return []any{&User{}, &Role{}, &UserRole{}, &Session{}, &RefreshToken{}, &ActionToken{}, &OutboxMessage{}, &RateLimit{},
 		&Clinic{}, &Doctor{}, &ClinicMember{}, &Patient{}, &ClinicPatient{}, &Screening{}, &AuditLog{}, &Job{}, &Notification{}, &AnalysisProfile{},
-		&Invitation{}, &Device{}, &Wallet{}, &CreditEntry{}, &CreditLot{}, &Package{}, &Order{}, &MessageTemplate{}, &Alert{}}
+		&Invitation{}, &Device{}, &Wallet{}, &CreditEntry{}, &CreditLot{}, &Package{}, &Order{}, &MessageTemplate{}, &Alert{}, &Batch{}}
 }

@@ -48,6 +48,9 @@ type Screening struct {
 	IdempotencyKey *string `gorm:"type:varchar(100);uniqueIndex:idx_screenings_idem,priority:2"`
 	IdemPatientID  *string `gorm:"type:varchar(36);uniqueIndex:idx_screenings_idem,priority:1"`
 
+	// BatchID is the batch the screening came in (nil for a single upload).
+	BatchID *string `gorm:"type:varchar(36);index:idx_screenings_batch"`
+
 	// The DICOM object of a DICOM upload (all nil for a JPEG or PNG). A
 	// resend of the same SOP Instance UID to the clinic returns this
 	// screening (unique with DicomClinicID, the screening's clinic).

@@ -19,13 +19,14 @@ const jobDue = "finished_at IS NULL AND next_attempt_at <= @now AND (locked_unti
 // Enqueue adds j, due at once unless j.NextAttemptAt is set. A job of the
 // same kind and ref that exists already is left as it is (unique jobs).
 //
-// It gives j its place in the fair order (FairSeq): one turn after the
-// last unfinished job of the same account, and never before the head of
-// the queue (the lowest FairSeq of the kind's unfinished jobs). So an
+// It gives j its place in the fair order (FairSeq) within its priority
+// class (j.Priority): one turn after the last unfinished job of the same
+// account and class, and never before the head of the class (the lowest
+// FairSeq of the kind's unfinished jobs of that priority). So an
 // account with nothing waiting goes next to the head whatever another
 // account has queued, and an account that queued a hundred jobs has them
 // take one turn each round, beside every other account's. Both reads are
-// one step of an index (idx_jobs_fair, idx_jobs_account). Two uploads
+// one step of an index (idx_jobs_order, idx_jobs_turn). Two uploads
 // committed at once may get the same place; the job id breaks the tie.
 func (r *Jobs) Enqueue(j *models.Job) error {
 	if j.NextAttemptAt.IsZero() {
@@ -33,11 +34,11 @@ func (r *Jobs) Enqueue(j *models.Job) error {
 	}
 	var head, last struct{ N *int64 }
 	if err := r.db.Model(&models.Job{}).Select("MIN(fair_seq) AS n").
-		Where("kind = ? AND finished_at IS NULL", j.Kind).Scan(&head).Error; err != nil {
+		Where("kind = ? AND priority = ? AND finished_at IS NULL", j.Kind, j.Priority).Scan(&head).Error; err != nil {
 		return translate(err)
 	}
 	if err := r.db.Model(&models.Job{}).Select("MAX(fair_seq) AS n").
-		Where("account = ? AND kind = ? AND finished_at IS NULL", j.Account, j.Kind).Scan(&last).Error; err != nil {
+		Where("account = ? AND kind = ? AND priority = ? AND finished_at IS NULL", j.Account, j.Kind, j.Priority).Scan(&last).Error; err != nil {
 		return translate(err)
 	}
 	j.FairSeq = 0
@@ -51,10 +52,11 @@ func (r *Jobs) Enqueue(j *models.Job) error {
 }
 
 // Claim leases up to limit due jobs of kind to owner until now+lease and
-// counts an attempt on each (see claimLeased), in the fair order (lowest
+// counts an attempt on each (see claimLeased): the lowest priority number
+// first (single uploads before batch items), then in the fair order (lowest
 // FairSeq first, see Enqueue).
 func (r *Jobs) Claim(kind, owner string, now time.Time, lease time.Duration, limit int) ([]models.Job, error) {
-	res := claimLeased(r.db, "jobs", jobDue+" AND kind = @kind", "fair_seq, id", map[string]any{"kind": kind}, owner, now, lease, limit)
+	res := claimLeased(r.db, "jobs", jobDue+" AND kind = @kind", "priority, fair_seq, id", map[string]any{"kind": kind}, owner, now, lease, limit)
 	if res.Error != nil {
 		return nil, translate(res.Error)
 	}
@@ -62,7 +64,7 @@ func (r *Jobs) Claim(kind, owner string, now time.Time, lease time.Duration, lim
 	if res.RowsAffected == 0 {
 		return jobs, nil
 	}
-	err := r.db.Where("finished_at IS NULL AND locked_by = ?", owner).Order("fair_seq, id").Find(&jobs).Error
+	err := r.db.Where("finished_at IS NULL AND locked_by = ?", owner).Order("priority, fair_seq, id").Find(&jobs).Error
 	return jobs, translate(err)
 }
 

@@ -20,7 +20,7 @@ func TestJobsFairOrder(t *testing.T) {
 		db, st := open(t, e)
 		// The fair order stays indexed: partial indexes of unfinished jobs,
 		// walked in order by the claim and read once each by Enqueue.
-		for name, cols := range map[string]string{"idx_jobs_fair": "kind,fair_seq,id", "idx_jobs_account": "account,kind,fair_seq"} {
+		for name, cols := range map[string]string{"idx_jobs_order": "kind,priority,fair_seq,id", "idx_jobs_turn": "account,kind,priority,fair_seq"} {
 			var def string
 			q := "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
 			if e.Name == "postgres" {
@@ -69,6 +69,20 @@ func TestJobsFairOrder(t *testing.T) {
 		b2 := add("b")
 		if got := claim(2); fmt.Sprint(got) != fmt.Sprint([]string{b2, "a-3"}) {
 			t.Fatalf("after B's second upload: %v", got)
+		}
+		// A batch (lower priority) of D's waits behind every single upload,
+		// even those queued after it, and D's own single upload is not put
+		// behind D's batch.
+		for i := range 3 {
+			testenv.Must(t, st.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: fmt.Sprintf("batch-%d", i), Account: "d",
+				Priority: models.PriorityBatch, MaxAttempts: 3, CreatedAt: t0}), "enqueue batch")
+		}
+		d1 := add("d")
+		if got := claim(5); got[0] != d1 || strings.Contains(fmt.Sprint(got), "batch") {
+			t.Fatalf("with a batch waiting: %v", got)
+		}
+		if got := claim(2); fmt.Sprint(got) != fmt.Sprint([]string{"batch-0", "batch-1"}) {
+			t.Fatalf("the batch after the uploads: %v", got)
 		}
 	})
 }

@@ -107,6 +107,7 @@ type ScreeningFilter struct {
 	RiskLevels []string
 	ClinicID   string
 	PatientID  string
+	BatchID    string
 	From, To   *time.Time // To exclusive
 }
 
@@ -148,6 +149,10 @@ func (r *Screenings) List(f ScreeningFilter, scope Scope, page, pageSize int) (S
 	if f.PatientID != "" {
 		where = append(where, "s.patient_id = ?")
 		args = append(args, f.PatientID)
+	}
+	if f.BatchID != "" {
+		where = append(where, "s.batch_id = ?")
+		args = append(args, f.BatchID)
 	}
 	if f.From != nil {
 		where = append(where, "s.created_at >= ?")

@@ -33,7 +33,10 @@ var screeningColumns = []string{"id", "patient_id", "clinic_id", "status", "eye"
 	"dicom_modality", "dicom_acquired_at",
 	// Added by the risk rules' recommendations (issue 22): nullable, NULL for
 	// results rated before, or without a rule that carries advice.
-	"recommendation_json"}
+	"recommendation_json",
+
+	// Added by batches (issue 20): nullable, NULL for a single upload.
+	"batch_id"}
 
 // TestScreeningAnalysisKeepsItsColumns: the analysis is one embedded value,
 // stored under the columns it always had; a recorded analysis is read back

@@ -37,6 +37,7 @@ type Store struct {
 	Erasure       *Erasure
 	Billing       *Billing
 	Templates     *Templates
+	Batches       *Batches
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -48,7 +49,7 @@ func New(db *gorm.DB) *Store {
 	b.users.db, b.sessions.db, b.limits.db, b.tokens.db, b.outbox.db = db, db, db, db, db
 	b.clinics.db, b.doctors.db, b.members.db, b.patients.db, b.screenings.db = db, db, db, db, db
 	b.audit.db, b.jobs.db, b.notifications.db, b.profiles.db, b.invitations.db = db, db, db, db, db
-	b.erasure.db, b.billing.db, b.templates.db, b.alerts.db = db, db, db, db
+	b.erasure.db, b.billing.db, b.templates.db, b.alerts.db, b.batches.db = db, db, db, db, db
 	b.store = Store{
 		db:       db,
 		Users:    &b.users,
@@ -71,6 +72,7 @@ func New(db *gorm.DB) *Store {
 		Billing:       &b.billing,
 		Templates:     &b.templates,
 		Alerts:        &b.alerts,
+		Batches:       &b.batches,
 	}
 	return &b.store
 }
@@ -97,6 +99,7 @@ type storeBlock struct {
 	billing       Billing
 	templates     Templates
 	alerts        Alerts
+	batches       Batches
 }
 
 // Context is the context the Store's handle carries.

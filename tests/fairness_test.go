@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -175,5 +176,113 @@ func TestUploadLimit(t *testing.T) {
 			t.Fatalf("%d screenings, want 3", n)
 		}
 		send(apps[1], b, "").Expect(t, http.StatusAccepted, "")
+	})
+}
+
+// TestFairQueueBatch: a clinic's batch of N items (AURA_TEST_BATCH, 16 by
+// default) waits while two workers run; a patient then uploads six
+// screenings of their own, one after the other. Batch items queue behind
+// single uploads: for each of the patient's uploads, no more of the
+// batch's waiting analyses start between its 202 and its own start than
+// there are workers (those already claimed). Without the priority, the fair
+// order alone would put one batch item before each of the patient's
+// uploads in turn, so the sixth would wait behind several.
+func TestFairQueueBatch(t *testing.T) {
+	t.Parallel()
+	n := 16
+	if v := os.Getenv("AURA_TEST_BATCH"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	const workers, own = 2, 6
+	testenv.ForEach(t, func(t *testing.T, e testenv.Engine) {
+		s := testenv.Start(t, testenv.Config(t, e.URI(t), nil))
+		adm := makeAdmin(t, s, "admin@clinic.example")
+		clinicID := createClinic(t, s, adm, "Only Clinic")
+		tech := staffMember(t, s, clinicID, "tech@clinic.example", models.RoleTechnician)
+		pat := enrol(t, s, tech.Token, clinicID, map[string]any{"fullName": "Batch Patient", "externalId": "B-1"})
+		b := signUp(t, s, "victim@patient.example")
+		log := &startLog{starts: map[string]time.Time{}}
+		s.App.Screenings.Analyzer = log
+
+		imgs := make([][]byte, n+own)
+		for i := range imgs { // all different, so each is known by its SHA-256; small, so each analysis is quick
+			imgs[i] = encodeJPEG(t, 256+8*(i/60), 256, 40+i%60)
+		}
+		manifest := "file,eye,patientCode\n"
+		files := make([]batchFile, n)
+		for i := range n {
+			files[i] = batchFile{fmt.Sprintf("%03d.jpg", i), imgs[i]}
+			manifest += fmt.Sprintf("%03d.jpg,left,%s\n", i, pat.PatientCode)
+		}
+		var batch batchOut
+		s.Do(t, "POST", "/api/clinics/"+clinicID+"/batches", map[string]any{}, tech.Token).Expect(t, http.StatusCreated, "").Data(t, &batch)
+		ct, body := batchBody(manifest, false, files...)
+		var v batchVerdict
+		sent := time.Now()
+		postItems(t, s, tech.Token, batch.ID, ct, body).Expect(t, http.StatusAccepted, "").Data(t, &v)
+		if len(v.Accepted) != n {
+			t.Fatalf("batch: %+v", v.Rejected)
+		}
+		accept := time.Since(sent)
+		batchSHA := map[string]bool{}
+		for i := range n {
+			sum := sha256.Sum256(imgs[i])
+			batchSHA[hex.EncodeToString(sum[:])] = true
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pacedRunner(t, s, workers).Run(ctx)
+		}()
+		defer func() { cancel(); wg.Wait() }()
+		// The workers are busy with the batch before the patient sends.
+		waitFor(t, time.Minute, "the batch did not start", func() bool {
+			log.mu.Lock()
+			defer log.mu.Unlock()
+			return len(log.starts) >= workers
+		})
+		type mine struct {
+			sc     screening
+			queued time.Time
+		}
+		var ups []mine
+		for i := range own {
+			var sc screening
+			upload(t, s, b.Token, form{image: imgs[n+i], fields: map[string]string{"eye": "right"}}, nil).
+				Expect(t, http.StatusAccepted, "").Data(t, &sc)
+			ups = append(ups, mine{sc, time.Now()})
+		}
+		last := ups[own-1]
+		ids := make([]string, own)
+		for i, u := range ups {
+			ids[i] = u.sc.ID
+		}
+		waitFor(t, 10*time.Minute, "the patient's screenings were not analysed", func() bool {
+			var k int64
+			err := s.App.DB.Model(&models.Screening{}).Where("id IN ? AND status = ?", ids, models.StatusAwaitingReview).Count(&k).Error
+			return err == nil && k == own
+		})
+		done := time.Since(last.queued)
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		for i, u := range ups {
+			started := log.starts[u.sc.Image.SHA256]
+			ahead := 0
+			for sha := range batchSHA {
+				if at, ok := log.starts[sha]; ok && at.After(u.queued) && at.Before(started) {
+					ahead++
+				}
+			}
+			t.Logf("%s: upload %d of the patient started %v after its 202; %d batch analyses started in between",
+				e.Name, i+1, started.Sub(u.queued).Round(10*time.Millisecond), ahead)
+			if started.IsZero() || ahead > workers {
+				t.Fatalf("upload %d: %d of the batch's waiting analyses started before it (at most %d, one per worker)", i+1, ahead, workers)
+			}
+		}
+		t.Logf("%s: batch of %d accepted in %v; the patient's last upload analysed %v after its 202", e.Name, n,
+			accept.Round(10*time.Millisecond), done.Round(10*time.Millisecond))
 	})
 }

@@ -52,6 +52,9 @@ var caseField = map[string]struct{ field, value, rest string }{
 	"/api/clinics/:id/patients": {"fullName", `"Twin"`, ""},
 	// A clinic's camera or PACS router.
 	"/api/clinics/:id/devices": {"name", `"Cam"`, ""},
+	// A clinic's batches.
+	"/api/clinics/:id/batches": {"name", `"Camp"`, ""},
+	"/api/batches/:id/close":   {"x", "1", ""},
 	// A patient's doctor in a clinic.
 	"/api/clinics/:id/patients/:patientId/invite": {"x", "1", ""},
 	"/api/clinics/:id/patients/:patientId/doctor": {"doctorId", `"00000000-0000-4000-8000-000000000000"`, ""},

@@ -56,13 +56,16 @@ const (
 	// and resolves them.
 	PermAlertsRead   Permission = "alerts.read"
 	PermAlertsManage Permission = "alerts.manage"
+	// PermBatches is the work with a clinic's batches: make, fill, close,
+	// follow and list them.
+	PermBatches Permission = "batches.manage"
 )
 
 // clinicPermissions are the permissions held per clinic.
 var clinicPermissions = []Permission{
 	PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 	PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-	PermScreeningsReview, PermClinicsAdminister, PermAlertsRead, PermAlertsManage,
+	PermScreeningsReview, PermClinicsAdminister, PermAlertsRead, PermAlertsManage, PermBatches,
 }
 
 // Clinic reports whether p is held per clinic.
@@ -78,18 +81,18 @@ var table = []struct {
 	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermStatsOwn, PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsList, PermPatientsRead, PermPatientsInvite,
 		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview,
-		PermAlertsRead, PermAlertsManage}},
+		PermAlertsRead, PermAlertsManage, PermBatches}},
 	{models.RoleClinicAdmin, []Permission{PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister, PermAlertsRead, PermAlertsManage}},
+		PermClinicsAdminister, PermAlertsRead, PermAlertsManage, PermBatches}},
 	{models.RoleTechnician, []Permission{PermClinicsApply,
-		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake}},
+		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermBatches}},
 	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermTemplatesManage, PermClinicsManage,
 		PermClinicsReview, PermDoctorsAttach, PermStatsAll, PermResearchExport, PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister, PermAlertsRead, PermAlertsManage}},
+		PermClinicsAdminister, PermAlertsRead, PermAlertsManage, PermBatches}},
 }
 
 // RolePermissions is one row of the table.

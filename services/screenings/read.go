@@ -194,6 +194,9 @@ func (s *Service) open(ctx context.Context, key, contentType, sum string) (*Blob
 type ListQuery struct {
 	Status, Eye, RiskLevel, ClinicID, PatientID, From, To string
 	Page, PageSize                                        int
+	// BatchID keeps a batch's items only (set by BatchItems, not read
+	// from the query string).
+	BatchID string
 }
 
 // List is a page of the screenings the caller may see, newest first. Reads
@@ -228,7 +231,7 @@ func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Act
 			details[name] = "must be an id"
 		}
 	}
-	f.ClinicID, f.PatientID = q.ClinicID, q.PatientID
+	f.ClinicID, f.PatientID, f.BatchID = q.ClinicID, q.PatientID, q.BatchID
 	var err error
 	if f.From, err = day(q.From, false); err != nil {
 		details["from"] = err.Error()

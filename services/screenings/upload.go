@@ -37,6 +37,10 @@ type UploadInput struct {
 	// DOCTOR, CLINIC_ADMIN or TECHNICIAN of ClinicID, or an ADMIN); empty
 	// when a patient uploads for themselves.
 	PatientID string
+	// BatchID is the batch a staff upload is an item of ("" for a single
+	// upload): the screening names it and its analysis queues behind
+	// single uploads (models.PriorityBatch).
+	BatchID string
 }
 
 // uploadKey names a patient's upload counter in the shared rate_limits table.
@@ -203,6 +207,10 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		sc.IdempotencyKey, sc.IdemPatientID = &key, &a.UserID
 	}
 	dicomColumns(sc, in.Image.DICOM)
+	priority := models.PriorityUpload
+	if in.BatchID != "" {
+		sc.BatchID, priority = &in.BatchID, models.PriorityBatch
+	}
 	err = st.Tx(func(tx *repositories.Store) error {
 		if err := tx.Screenings.Create(sc); err != nil {
 			return err
@@ -217,7 +225,7 @@ func (s *Service) Upload(ctx context.Context, st *repositories.Store, a models.A
 		if err := tx.Patients.Enrol(&models.ClinicPatient{ClinicID: clinicID, PatientID: sc.PatientID, CreatedAt: now}); err != nil {
 			return err
 		}
-		if err := tx.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: id, Account: a.UserID, MaxAttempts: s.Settings.MaxAttempts, CreatedAt: now}); err != nil {
+		if err := tx.Jobs.Enqueue(&models.Job{Kind: models.JobAnalyze, Ref: id, Account: a.UserID, Priority: priority, MaxAttempts: s.Settings.MaxAttempts, CreatedAt: now}); err != nil {
 			return err
 		}
 		return audit.Record(tx, a, role, models.AuditUpload, models.EntityScreening, id, now)
