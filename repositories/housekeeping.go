@@ -49,6 +49,11 @@ type Swept struct {
 	// objects deleted; Total leaves them out.
 	ErasedAccounts int64
 	ErasedObjects  int64
+	// Events counts the live update events (and tickets) older than the
+	// replay window deleted; MessageMails the emails queued for messages
+	// left unread. Total leaves them out.
+	Events       int64
+	MessageMails int64
 }
 
 // Total is the number of rows deleted.

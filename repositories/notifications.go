@@ -16,7 +16,10 @@ func (r *Notifications) Add(ns ...*models.Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
-	return translate(r.db.Create(ns).Error)
+	if err := r.db.Create(ns).Error; err != nil {
+		return translate(err)
+	}
+	return (&Events{db: r.db}).publishNotices(ns)
 }
 
 // NotificationPage is one page of an inbox.

@@ -35,6 +35,8 @@ type Store struct {
 	Invitations   *Invitations
 	Erasure       *Erasure
 	Billing       *Billing
+	Events        *Events
+	Conversations *Conversations
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -60,6 +62,8 @@ func New(db *gorm.DB) *Store {
 		Invitations:   &Invitations{db: db},
 		Erasure:       &Erasure{db: db},
 		Billing:       &Billing{db: db},
+		Events:        &Events{db: db},
+		Conversations: &Conversations{db: db},
 	}
 }
 
