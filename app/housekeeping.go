@@ -9,8 +9,10 @@ import (
 	"gorm.io/gorm"
 
 	"aura/config"
+	"aura/events"
 	"aura/models"
 	"aura/repositories"
+	"aura/services/conversations"
 	"aura/services/privacy"
 	"aura/storage"
 )
@@ -50,6 +52,9 @@ type Housekeeper struct {
 	// Blobs is the object store, whose objects an erasure deletes (nil:
 	// erasures wait until a housekeeper with a store runs).
 	Blobs *storage.Store
+	// Conversations, when set, has each run email the recipients of
+	// messages still unread messages.email_after after they were sent.
+	Conversations *conversations.Service
 }
 
 // NewHousekeeper builds the clean-up worker of the database db.
@@ -111,9 +116,20 @@ func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ra
 		swept.ErasedAccounts, swept.ErasedObjects = int64(erased.Accounts), int64(erased.Objects)
 		err = errors.Join(err, eerr)
 	}
+	// Live update events older than the replay window, spent tickets.
+	if rctx.Err() == nil {
+		n, perr := repositories.New(h.db.WithContext(rctx)).Events.Prune(now.Add(-events.ReplayWindow))
+		swept.Events = n
+		err = errors.Join(err, perr)
+	}
+	if h.Conversations != nil && rctx.Err() == nil {
+		n, merr := h.Conversations.MailUnread(rctx, repositories.New(h.db.WithContext(rctx)), now, h.Batch)
+		swept.MessageMails = int64(n)
+		err = errors.Join(err, merr)
+	}
 	attrs := []any{"sessions", swept.Sessions, "refresh_tokens", swept.RefreshTokens,
 		"action_tokens", swept.ActionTokens, "outbox", swept.Outbox, "rate_limits", swept.RateLimits,
-		"erased_accounts", swept.ErasedAccounts, "erased_objects", swept.ErasedObjects,
+		"erased_accounts", swept.ErasedAccounts, "events", swept.Events, "message_mails", swept.MessageMails, "erased_objects", swept.ErasedObjects,
 		"took", time.Since(start).Round(time.Millisecond).String()}
 	switch {
 	case err == nil:
@@ -135,6 +151,7 @@ func (a *App) addHousekeeper() {
 		h := NewHousekeeper(a.DB, a.Cfg.Housekeeping, a.Log)
 		h.Clock = a.Clock
 		h.Blobs = a.Blobs
+		h.Conversations = a.Conversations
 		a.workers = append(a.workers, h.Run)
 	}
 }

@@ -6,11 +6,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"aura/events"
 	"aura/repositories"
 	"aura/services/accounts"
 	"aura/services/audit"
 	"aura/services/billing"
 	"aura/services/clinics"
+	"aura/services/conversations"
 	"aura/services/notifications"
 	"aura/services/patients"
 	"aura/services/privacy"
@@ -30,6 +32,11 @@ type Deps struct {
 	Audit         *audit.Service
 	Screenings    *screenings.Service
 	Notifications *notifications.Service
+	Conversations *conversations.Service
+	// Hub delivers the live updates of GET /api/events (nil: the endpoint
+	// answers 404); EventSettings steer its streams.
+	Hub           *events.Hub
+	EventSettings EventSettings
 	// Privacy exports a patient's data (the deletion is Accounts').
 	Privacy *privacy.Service
 	// Billing is the credit ledger. With BillingOff its endpoints answer

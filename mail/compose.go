@@ -40,6 +40,9 @@ var subjects = map[string]string{
 	models.MailVerifyEmail + ".vi":       "Xác minh địa chỉ email của bạn cho AURA",
 	models.MailResetPassword + ".vi":     "Đặt lại mật khẩu AURA của bạn",
 	models.MailPasswordChanged + ".vi":   "Mật khẩu AURA của bạn đã được thay đổi",
+	// A message unread for messages.email_after.
+	models.MailMessageReceived + ".vi": "Bạn có tin nhắn chưa đọc trên AURA",
+	models.MailMessageReceived + ".en": "You have an unread message on AURA",
 	// Invitations.
 	models.MailInvitation + ".vi":        "Bạn được mời tham gia một phòng khám trên AURA",
 	models.MailInvitation + ".en":        "You are invited to join a clinic on AURA",

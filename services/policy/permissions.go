@@ -30,6 +30,9 @@ const (
 	// A patient's own data.
 	PermOwnProfile    Permission = "patients.own"
 	PermOwnScreenings Permission = "screenings.own"
+	// PermOwnConversations: a patient's conversations with the clinics
+	// they have a screening at or are enrolled in.
+	PermOwnConversations Permission = "conversations.own"
 
 	// Held in a clinic.
 	PermStaffRead         Permission = "staff.read"
@@ -45,13 +48,17 @@ const (
 	PermScreeningsResults Permission = "screenings.results"
 	PermScreeningsReview  Permission = "screenings.review"
 	PermClinicsAdminister Permission = "clinics.administer"
+	// PermConversations: to open, read and write the clinic's conversations
+	// with its patients (DOCTOR and CLINIC_ADMIN; not TECHNICIAN, not ADMIN
+	// as such).
+	PermConversations Permission = "conversations.clinic"
 )
 
 // clinicPermissions are the permissions held per clinic.
 var clinicPermissions = []Permission{
 	PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 	PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-	PermScreeningsReview, PermClinicsAdminister,
+	PermScreeningsReview, PermClinicsAdminister, PermConversations,
 }
 
 // Clinic reports whether p is held per clinic.
@@ -63,14 +70,14 @@ var table = []struct {
 	role  string
 	perms []Permission
 }{
-	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply}},
+	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply, PermOwnConversations}},
 	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsList, PermPatientsRead, PermPatientsInvite,
-		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview}},
+		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview, PermConversations}},
 	{models.RoleClinicAdmin, []Permission{PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister}},
+		PermClinicsAdminister, PermConversations}},
 	{models.RoleTechnician, []Permission{PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake}},
 	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermClinicsManage,
