@@ -21,8 +21,8 @@ func enrolDirect(t *testing.T, s *testenv.Server, clinicID, patientID string) {
 }
 
 type conversationOut struct {
-	ID     string
-	Clinic struct{ ID, Name string }
+	ID      string
+	Clinic  struct{ ID, Name string }
 	Patient struct {
 		ID, FullName string
 	}
