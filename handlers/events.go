@@ -114,11 +114,15 @@ func (d *Deps) Events(c *gin.Context) error {
 	sub := d.Hub.Subscribe(u.ID)
 	defer d.Hub.Unsubscribe(sub)
 	var backlog []models.Event
+	var err error
 	if resume != "" {
-		var err error
 		if backlog, err = renewStore(c).Events.Replay(u.ID, after, d.EventSettings.Clock.Now().Add(-events.ReplayWindow), replayMax); err != nil {
 			return err
 		}
+	} else if after, err = renewStore(c).Events.LastID(); err != nil {
+		// A new stream starts after what was stored when it opened (the
+		// hub may still be handing out older events).
+		return err
 	}
 
 	w := c.Writer
@@ -148,7 +152,7 @@ func (d *Deps) Events(c *gin.Context) error {
 	}
 	var last uint64
 	emit := func(e models.Event) bool {
-		if e.ID <= last || (resume != "" && e.ID <= after) {
+		if e.ID <= last || e.ID <= after {
 			return true
 		}
 		last = e.ID

@@ -24,6 +24,8 @@ type sseStream struct {
 	Header http.Header
 	events chan sseEvent
 	ended  chan struct{}
+	// last is the id of the last event next returned.
+	last string
 	cancel context.CancelFunc
 }
 
@@ -96,6 +98,7 @@ func (st *sseStream) next(t testing.TB, kind string, wait time.Duration) sseEven
 		select {
 		case e := <-st.events:
 			if !e.Comment && e.Event == kind {
+				st.last = e.ID
 				return e
 			}
 		case <-st.ended:
@@ -104,6 +107,7 @@ func (st *sseStream) next(t testing.TB, kind string, wait time.Duration) sseEven
 				select {
 				case e := <-st.events:
 					if !e.Comment && e.Event == kind {
+						st.last = e.ID
 						return e
 					}
 				default:
