@@ -25,7 +25,7 @@ type sseStream struct {
 	events chan sseEvent
 	ended  chan struct{}
 	// last is the id of the last event next returned.
-	last string
+	last   string
 	cancel context.CancelFunc
 }
 
