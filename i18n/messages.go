@@ -68,6 +68,11 @@ var vi = map[string]string{
 	"Screening indicators, not a diagnosis; a doctor reviews every case":                            "Chỉ số sàng lọc, không phải chẩn đoán; mọi trường hợp đều được bác sĩ xem xét",
 
 	// Field details.
+	"must be at most 4000 characters":                            "tối đa 4000 ký tự",
+	"must be the id of an event":                                 "phải là mã của một sự kiện",
+	"is not a message of this conversation":                      "không phải tin nhắn của cuộc trò chuyện này",
+	"must not contain control characters other than line breaks": "không được chứa ký tự điều khiển ngoài dấu xuống dòng",
+	"is not a screening of this patient at this clinic":          "không phải ca sàng lọc của bệnh nhân này tại phòng khám này",
 	"is required":                                            "là bắt buộc",
 	"is empty":                                               "đang trống",
 	"is too long":                                            "quá dài",
