@@ -448,7 +448,7 @@ var defaults = map[string]any{
 	"limits.messages.per_minute":       30,
 	"messages.email_after":             "1h",
 	"events.heartbeat":                 "25s",
-	"events.session_check":             "10s",
+	"events.session_check":             "20s",
 	"privacy.erasure_grace":            "720h",
 	"mail.driver":                      "log",
 	"mail.from":                        "AURA <no-reply@aura.local>",

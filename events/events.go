@@ -69,7 +69,7 @@ func (s *Sub) drop() { s.once.Do(func() { close(s.Done) }) }
 
 // subBuffer is how many events a stream may have waiting before it is
 // dropped as too slow.
-const subBuffer = 64
+const subBuffer = 16
 
 // Hub fans the stored events out to this instance's streams.
 type Hub struct {

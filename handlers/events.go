@@ -25,7 +25,7 @@ type EventSettings struct {
 	// stream open through proxies (events.heartbeat, 25s).
 	Heartbeat time.Duration
 	// SessionCheck is how often a stream checks its session is still live
-	// and its roles still held (events.session_check, 10s).
+	// and its roles still held (events.session_check, 20s).
 	SessionCheck time.Duration
 	// Clock is the time of tickets and of the replay window.
 	Clock models.Clock
