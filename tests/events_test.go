@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -163,4 +162,22 @@ func waitSubscribed(t testing.TB, s *testenv.Server, n int) {
 	t.Fatalf("%d streams subscribed, want %d", s.App.Events.Count(), n)
 }
 
-var _ = fmt.Sprint
+
+// TestEventStreamOutlivesServerTimeouts: a stream stays open past the
+// server's read and write timeouts (each write has its own deadline).
+func TestEventStreamOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	s := testenv.Start(t, testenv.Config(t, "sqlite://", map[string]string{
+		"AURA_SERVER_READ_TIMEOUT": "1s", "AURA_SERVER_WRITE_TIMEOUT": "1s", "AURA_EVENTS_HEARTBEAT": "400ms"}))
+	w := worldOn(t, s)
+	enrolDirect(t, s, w.c1, w.p1.ID)
+	c := openConversation(t, s, w.p1.Token, map[string]any{"clinicId": w.c1}, http.StatusCreated)
+	st := bearerStream(t, s, w.p1.Token, nil)
+	time.Sleep(2500 * time.Millisecond)
+	m := postMessage(t, s, w.d1.Token, c.ID, "still there?")
+	var got messageOut
+	st.next(t, "message", 5*time.Second).decode(t, &got)
+	if got.ID != m.ID {
+		t.Fatalf("got %s, want %s", got.ID, m.ID)
+	}
+}
