@@ -162,7 +162,6 @@ func waitSubscribed(t testing.TB, s *testenv.Server, n int) {
 	t.Fatalf("%d streams subscribed, want %d", s.App.Events.Count(), n)
 }
 
-
 // TestEventStreamOutlivesServerTimeouts: a stream stays open past the
 // server's read and write timeouts (each write has its own deadline).
 func TestEventStreamOutlivesServerTimeouts(t *testing.T) {
