@@ -40,9 +40,10 @@ func (a *App) newMetrics() {
 		},
 		QueueTimeout: 2 * time.Second,
 		Kinds:        []string{models.JobAnalyze, models.QueueMail},
-		MailKinds:    []string{models.MailVerifyEmail, models.MailResetPassword, models.MailPasswordChanged, models.MailScreeningReviewed},
-		Hasher:       a.Accounts.Hasher,
-		Log:          a.Log,
+		MailKinds: []string{models.MailVerifyEmail, models.MailResetPassword, models.MailPasswordChanged, models.MailScreeningReviewed,
+			models.MailMessageReceived},
+		Hasher: a.Accounts.Hasher,
+		Log:    a.Log,
 	})
 	a.Accounts.Observer = a.Metrics
 	if a.Analysis != nil {
