@@ -45,14 +45,13 @@ type ConversationRead struct {
 
 // MessageMail is one recipient of a message who gets an email if the
 // message is still unread at DueAt (messages.email_after after it was
-// sent); DoneAt is set once the email was queued or found needless, so it
-// is considered once.
+// sent). The row is deleted when the email is queued or found needless (in
+// the transaction that queues it), so it is considered once.
 type MessageMail struct {
-	MessageID string     `gorm:"type:varchar(36);primaryKey"`
-	UserID    string     `gorm:"type:varchar(36);primaryKey"`
-	DueAt     time.Time  `gorm:"not null;index:idx_message_mails_due,priority:2"`
-	DoneAt    *time.Time `gorm:"index:idx_message_mails_due,priority:1"`
-	Message   *Message   `gorm:"foreignKey:MessageID;constraint:OnDelete:CASCADE"`
+	MessageID string    `gorm:"type:varchar(36);primaryKey"`
+	UserID    string    `gorm:"type:varchar(36);primaryKey"`
+	DueAt     time.Time `gorm:"not null;index"`
+	Message   *Message  `gorm:"foreignKey:MessageID;constraint:OnDelete:CASCADE"`
 }
 
 // Notice and mail kinds of conversations.

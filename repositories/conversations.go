@@ -259,7 +259,7 @@ type DueMail struct {
 	Unread                                                     bool
 }
 
-// DueMails returns up to limit emails due at now not yet considered, with
+// DueMails returns up to limit emails due at now, with
 // whether the message is still unread by its recipient.
 func (r *Conversations) DueMails(now time.Time, limit int) ([]DueMail, error) {
 	var out []DueMail
@@ -269,14 +269,13 @@ func (r *Conversations) DueMails(now time.Time, limit int) ([]DueMail, error) {
 			THEN 0 ELSE 1 END AS unread
 		FROM message_mails mm JOIN messages m ON m.id = mm.message_id JOIN conversations c ON c.id = m.conversation_id
 		JOIN clinics cl ON cl.id = c.clinic_id JOIN users u ON u.id = mm.user_id
-		WHERE mm.done_at IS NULL AND mm.due_at <= ? ORDER BY mm.due_at LIMIT ?`, now, limit).Scan(&out).Error
+		WHERE mm.due_at <= ? ORDER BY mm.due_at LIMIT ?`, now, limit).Scan(&out).Error
 	return out, translate(err)
 }
 
-// MailDone marks one owed email considered; false when another run did it
-// first.
-func (r *Conversations) MailDone(messageID, userID string, now time.Time) (bool, error) {
-	res := r.db.Model(&models.MessageMail{}).Where("message_id = ? AND user_id = ? AND done_at IS NULL", messageID, userID).
-		Update("done_at", now)
+// MailDone deletes one owed email (queued or needless); false when another
+// run took it first.
+func (r *Conversations) MailDone(messageID, userID string) (bool, error) {
+	res := r.db.Where("message_id = ? AND user_id = ?", messageID, userID).Delete(&models.MessageMail{})
 	return res.RowsAffected == 1, translate(res.Error)
 }

@@ -384,6 +384,11 @@ func TestConversationUnreadEmail(t *testing.T) {
 		if got := mails(); len(got) != 1 || got[w.d1.Email] != 1 {
 			t.Fatalf("mails after more runs %v", got)
 		}
+		var owed int64
+		testenv.Must(t, s.App.DB.Model(&models.MessageMail{}).Count(&owed).Error, "count")
+		if owed != 0 {
+			t.Fatalf("%d owed emails left", owed)
+		}
 	})
 }
 

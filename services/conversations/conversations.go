@@ -109,11 +109,24 @@ func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Act
 		return p, err
 	}
 	now := s.Clock.Now()
+	roles := map[string]string{} // the role the caller writes under, per clinic
 	for _, r := range p.Items {
-		if r.Last != nil && (r.PatientUserID == nil || *r.PatientUserID != a.UserID) {
-			if err := audit.Record(st, a, "", models.AuditMessagesRead, models.EntityConversation, r.ID, now); err != nil {
+		if r.Last == nil || (r.PatientUserID != nil && *r.PatientUserID == a.UserID) {
+			continue
+		}
+		role, ok := roles[r.ClinicID]
+		if !ok {
+			rs, err := st.Conversations.StaffRoles(r.ClinicID, a.UserID)
+			if err != nil {
 				return p, err
 			}
+			if len(rs) > 0 {
+				role = rs[0]
+			}
+			roles[r.ClinicID] = role
+		}
+		if err := audit.Record(st, a, role, models.AuditMessagesRead, models.EntityConversation, r.ID, now); err != nil {
+			return p, err
 		}
 	}
 	return p, nil
@@ -327,7 +340,7 @@ func (s *Service) MailUnread(ctx context.Context, st *repositories.Store, now ti
 		}
 		for _, d := range due {
 			err := st.Tx(func(tx *repositories.Store) error {
-				ok, err := tx.Conversations.MailDone(d.MessageID, d.UserID, now)
+				ok, err := tx.Conversations.MailDone(d.MessageID, d.UserID)
 				if err != nil || !ok || !d.Unread {
 					return err
 				}
