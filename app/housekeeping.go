@@ -9,10 +9,12 @@ import (
 	"gorm.io/gorm"
 
 	"aura/config"
+	"aura/events"
 	"aura/models"
 	"aura/repositories"
 	"aura/services/alerts"
 	"aura/services/billing"
+	"aura/services/conversations"
 	"aura/services/privacy"
 	"aura/storage"
 )
@@ -56,6 +58,9 @@ type Housekeeper struct {
 	// Alerts escalates the alerts still open after alerts.escalate_after
 	// (nil: none are).
 	Alerts *alerts.Service
+	// Conversations, when set, has each run email the recipients of
+	// messages still unread messages.email_after after they were sent.
+	Conversations *conversations.Service
 }
 
 // NewHousekeeper builds the clean-up worker of the database db.
@@ -133,11 +138,22 @@ func (h *Housekeeper) RunOnce(ctx context.Context) (swept repositories.Swept, ra
 		escalated, aerr = h.EscalateAlerts(rctx)
 		err = errors.Join(err, aerr)
 	}
+	// Live update events older than the replay window, spent tickets.
+	if rctx.Err() == nil {
+		n, perr := repositories.New(h.db.WithContext(rctx)).Events.Prune(now.Add(-events.ReplayWindow))
+		swept.Events = n
+		err = errors.Join(err, perr)
+	}
+	if h.Conversations != nil && rctx.Err() == nil {
+		n, merr := h.Conversations.MailUnread(rctx, repositories.New(h.db.WithContext(rctx)), now, h.Batch)
+		swept.MessageMails = int64(n)
+		err = errors.Join(err, merr)
+	}
 	attrs := []any{"sessions", swept.Sessions, "refresh_tokens", swept.RefreshTokens,
 		"action_tokens", swept.ActionTokens, "outbox", swept.Outbox, "rate_limits", swept.RateLimits,
 		"erased_accounts", swept.ErasedAccounts, "erased_objects", swept.ErasedObjects,
 		"expired_orders", swept.ExpiredOrders, "expired_credit_lots", swept.ExpiredLots, "expired_credits", swept.ExpiredCredits,
-		"escalated_alerts", escalated,
+		"escalated_alerts", escalated, "events", swept.Events, "message_mails", swept.MessageMails,
 		"took", time.Since(start).Round(time.Millisecond).String()}
 	switch {
 	case err == nil:
@@ -179,6 +195,7 @@ func (a *App) addHousekeeper() {
 		h.Clock = a.Clock
 		h.Blobs = a.Blobs
 		h.Alerts = a.NewAlerts()
+		h.Conversations = a.Conversations
 		a.workers = append(a.workers, h.Run)
 	}
 }

@@ -41,7 +41,7 @@ func (a *App) newMetrics() {
 		QueueTimeout: 2 * time.Second,
 		Kinds:        []string{models.JobAnalyze, models.QueueMail},
 		MailKinds: []string{models.MailVerifyEmail, models.MailResetPassword, models.MailPasswordChanged, models.MailScreeningReviewed,
-			models.MailAlertOpened, models.MailAlertEscalated},
+			models.MailAlertOpened, models.MailAlertEscalated, models.MailMessageReceived},
 		Hasher: a.Accounts.Hasher,
 		Log:    a.Log,
 	})

@@ -18,6 +18,7 @@ import (
 	"aura/apidoc"
 	"aura/config"
 	"aura/database"
+	"aura/events"
 	"aura/handlers"
 	"aura/mail"
 	"aura/metrics"
@@ -29,6 +30,7 @@ import (
 	"aura/services/audit"
 	"aura/services/billing"
 	"aura/services/clinics"
+	"aura/services/conversations"
 	"aura/services/notifications"
 	"aura/services/patients"
 	"aura/services/privacy"
@@ -61,10 +63,15 @@ type App struct {
 	Metrics *metrics.Metrics
 	// Backups takes the scheduled backups; nil when backup.every is off.
 	Backups *BackupScheduler
-	workers []func(ctx context.Context)
-	probe   *repositories.Probe
-	deps    *handlers.Deps
-	mail    *mail.Sender
+	// Events delivers the live updates of GET /api/events on this instance.
+	Events *events.Hub
+	// Conversations are the conversation rules (housekeeping mails their
+	// unread messages).
+	Conversations *conversations.Service
+	workers       []func(ctx context.Context)
+	probe         *repositories.Probe
+	deps          *handlers.Deps
+	mail          *mail.Sender
 	// metricsLn is the operators' listener (metrics.addr), once opened.
 	metricsLn net.Listener
 }
@@ -109,6 +116,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		a.closeDB()
 		return nil, err
 	}
+	a.addEvents()
 	a.addHousekeeper()
 	if cfg.Database.AutoMigrate {
 		if err := database.Migrate(ctx, db, log); err != nil {
@@ -195,7 +203,9 @@ func (a *App) router() *gin.Engine {
 	d := &handlers.Deps{Engine: a.Cfg.Database.DSN.Engine, Version: build.view(), Accounts: a.Accounts, Probe: a.probe,
 		Clinics: &clinics.Service{Clock: a.Clock, Settings: clinics.Settings{
 			DefaultLang: a.Cfg.I18n.DefaultLanguage, FrontendURL: a.Cfg.Mail.FrontendURL}}, Patients: &patients.Service{Clock: a.Clock}, Audit: &audit.Service{Clock: a.Clock},
-		Screenings: a.Screenings, Notifications: &notifications.Service{Clock: a.Clock}, Templates: &templates.Service{Clock: a.Clock}}
+		Screenings: a.Screenings, Notifications: &notifications.Service{Clock: a.Clock}, Templates: &templates.Service{Clock: a.Clock},
+		Conversations: a.Conversations, Hub: a.Events,
+		EventSettings: handlers.EventSettings{Heartbeat: a.Cfg.Events.Heartbeat, SessionCheck: a.Cfg.Events.SessionCheck, Clock: a.Clock}}
 	if a.Blobs != nil {
 		d.Storage = a.Blobs
 	}
@@ -234,6 +244,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       s.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if a.Events != nil {
+		// Open streams end at once, so the grace period is not spent
+		// waiting for them.
+		srv.RegisterOnShutdown(a.Events.Close)
 	}
 	stopMetrics, err := a.serveMetrics()
 	if err != nil {

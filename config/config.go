@@ -46,6 +46,8 @@ type Config struct {
 	Backup       BackupConfig       `mapstructure:"backup"`
 	Billing      BillingConfig      `mapstructure:"billing"`
 	Alerts       AlertsConfig       `mapstructure:"alerts"`
+	Messages     MessagesConfig     `mapstructure:"messages"`
+	Events       EventsConfig       `mapstructure:"events"`
 
 	// GeneratedSecret is true when no JWT secret was configured and a random
 	// one was made for this process (development only).
@@ -255,6 +257,27 @@ type LimitsConfig struct {
 	Email    EmailLimit    `mapstructure:"email"`
 	Upload   UploadLimit   `mapstructure:"upload"`
 	Export   ExportLimit   `mapstructure:"export"`
+	Messages MessagesLimit `mapstructure:"messages"`
+}
+
+// MessagesLimit bounds the messages one account may post per minute in
+// conversations, across instances (0: no limit).
+type MessagesLimit struct {
+	PerMinute int `mapstructure:"per_minute"`
+}
+
+// MessagesConfig steers conversations: a message still unread EmailAfter
+// after it was sent is emailed to its recipients (by housekeeping).
+type MessagesConfig struct {
+	EmailAfter time.Duration `mapstructure:"email_after"`
+}
+
+// EventsConfig steers the live update streams (GET /api/events): the
+// comment line sent on a quiet stream every Heartbeat, and how often a
+// stream checks that its session is live and its roles held.
+type EventsConfig struct {
+	Heartbeat    time.Duration `mapstructure:"heartbeat"`
+	SessionCheck time.Duration `mapstructure:"session_check"`
 }
 
 // ExportLimit bounds the exports of their data (GET
@@ -447,6 +470,10 @@ var defaults = map[string]any{
 	"limits.upload.window":             "1h",
 	"limits.export.max":                5,
 	"limits.export.window":             "1h",
+	"limits.messages.per_minute":       30,
+	"messages.email_after":             "1h",
+	"events.heartbeat":                 "25s",
+	"events.session_check":             "20s",
 	"privacy.erasure_grace":            "720h",
 	"privacy.pseudonym_key":            "",
 	"alerts.escalate_after":            "24h",

@@ -6,12 +6,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"aura/events"
 	"aura/repositories"
 	"aura/services/accounts"
 	"aura/services/alerts"
 	"aura/services/audit"
 	"aura/services/billing"
 	"aura/services/clinics"
+	"aura/services/conversations"
 	"aura/services/notifications"
 	"aura/services/patients"
 	"aura/services/privacy"
@@ -34,7 +36,12 @@ type Deps struct {
 	Alerts        *alerts.Service
 	Notifications *notifications.Service
 	// Templates are the admins' mail and notice texts.
-	Templates *templates.Service
+	Templates     *templates.Service
+	Conversations *conversations.Service
+	// Hub delivers the live updates of GET /api/events (nil: the endpoint
+	// answers 404); EventSettings steer its streams.
+	Hub           *events.Hub
+	EventSettings EventSettings
 	// Privacy exports a patient's data (the deletion is Accounts').
 	Privacy *privacy.Service
 	// Billing is the credit ledger. With BillingOff its endpoints answer

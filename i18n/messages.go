@@ -75,6 +75,11 @@ var vi = map[string]string{
 	"must be a positive number":                        "phải là số dương",
 
 	// Field details.
+	"must be at most 4000 characters":                            "tối đa 4000 ký tự",
+	"must be the id of an event":                                 "phải là mã của một sự kiện",
+	"is not a message of this conversation":                      "không phải tin nhắn của cuộc trò chuyện này",
+	"must not contain control characters other than line breaks": "không được chứa ký tự điều khiển ngoài dấu xuống dòng",
+	"is not a screening of this patient at this clinic":          "không phải ca sàng lọc của bệnh nhân này tại phòng khám này",
 	"is required":                                            "là bắt buộc",
 	"is empty":                                               "đang trống",
 	"is too long":                                            "quá dài",

@@ -45,6 +45,9 @@ var subjects = map[string]string{
 	models.MailAlertOpened + ".en":    "A new alert on AURA needs attention",
 	models.MailAlertEscalated + ".vi": "Cảnh báo trên AURA vẫn chưa được tiếp nhận",
 	models.MailAlertEscalated + ".en": "An alert on AURA is still open",
+	// A message unread for messages.email_after.
+	models.MailMessageReceived + ".vi": "Bạn có tin nhắn chưa đọc trên AURA",
+	models.MailMessageReceived + ".en": "You have an unread message on AURA",
 	// Invitations.
 	models.MailInvitation + ".vi":        "Bạn được mời tham gia một phòng khám trên AURA",
 	models.MailInvitation + ".en":        "You are invited to join a clinic on AURA",

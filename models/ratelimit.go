@@ -15,5 +15,6 @@ type RateLimit struct {
 func All() []any {
 	return []any{&User{}, &Role{}, &UserRole{}, &Session{}, &RefreshToken{}, &ActionToken{}, &OutboxMessage{}, &RateLimit{},
 		&Clinic{}, &Doctor{}, &ClinicMember{}, &Patient{}, &ClinicPatient{}, &Screening{}, &AuditLog{}, &Job{}, &Notification{}, &AnalysisProfile{},
-		&Invitation{}, &Device{}, &Wallet{}, &CreditEntry{}, &CreditLot{}, &Package{}, &Order{}, &MessageTemplate{}, &Alert{}, &Batch{}}
+		&Invitation{}, &Device{}, &Wallet{}, &CreditEntry{}, &CreditLot{}, &Package{}, &Order{}, &MessageTemplate{}, &Alert{}, &Batch{},
+		&Conversation{}, &Message{}, &ConversationRead{}, &MessageMail{}, &Event{}, &EventTicket{}}
 }

@@ -56,6 +56,11 @@ type Swept struct {
 	ExpiredOrders  int64
 	ExpiredLots    int64
 	ExpiredCredits int64
+	// Events counts the live update events (and tickets) older than the
+	// replay window deleted; MessageMails the emails queued for messages
+	// left unread. Total leaves them out.
+	Events       int64
+	MessageMails int64
 }
 
 // Total is the number of rows deleted.

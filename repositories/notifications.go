@@ -24,7 +24,10 @@ func (r *Notifications) Add(ns ...*models.Notification) error {
 			return err
 		}
 	}
-	return translate(r.db.Create(ns).Error)
+	if err := r.db.Create(ns).Error; err != nil {
+		return translate(err)
+	}
+	return (&Events{db: r.db}).publishNotices(ns)
 }
 
 // NotificationPage is one page of an inbox.

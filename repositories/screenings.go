@@ -31,7 +31,10 @@ func (r *Screenings) ReleaseClaims(clinicID, doctorID string, now time.Time) ([]
 	err := r.db.Model(&models.Screening{}).
 		Where("id IN ? AND reviewer_id = ? AND status = ?", ids, doctorID, models.StatusInReview).
 		Updates(map[string]any{"status": models.StatusAwaitingReview, "reviewer_id": nil, "claimed_at": nil, "updated_at": now}).Error
-	return ids, translate(err)
+	if err != nil {
+		return ids, translate(err)
+	}
+	return ids, (&Events{db: r.db}).publishScreenings(now, ids...)
 }
 
 // ScreeningRow is a screening with what its views show of its patient,
@@ -190,7 +193,7 @@ func (r *Screenings) List(f ScreeningFilter, scope Scope, page, pageSize int) (S
 func (r *Screenings) SetStatus(id string, from []string, status string, now time.Time) (bool, error) {
 	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, from).
 		Updates(map[string]any{"status": status, "updated_at": now})
-	return res.RowsAffected == 1, translate(res.Error)
+	return r.changed(res, now, id)
 }
 
 // SaveAnalysis records a finished analysis (a.CompletedAt set) after
@@ -212,7 +215,19 @@ func (r *Screenings) SaveAnalysis(id string, a models.Analysis, attempts int) (b
 	if res.Error != nil || res.RowsAffected != 1 {
 		return false, translate(res.Error)
 	}
-	return true, r.refreshLatestRisk(id)
+	if err := r.refreshLatestRisk(id); err != nil {
+		return false, err
+	}
+	return true, (&Events{db: r.db}).publishScreenings(*a.CompletedAt, id)
+}
+
+// changed is the answer of a conditional status update: whether it changed
+// the screening, its event published when it did.
+func (r *Screenings) changed(res *gorm.DB, now time.Time, id string) (bool, error) {
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, translate(res.Error)
+	}
+	return true, (&Events{db: r.db}).publishScreenings(now, id)
 }
 
 // refreshLatestRisk brings the latest risk level of the enrolment of
@@ -250,7 +265,7 @@ func (r *Screenings) Fail(id, code, message string, attempts int, now time.Time)
 	res := r.db.Model(&models.Screening{}).Where("id = ? AND status IN ?", id, []string{models.StatusQueued, models.StatusProcessing}).
 		Updates(map[string]any{"status": models.StatusFailed, "failure_code": code, "failure_message": cleanError(message),
 			"attempts": attempts, "updated_at": now})
-	return res.RowsAffected == 1, translate(res.Error)
+	return r.changed(res, now, id)
 }
 
 // Claim gives the screening to doctorID for review if it awaits review and
@@ -262,14 +277,14 @@ func (r *Screenings) Claim(id, doctorID string, now time.Time) (bool, error) {
 		Where("id = ? AND status = ? AND clinic_id IN (SELECT cm.clinic_id FROM clinic_members cm WHERE cm.user_id = ? AND cm.role = ?)",
 			id, models.StatusAwaitingReview, doctorID, models.RoleDoctor).
 		Updates(map[string]any{"status": models.StatusInReview, "reviewer_id": doctorID, "claimed_at": now, "updated_at": now})
-	return res.RowsAffected == 1, translate(res.Error)
+	return r.changed(res, now, id)
 }
 
 // Release gives the doctor's claim back; false when the doctor did not hold it.
 func (r *Screenings) Release(id, doctorID string, now time.Time) (bool, error) {
 	res := r.db.Model(&models.Screening{}).Where("id = ? AND status = ? AND reviewer_id = ?", id, models.StatusInReview, doctorID).
 		Updates(map[string]any{"status": models.StatusAwaitingReview, "reviewer_id": nil, "claimed_at": nil, "updated_at": now})
-	return res.RowsAffected == 1, translate(res.Error)
+	return r.changed(res, now, id)
 }
 
 // Verdict is a doctor's review of a screening.
@@ -294,7 +309,10 @@ func (r *Screenings) Review(id, doctorID string, v Verdict, now time.Time) (bool
 	if res.Error != nil || res.RowsAffected != 1 {
 		return false, translate(res.Error)
 	}
-	return true, r.refreshLatestRisk(id)
+	if err := r.refreshLatestRisk(id); err != nil {
+		return false, err
+	}
+	return true, (&Events{db: r.db}).publishScreenings(now, id)
 }
 
 // AnalyzerUse is one analyzer version's share of the recorded analyses.

@@ -38,6 +38,8 @@ type Store struct {
 	Billing       *Billing
 	Templates     *Templates
 	Batches       *Batches
+	Events        *Events
+	Conversations *Conversations
 }
 
 // New builds every repository on db, which should carry the request's context
@@ -50,6 +52,7 @@ func New(db *gorm.DB) *Store {
 	b.clinics.db, b.doctors.db, b.members.db, b.patients.db, b.screenings.db = db, db, db, db, db
 	b.audit.db, b.jobs.db, b.notifications.db, b.profiles.db, b.invitations.db = db, db, db, db, db
 	b.erasure.db, b.billing.db, b.templates.db, b.alerts.db, b.batches.db = db, db, db, db, db
+	b.events.db, b.conversations.db = db, db
 	b.store = Store{
 		db:       db,
 		Users:    &b.users,
@@ -73,6 +76,8 @@ func New(db *gorm.DB) *Store {
 		Templates:     &b.templates,
 		Alerts:        &b.alerts,
 		Batches:       &b.batches,
+		Events:        &b.events,
+		Conversations: &b.conversations,
 	}
 	return &b.store
 }
@@ -100,6 +105,8 @@ type storeBlock struct {
 	templates     Templates
 	alerts        Alerts
 	batches       Batches
+	events        Events
+	conversations Conversations
 }
 
 // Context is the context the Store's handle carries.

@@ -55,6 +55,11 @@ var caseField = map[string]struct{ field, value, rest string }{
 	// A clinic's batches.
 	"/api/clinics/:id/batches": {"name", `"Camp"`, ""},
 	"/api/batches/:id/close":   {"x", "1", ""},
+	// Conversations and live updates.
+	"POST /api/conversations":         {"clinicId", `"00000000-0000-4000-8000-000000000000"`, ""},
+	"/api/conversations/:id/messages": {"body", `"hi"`, ""},
+	"/api/conversations/:id/read":     {"upTo", `"00000000-0000-4000-8000-000000000000"`, ""},
+	"/api/events/ticket":              {"x", "1", ""},
 	// A patient's doctor in a clinic.
 	"/api/clinics/:id/patients/:patientId/invite": {"x", "1", ""},
 	"/api/clinics/:id/patients/:patientId/doctor": {"doctorId", `"00000000-0000-4000-8000-000000000000"`, ""},

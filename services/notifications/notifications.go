@@ -158,3 +158,29 @@ func Alert(notice, kind, level, userID, screeningID, clinicName, patientCode, la
 	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: notice, Title: t[0], Body: body,
 		ScreeningID: &sid, CreatedAt: now.Now()}
 }
+
+// messageTexts are the title and body of MESSAGE_RECEIVED, per side of the
+// recipient and language; the body is formatted with the clinic's name. The
+// message itself is not quoted: it is read in the conversation.
+var messageTexts = map[bool]map[string][2]string{
+	// To the patient.
+	true: {
+		"vi": {"Tin nhắn mới từ phòng khám", "%s đã gửi cho bạn một tin nhắn mới. Hãy mở cuộc trò chuyện để đọc."},
+		"en": {"New message from your clinic", "%s sent you a new message. Open the conversation to read it."},
+	},
+	// To the clinic's staff.
+	false: {
+		"vi": {"Tin nhắn mới từ bệnh nhân", "Một bệnh nhân của %s đã gửi tin nhắn mới. Hãy mở cuộc trò chuyện để đọc."},
+		"en": {"New message from a patient", "A patient of %s sent a new message. Open the conversation to read it."},
+	},
+}
+
+// Message builds the MESSAGE_RECEIVED notice for user (the patient when
+// toPatient, else a staff member) about a message in a conversation with the
+// clinic named clinicName, in lang; screeningID is the screening the message
+// is about, if any.
+func Message(userID string, toPatient bool, clinicName string, screeningID *string, lang string, now models.Clock) *models.Notification {
+	t := messageTexts[toPatient][i18n.Lang(lang)]
+	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: models.NoticeMessageReceived, Title: t[0],
+		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: screeningID, CreatedAt: now.Now()}
+}

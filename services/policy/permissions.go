@@ -37,6 +37,9 @@ const (
 	// A patient's own data.
 	PermOwnProfile    Permission = "patients.own"
 	PermOwnScreenings Permission = "screenings.own"
+	// PermOwnConversations: a patient's conversations with the clinics
+	// they have a screening at or are enrolled in.
+	PermOwnConversations Permission = "conversations.own"
 
 	// Held in a clinic.
 	PermStaffRead         Permission = "staff.read"
@@ -59,13 +62,17 @@ const (
 	// PermBatches is the work with a clinic's batches: make, fill, close,
 	// follow and list them.
 	PermBatches Permission = "batches.manage"
+	// PermConversations: to open, read and write the clinic's conversations
+	// with its patients (DOCTOR and CLINIC_ADMIN; not TECHNICIAN, not ADMIN
+	// as such).
+	PermConversations Permission = "conversations.clinic"
 )
 
 // clinicPermissions are the permissions held per clinic.
 var clinicPermissions = []Permission{
 	PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 	PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-	PermScreeningsReview, PermClinicsAdminister, PermAlertsRead, PermAlertsManage, PermBatches,
+	PermScreeningsReview, PermClinicsAdminister, PermAlertsRead, PermAlertsManage, PermBatches, PermConversations,
 }
 
 // Clinic reports whether p is held per clinic.
@@ -77,15 +84,15 @@ var table = []struct {
 	role  string
 	perms []Permission
 }{
-	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply}},
+	{models.RolePatient, []Permission{PermOwnProfile, PermOwnScreenings, PermClinicsApply, PermOwnConversations}},
 	{models.RoleDoctor, []Permission{PermDoctorProfile, PermDoctorsPatients, PermStatsOwn, PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsList, PermPatientsRead, PermPatientsInvite,
 		PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults, PermScreeningsReview,
-		PermAlertsRead, PermAlertsManage, PermBatches}},
+		PermAlertsRead, PermAlertsManage, PermBatches, PermConversations}},
 	{models.RoleClinicAdmin, []Permission{PermClinicsApply,
 		PermStaffRead, PermStaffInvite, PermStaffRemove, PermPatientsEnrol, PermPatientsList, PermPatientsRead,
 		PermPatientsAssign, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermScreeningsResults,
-		PermClinicsAdminister, PermAlertsRead, PermAlertsManage, PermBatches}},
+		PermClinicsAdminister, PermAlertsRead, PermAlertsManage, PermBatches, PermConversations}},
 	{models.RoleTechnician, []Permission{PermClinicsApply,
 		PermStaffRead, PermPatientsEnrol, PermPatientsInvite, PermScreeningsUpload, PermScreeningsIntake, PermBatches}},
 	{models.RoleAdmin, []Permission{PermAdminConsole, PermUsersManage, PermAuditRead, PermProfileManage, PermTemplatesManage, PermClinicsManage,
