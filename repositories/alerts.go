@@ -109,10 +109,14 @@ func (r *Alerts) MarkEscalated(id string, now time.Time) (bool, error) {
 	return res.RowsAffected == 1, translate(res.Error)
 }
 
-// OpenCount is the number of the clinic's alerts not resolved.
+// OpenCount is the number of the clinic's alerts not resolved (clinicID
+// "": of every clinic).
 func (r *Alerts) OpenCount(clinicID string) (int64, error) {
 	var n int64
-	err := r.db.Model(&models.Alert{}).Where("clinic_id = ? AND status IN ?", clinicID,
-		[]string{models.AlertOpen, models.AlertAcknowledged}).Count(&n).Error
+	q := r.db.Model(&models.Alert{}).Where("status IN ?", []string{models.AlertOpen, models.AlertAcknowledged})
+	if clinicID != "" {
+		q = q.Where("clinic_id = ?", clinicID)
+	}
+	err := q.Count(&n).Error
 	return n, translate(err)
 }

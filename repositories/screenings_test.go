@@ -36,7 +36,10 @@ var screeningColumns = []string{"id", "patient_id", "clinic_id", "status", "eye"
 	"recommendation_json",
 
 	// Added by batches (issue 20): nullable, NULL for a single upload.
-	"batch_id"}
+	"batch_id",
+	// Added by the review's feedback (issue 21): nullable, NULL for reviews
+	// before it or without feedback.
+	"feedback"}
 
 // TestScreeningAnalysisKeepsItsColumns: the analysis is one embedded value,
 // stored under the columns it always had; a recorded analysis is read back

@@ -137,6 +137,16 @@ func once(rs []repositories.Recipient) []repositories.Recipient {
 // in their language (else the default), in tx.
 func (s *Service) tell(tx *repositories.Store, rs []repositories.Recipient, notice, kind string, a *models.Alert, clinicName, patientCode string) error {
 	link := strings.TrimRight(s.Settings.FrontendURL, "/") + "/screenings/" + a.ScreeningID
+	ids := make([]string, 0, len(rs))
+	for _, r := range rs {
+		ids = append(ids, r.UserID)
+	}
+	// The live update (event: alert) to the same people, delivered if the
+	// result's (or the escalation's) transaction commits.
+	if err := tx.Events.Publish(models.EventAlert, ids, AlertEvent{ID: a.ID, ClinicID: a.ClinicID, ScreeningID: a.ScreeningID,
+		Kind: a.Kind, Level: a.Level, Status: a.Status, Notice: notice}, s.Clock.Now()); err != nil {
+		return err
+	}
 	for _, r := range rs {
 		lang := i18n.Lang(models.Deref(r.Lang), s.Settings.DefaultLang)
 		if err := tx.Notifications.Add(notifications.Alert(notice, a.Kind, a.Level, r.UserID, a.ScreeningID, clinicName, patientCode, lang, s.Clock)); err != nil {
@@ -156,6 +166,19 @@ func (s *Service) tell(tx *repositories.Store, rs []repositories.Recipient, noti
 		}
 	}
 	return nil
+}
+
+// AlertEvent is the data of an `alert` live update: the alert as it was
+// opened or escalated (Notice ALERT_OPENED or ALERT_ESCALATED); its
+// patient is read with GET /api/clinics/{id}/alerts.
+type AlertEvent struct {
+	ID          string `json:"id"`
+	ClinicID    string `json:"clinicId"`
+	ScreeningID string `json:"screeningId"`
+	Kind        string `json:"kind"`
+	Level       string `json:"level"`
+	Status      string `json:"status"`
+	Notice      string `json:"notice"`
 }
 
 // Query is a page of a clinic's alerts: Status is a comma-separated list

@@ -16,6 +16,8 @@ import (
 func init() {
 	register(texts, "Clinic")
 	register(clinicTexts, "Clinic", "Reason")
+	register(alertTexts, "Clinic", "Patient", "Reason")
+	register(messageTexts, "Clinic")
 }
 
 // register puts every kind of table into the catalogue, with vars as the

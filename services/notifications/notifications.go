@@ -156,22 +156,18 @@ func Alert(notice, kind, level, userID, screeningID, clinicName, patientCode, la
 		body = string(r[:1999]) + "…"
 	}
 	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: notice, Title: t[0], Body: body,
-		ScreeningID: &sid, CreatedAt: now.Now()}
+		ScreeningID: &sid, CreatedAt: now.Now(),
+		Use: use(notice, l, []string{"Clinic", "Patient", "Reason"}, clinicName, patientCode, AlertReason(kind, level, l))}
 }
 
-// messageTexts are the title and body of MESSAGE_RECEIVED, per side of the
-// recipient and language; the body is formatted with the clinic's name. The
+// messageTexts are the title and body of MESSAGE_RECEIVED, per language;
+// the body is formatted with the clinic's name, so that one text (and one
+// template an admin may edit) serves the patient and the clinic's staff. The
 // message itself is not quoted: it is read in the conversation.
-var messageTexts = map[bool]map[string][2]string{
-	// To the patient.
-	true: {
-		"vi": {"Tin nhắn mới từ phòng khám", "%s đã gửi cho bạn một tin nhắn mới. Hãy mở cuộc trò chuyện để đọc."},
-		"en": {"New message from your clinic", "%s sent you a new message. Open the conversation to read it."},
-	},
-	// To the clinic's staff.
-	false: {
-		"vi": {"Tin nhắn mới từ bệnh nhân", "Một bệnh nhân của %s đã gửi tin nhắn mới. Hãy mở cuộc trò chuyện để đọc."},
-		"en": {"New message from a patient", "A patient of %s sent a new message. Open the conversation to read it."},
+var messageTexts = map[string]map[string][2]string{
+	models.NoticeMessageReceived: {
+		"vi": {"Tin nhắn mới", "Có tin nhắn mới trong cuộc trò chuyện giữa bệnh nhân và %s. Hãy mở cuộc trò chuyện để đọc."},
+		"en": {"New message", "A new message arrived in a conversation between a patient and %s. Open the conversation to read it."},
 	},
 }
 
@@ -180,7 +176,8 @@ var messageTexts = map[bool]map[string][2]string{
 // clinic named clinicName, in lang; screeningID is the screening the message
 // is about, if any.
 func Message(userID string, toPatient bool, clinicName string, screeningID *string, lang string, now models.Clock) *models.Notification {
-	t := messageTexts[toPatient][i18n.Lang(lang)]
+	t := messageTexts[models.NoticeMessageReceived][i18n.Lang(lang)]
 	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: models.NoticeMessageReceived, Title: t[0],
-		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: screeningID, CreatedAt: now.Now()}
+		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: screeningID, CreatedAt: now.Now(),
+		Use: use(models.NoticeMessageReceived, lang, []string{"Clinic"}, clinicName)}
 }

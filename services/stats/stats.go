@@ -117,8 +117,8 @@ type Clinic struct {
 	Turnaround Percentiles
 	// AnalysesUsed counts the screenings whose analysis was recorded.
 	AnalysesUsed int64
-	// OpenAlerts counts the clinic's alerts still open (0 until alerts
-	// exist in this build).
+	// OpenAlerts counts the clinic's alerts not resolved yet (open or
+	// acknowledged), now: whatever the range.
 	OpenAlerts int64
 }
 
@@ -258,13 +258,11 @@ func (s *Service) Campaign(ctx context.Context, st *repositories.Store, a models
 	if c.Patients, _, err = st.StatsPatients(f); err != nil {
 		return nil, nil, err
 	}
-	c.OpenAlerts = openAlerts(st, clinicID)
+	if c.OpenAlerts, err = st.Alerts.OpenCount(clinicID); err != nil {
+		return nil, nil, err
+	}
 	return &c, clinic, nil
 }
-
-// openAlerts is the number of the clinic's open alerts. Alerts are not
-// part of this build yet: always 0 until they are wired here.
-func openAlerts(_ *repositories.Store, _ string) int64 { return 0 }
 
 // Everything is the statistics of all clinics over the range (ADMIN).
 func (s *Service) Everything(ctx context.Context, st *repositories.Store, a models.Actor, q RangeQuery) (*All, error) {
@@ -282,6 +280,9 @@ func (s *Service) Everything(ctx context.Context, st *repositories.Store, a mode
 	}
 	c, err := clinicFigures(st, f, r, groups)
 	if err != nil {
+		return nil, err
+	}
+	if c.OpenAlerts, err = st.Alerts.OpenCount(""); err != nil {
 		return nil, err
 	}
 	out := &All{Clinic: c}
