@@ -128,24 +128,36 @@ func Neutralise(s string) string {
 // where needed). A review is shown only once the review is recorded (a
 // claim alone is not a review).
 func WriteCSV(w io.Writer, st *repositories.Store, walk *Walk) error {
+	return streamCSV(w, Columns(), func(row func([]string) error) error {
+		rec := make([]string, len(columns))
+		return walk.Each(st, func(r *repositories.ExportRow) error {
+			if r.ReviewedAt == nil {
+				r.ReviewRiskLevel, r.ReviewNotes, r.Recommendation, r.AnalysisAgreement, r.CorrectedMetricsJSON = nil, nil, nil, nil, nil
+			}
+			for i, c := range columns {
+				rec[i] = Neutralise(c.cell(r))
+			}
+			return row(rec)
+		})
+	})
+}
+
+// streamCSV writes an export to w as its rows come: the byte-order mark,
+// header, then each row each passes to row (cells already neutralised),
+// RFC 4180 with CRLF line ends, flushed to w every 200 rows so a large
+// export streams instead of sitting in a buffer.
+func streamCSV(w io.Writer, header []string, each func(row func([]string) error) error) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	if _, err := bw.WriteString(BOM); err != nil {
 		return err
 	}
 	cw := csv.NewWriter(bw)
 	cw.UseCRLF = true
-	if err := cw.Write(Columns()); err != nil {
+	if err := cw.Write(header); err != nil {
 		return err
 	}
-	rec := make([]string, len(columns))
 	n := 0
-	err := walk.Each(st, func(r *repositories.ExportRow) error {
-		if r.ReviewedAt == nil {
-			r.ReviewRiskLevel, r.ReviewNotes, r.Recommendation, r.AnalysisAgreement, r.CorrectedMetricsJSON = nil, nil, nil, nil, nil
-		}
-		for i, c := range columns {
-			rec[i] = Neutralise(c.cell(r))
-		}
+	err := each(func(rec []string) error {
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

@@ -1,11 +1,9 @@
 package exports
 
 import (
-	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"io"
 	"strconv"
@@ -143,39 +141,13 @@ func (s *Service) Research(ctx context.Context, st *repositories.Store, a models
 // clinic export is written (byte-order mark, header, RFC 4180, cells
 // neutralised).
 func WriteResearchCSV(w io.Writer, st *repositories.Store, x *Research) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
-	if _, err := bw.WriteString(BOM); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(bw)
-	cw.UseCRLF = true
-	if err := cw.Write(ResearchColumns()); err != nil {
-		return err
-	}
-	rec := make([]string, len(researchColumns))
-	n := 0
-	err := st.EachResearchRow(x.from, x.to, x.At, func(r *repositories.ScreeningRow) error {
-		for i, c := range researchColumns {
-			rec[i] = Neutralise(c.cell(x.key, r))
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-		if n++; n%200 == 0 {
-			cw.Flush()
-			if err := cw.Error(); err != nil {
-				return err
+	return streamCSV(w, ResearchColumns(), func(row func([]string) error) error {
+		rec := make([]string, len(researchColumns))
+		return st.EachResearchRow(x.from, x.to, x.At, func(r *repositories.ScreeningRow) error {
+			for i, c := range researchColumns {
+				rec[i] = Neutralise(c.cell(x.key, r))
 			}
-			return bw.Flush()
-		}
-		return nil
+			return row(rec)
+		})
 	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	return bw.Flush()
 }
