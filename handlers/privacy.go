@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"aura/models"
+	"aura/repositories"
 	"aura/services/accounts"
 	"aura/services/privacy"
 )
@@ -80,6 +81,9 @@ func (d *Deps) writeExport(c *gin.Context, w io.Writer, ex *privacy.Export) erro
 		notes[i] = notificationView(&ex.Notifications[i])
 	}
 	if err := putJSON("notifications.json", notes); err != nil {
+		return err
+	}
+	if err := putJSON("conversations.json", exportConversations(ex.Messages)); err != nil {
 		return err
 	}
 	rows := make([]AuditView, len(ex.Audit))
@@ -174,4 +178,36 @@ func (d *Deps) DeletePatientMe(c *gin.Context) error {
 	OK(c, http.StatusOK, gin.H{"eraseAfter": ts(at)},
 		"Account deleted: you are signed out everywhere, and your personal data will be erased after the grace period")
 	return nil
+}
+
+// ExportConversationView is one conversation of the patient's export.
+type ExportConversationView struct {
+	ID       string              `json:"id"`
+	Clinic   ClinicRefView       `json:"clinic"`
+	Messages []ExportMessageView `json:"messages"`
+}
+
+// ExportMessageView is one message of ExportConversationView, oldest first.
+type ExportMessageView struct {
+	ID          string    `json:"id"`
+	SenderRole  string    `json:"senderRole"`
+	SenderName  *string   `json:"senderName"`
+	Body        string    `json:"body"`
+	ScreeningID *string   `json:"screeningId"`
+	CreatedAt   Timestamp `json:"createdAt"`
+}
+
+// exportConversations groups the export's messages by conversation.
+func exportConversations(ms []repositories.ExportMessage) []ExportConversationView {
+	out := []ExportConversationView{}
+	for _, m := range ms {
+		if len(out) == 0 || out[len(out)-1].ID != m.ConversationID {
+			out = append(out, ExportConversationView{ID: m.ConversationID, Clinic: ClinicRefView{ID: m.ClinicID, Name: m.ClinicName},
+				Messages: []ExportMessageView{}})
+		}
+		c := &out[len(out)-1]
+		c.Messages = append(c.Messages, ExportMessageView{ID: m.MessageID, SenderRole: m.SenderRole, SenderName: m.SenderName,
+			Body: m.Body, ScreeningID: m.ScreeningID, CreatedAt: ts(m.CreatedAt)})
+	}
+	return out
 }

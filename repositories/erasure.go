@@ -127,6 +127,15 @@ func (r *Erasure) Scrub(userID, newCode string, now time.Time) (bool, error) {
 			"vessel_key": nil, "av_key": nil, "overlay_key": nil, "review_notes": nil, "recommendation": nil,
 		}),
 		r.db.Where("user_id = ?", userID).Delete(&models.Notification{}),
+		// Conversations with clinics are free text about the patient: they
+		// go whole (messages of both sides, read markers, pending mails).
+		r.db.Where("message_id IN (SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id "+
+			"WHERE c.patient_id IN (SELECT id FROM patients WHERE user_id = ?))", userID).Delete(&models.MessageMail{}),
+		r.db.Where("conversation_id IN (SELECT id FROM conversations WHERE patient_id IN (SELECT id FROM patients WHERE user_id = ?))", userID).
+			Delete(&models.ConversationRead{}),
+		r.db.Where("conversation_id IN (SELECT id FROM conversations WHERE patient_id IN (SELECT id FROM patients WHERE user_id = ?))", userID).
+			Delete(&models.Message{}),
+		r.db.Where("patient_id IN (SELECT id FROM patients WHERE user_id = ?)", userID).Delete(&models.Conversation{}),
 		r.db.Where("session_id IN (SELECT id FROM sessions WHERE user_id = ?)", userID).Delete(&models.RefreshToken{}),
 		r.db.Where("user_id = ?", userID).Delete(&models.Session{}),
 		r.db.Where("user_id = ?", userID).Delete(&models.ActionToken{}),
@@ -157,6 +166,33 @@ func (r *Erasure) ExportNotifications(userID string) ([]models.Notification, err
 	var ns []models.Notification
 	err := r.db.Where("user_id = ?", userID).Order("created_at, id").Find(&ns).Error
 	return ns, translate(err)
+}
+
+// ExportMessage is one message of a conversation between the patient and a
+// clinic, as the patient's export shows it.
+type ExportMessage struct {
+	ConversationID string
+	ClinicID       string
+	ClinicName     string
+	MessageID      string
+	SenderRole     string
+	SenderName     *string
+	Body           string
+	ScreeningID    *string
+	CreatedAt      time.Time
+}
+
+// ExportMessages are every message of userID's conversations with clinics,
+// by conversation then oldest first.
+func (r *Erasure) ExportMessages(userID string) ([]ExportMessage, error) {
+	var rows []ExportMessage
+	err := r.db.Raw(`SELECT c.id AS conversation_id, c.clinic_id, cl.name AS clinic_name, m.id AS message_id,
+		m.sender_role, u.full_name AS sender_name, m.body, m.screening_id, m.created_at
+		FROM conversations c JOIN clinics cl ON cl.id = c.clinic_id JOIN messages m ON m.conversation_id = c.id
+		LEFT JOIN users u ON u.id = m.sender_id
+		WHERE c.patient_id IN (SELECT id FROM patients WHERE user_id = ?)
+		ORDER BY c.created_at, c.id, m.created_at, m.id`, userID).Scan(&rows).Error
+	return rows, translate(err)
 }
 
 // ExportAudit are the audit rows about userID, oldest first: those they made,

@@ -27,7 +27,9 @@ type privacyWorld struct {
 	doc      person
 	p1, p2   person
 	sc1, sc2 string
-	jpg      []byte
+	// conv1 and conv2 are p1's and p2's conversations with the clinic.
+	conv1, conv2 string
+	jpg          []byte
 }
 
 func newPrivacyWorld(t *testing.T, uri string, env map[string]string) *privacyWorld {
@@ -64,6 +66,18 @@ func newPrivacyWorld(t *testing.T, uri string, env map[string]string) *privacyWo
 	if st, _, body := rawGet(t, s, "/api/screenings/"+w.sc1+"/report", w.p1.Token, nil); st != http.StatusOK || !bytes.HasPrefix(body, []byte("%PDF")) {
 		t.Fatalf("report: %d", st)
 	}
+	// Each patient asks the clinic something; the doctor answers the first.
+	var conv struct{ ID string }
+	s.Do(t, "POST", "/api/conversations", map[string]any{"clinicId": w.clinic}, w.p1.Token).Expect(t, http.StatusCreated, "").Data(t, &conv)
+	w.conv1 = conv.ID
+	s.Do(t, "POST", "/api/conversations/"+conv.ID+"/messages", map[string]any{"body": "Mắt phải tôi vẫn mờ, có sao không?", "screeningId": w.sc1}, w.p1.Token).
+		Expect(t, http.StatusCreated, "")
+	s.Do(t, "POST", "/api/conversations/"+conv.ID+"/messages", map[string]any{"body": "Chị nên tái khám sau 6 tháng."}, w.doc.Token).
+		Expect(t, http.StatusCreated, "")
+	s.Do(t, "POST", "/api/conversations", map[string]any{"clinicId": w.clinic}, w.p2.Token).Expect(t, http.StatusCreated, "").Data(t, &conv)
+	w.conv2 = conv.ID
+	s.Do(t, "POST", "/api/conversations/"+conv.ID+"/messages", map[string]any{"body": "Khi nào có kết quả?"}, w.p2.Token).
+		Expect(t, http.StatusCreated, "")
 	return w
 }
 
@@ -155,6 +169,21 @@ func TestPrivacyExport(t *testing.T) {
 		testenv.Must(t, json.Unmarshal(files["notifications.json"], &notes), "notifications.json")
 		if len(notes) == 0 {
 			t.Errorf("no notifications: %s", files["notifications.json"])
+		}
+		var convs []struct {
+			ID       string
+			Clinic   struct{ ID, Name string }
+			Messages []struct {
+				SenderRole, Body string
+				ScreeningID      *string
+			}
+		}
+		testenv.Must(t, json.Unmarshal(files["conversations.json"], &convs), "conversations.json")
+		if len(convs) != 1 || convs[0].ID != w.conv1 || convs[0].Clinic.ID != w.clinic || len(convs[0].Messages) != 2 ||
+			convs[0].Messages[0].Body != "Mắt phải tôi vẫn mờ, có sao không?" || convs[0].Messages[0].SenderRole != "PATIENT" ||
+			convs[0].Messages[0].ScreeningID == nil || *convs[0].Messages[0].ScreeningID != w.sc1 ||
+			convs[0].Messages[1].SenderRole != "DOCTOR" || strings.Contains(string(files["conversations.json"]), "Khi nào có kết quả?") {
+			t.Errorf("conversations.json: %s", files["conversations.json"])
 		}
 		var rows []auditRow
 		testenv.Must(t, json.Unmarshal(files["audit.json"], &rows), "audit.json")
@@ -305,6 +334,15 @@ func TestPrivacyDelete(t *testing.T) {
 		testenv.Must(t, db.Model(&models.Notification{}).Where("user_id = ?", w.p1.ID).Count(&n).Error, "notifications")
 		if n != 0 {
 			t.Errorf("%d notifications left", n)
+		}
+		// The conversation goes whole; the other patient's stays.
+		for conv, want := range map[string]int64{w.conv1: 0, w.conv2: 1} {
+			var convs, msgs int64
+			testenv.Must(t, db.Model(&models.Conversation{}).Where("id = ?", conv).Count(&convs).Error, "conversations")
+			testenv.Must(t, db.Model(&models.Message{}).Where("conversation_id = ?", conv).Count(&msgs).Error, "messages")
+			if convs != want || msgs != want {
+				t.Errorf("conversation %s: %d rows, %d messages, want %d", conv, convs, msgs, want)
+			}
 		}
 		var auditAfter int64
 		testenv.Must(t, db.Model(&models.AuditLog{}).Where("entity_id = ? OR actor_id = ?", w.p1.ID, w.p1.ID).Count(&auditAfter).Error, "count audit")

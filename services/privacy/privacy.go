@@ -48,6 +48,8 @@ type Export struct {
 	// Screenings are the patient's, oldest first, with everything shown.
 	Screenings    []repositories.ScreeningRow
 	Notifications []models.Notification
+	// Messages are those of the patient's conversations with clinics.
+	Messages []repositories.ExportMessage
 	// Audit are the rows about the account (see repositories.ExportAudit);
 	// AuditTruncated says the oldest ExportAuditMax were kept, not all.
 	Audit          []models.AuditLog
@@ -100,6 +102,9 @@ func (s *Service) Export(ctx context.Context, st *repositories.Store, a models.A
 			return err
 		}
 		if out.Notifications, err = tx.Erasure.ExportNotifications(a.UserID); err != nil {
+			return err
+		}
+		if out.Messages, err = tx.Erasure.ExportMessages(a.UserID); err != nil {
 			return err
 		}
 		if out.Audit, out.AuditTruncated, err = tx.Erasure.ExportAudit(a.UserID); err != nil {

@@ -39,6 +39,8 @@ screenings/<id>/    one folder per screening:
   report.pdf          the PDF report, if one was made (a report is made the
                       first time it is opened).
 notifications.json  the messages AURA sent you in the app.
+conversations.json  your conversations with clinics: every message, who
+                    sent it (role and name) and when.
 audit.json          the audit log entries about you and your screenings:
                     who (by account id and role) read or changed them, and
                     when. The network address is shown only for your own
@@ -73,6 +75,8 @@ screenings/<id>/    mỗi ca sàng lọc một thư mục:
   report.pdf          báo cáo PDF, nếu đã được tạo (báo cáo được tạo khi mở
                       lần đầu).
 notifications.json  các thông báo AURA đã gửi bạn trong ứng dụng.
+conversations.json  các cuộc trò chuyện của bạn với phòng khám: mọi tin
+                    nhắn, ai gửi (vai trò và tên) và lúc nào.
 audit.json          nhật ký truy cập về bạn và các ca sàng lọc của bạn: ai
                     (theo mã tài khoản và vai trò) đã xem hay thay đổi, và
                     khi nào. Địa chỉ mạng chỉ hiện với thao tác của chính bạn.
