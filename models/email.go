@@ -7,15 +7,13 @@ import (
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"aura/vocab"
 )
 
 // Invisible reports a rune that must not appear in text people read from
-// AURA (names, addresses, emails): control (Cc), format (Cf: bidi overrides
-// and marks, zero-width characters, U+FEFF), private use (Co), line and
-// paragraph separators, and U+FFFD.
-func Invisible(r rune) bool {
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Zl, unicode.Zp) || r == unicode.ReplacementChar
-}
+// AURA: vocab.Invisible.
+func Invisible(r rune) bool { return vocab.Invisible(r) }
 
 // ErrBadEmail is returned by NormalizeEmail for anything that is not one plain
 // address.

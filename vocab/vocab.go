@@ -1,7 +1,8 @@
 // Package vocab holds the words of the screening contract that the domain,
 // the API and the PDF report share, so that each is written once: the risk
 // levels (of a result, a review, a rule and a finding's severity) and the
-// metric names. It imports nothing, so that every package may use it
+// metric names, and the one rule for text people type (CheckText). It
+// imports nothing of AURA, so that every package may use it
 // (models, analysis and report among them).
 package vocab
 

@@ -17,7 +17,7 @@ import (
 	"strings"
 
 	"aura/analysis"
-	"aura/models"
+
 	"aura/vocab"
 )
 
@@ -190,13 +190,13 @@ func (p Profile) Validate() map[string]string {
 }
 
 // checkAdvice is what is wrong with one language of a recommendation:
-// blank, or what models.CheckText (AURA's one rule for typed text) says of
+// blank, or what vocab.CheckText (AURA's one rule for typed text) says of
 // a one-line text of at most MaxRecommendation characters.
 func checkAdvice(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "is required in both languages (vi and en)"
 	}
-	return models.CheckText(s, 1, MaxRecommendation, false)
+	return vocab.CheckText(s, 1, MaxRecommendation, false)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
