@@ -175,7 +175,7 @@ type OpticDisc struct {
 	Radius float64 `json:"radius"`
 }
 
-// The colours of the artery/vein map (PRODUCT.md section 8).
+// The colours of the artery/vein map (docs/analysis.md, "Optic disc, arteries and veins").
 var (
 	ColorArtery        = color.RGBA{255, 0, 0, 255}
 	ColorVein          = color.RGBA{0, 0, 255, 255}

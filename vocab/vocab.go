@@ -8,7 +8,7 @@ package vocab
 
 import "slices"
 
-// Risk levels, lowest first (SCREENING.md: "low"|"medium"|"high"|"critical").
+// Risk levels, lowest first (docs/screening.md: "low"|"medium"|"high"|"critical").
 const (
 	RiskLow      = "low"
 	RiskMedium   = "medium"
@@ -29,8 +29,8 @@ const (
 	MetricFractalDimension  = "fractalDimension"
 	MetricTortuosity        = "tortuosity"
 	MetricMeanVesselWidthPx = "meanVesselWidthPx"
-	// The calibre summaries and the artery and vein densities (PRODUCT.md
-	// section 8): null when the optic disc was not found.
+	// The calibre summaries and the artery and vein densities (docs/analysis.md,
+	// "Optic disc, arteries and veins"): null when the optic disc was not found.
 	MetricCRAE          = "crae"
 	MetricCRVE          = "crve"
 	MetricAVR           = "avr"
