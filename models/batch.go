@@ -8,6 +8,14 @@ const (
 	BatchClosed = "closed"
 )
 
+// The audit trail of batches: made and closed (the items are audited as
+// staff uploads).
+const (
+	EntityBatch      = "batch"
+	AuditBatchCreate = "batch.create"
+	AuditBatchClose  = "batch.close"
+)
+
 // Batch is a clinic's batch of screenings sent together (a day's camera
 // export, a screening camp): its items are screenings that name it
 // (Screening.BatchID); their analyses queue behind single uploads

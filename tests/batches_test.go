@@ -267,6 +267,15 @@ func TestBatches(t *testing.T) {
 			t.Fatalf("closed: %+v", closed)
 		}
 		s.Do(t, "POST", "/api/batches/"+b.ID+"/close", nil, tech.Token).Expect(t, http.StatusOK, "")
+		// Made and closed once each in the audit trail, as the technician.
+		for _, action := range []string{"batch.create", "batch.close"} {
+			var n int64
+			testenv.Must(t, s.App.DB.Model(&models.AuditLog{}).Where("action = ? AND entity_type = ? AND entity_id = ? AND actor_id = ? AND actor_role = ?",
+				action, "batch", b.ID, tech.ID, models.RoleTechnician).Count(&n).Error, "count audit")
+			if n != 1 {
+				t.Errorf("%s audited %d times, want 1", action, n)
+			}
+		}
 		ct, body = batchBody("file,eye,patientCode\nq.jpg,left,"+an.PatientCode+"\n", false, batchFile{"q.jpg", img(11)})
 		postItems(t, s, tech.Token, b.ID, ct, body).Expect(t, http.StatusConflict, "INVALID_STATE")
 

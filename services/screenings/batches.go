@@ -14,6 +14,7 @@ import (
 
 	"aura/models"
 	"aura/repositories"
+	"aura/services/audit"
 	"aura/services/patients"
 	"aura/services/policy"
 )
@@ -144,7 +145,13 @@ func (s *Service) CreateBatch(ctx context.Context, st *repositories.Store, a mod
 	}
 	b := &models.Batch{ID: uuid.NewString(), ClinicID: clinicID, Name: n, Status: models.BatchOpen, CreatedBy: a.UserID,
 		CreatedAt: s.Clock.Now()}
-	if err := st.Batches.Create(b); err != nil {
+	err = st.Tx(func(tx *repositories.Store) error {
+		if err := tx.Batches.Create(b); err != nil {
+			return err
+		}
+		return audit.Record(tx, a, batchRole(tx, a, clinicID), models.AuditBatchCreate, models.EntityBatch, b.ID, b.CreatedAt)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &BatchInfo{Batch: *b, Counts: map[string]int64{}}, nil
@@ -186,10 +193,23 @@ func (s *Service) CloseBatch(ctx context.Context, st *repositories.Store, a mode
 	if err != nil {
 		return nil, err
 	}
-	if _, err := st.Batches.Close(b.ID, s.Clock.Now()); err != nil {
+	now := s.Clock.Now()
+	err = st.Tx(func(tx *repositories.Store) error {
+		closed, err := tx.Batches.Close(b.ID, now)
+		if err != nil || !closed {
+			return err // closed before: nothing changes, nothing to record
+		}
+		return audit.Record(tx, a, batchRole(tx, a, b.ClinicID), models.AuditBatchClose, models.EntityBatch, b.ID, now)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.Batch(ctx, st, a, b.ID)
+}
+
+// batchRole is the role a's work on a batch of clinicID is audited under.
+func batchRole(st *repositories.Store, a models.Actor, clinicID string) string {
+	return policy.AuditRoleIn(st, a, clinicID, "", models.RoleAdmin, models.RoleClinicAdmin, models.RoleDoctor, models.RoleTechnician)
 }
 
 // BatchItems is a page of the batch's screenings as GET /api/screenings
