@@ -86,6 +86,14 @@ func (d *Deps) writeExport(c *gin.Context, w io.Writer, ex *privacy.Export) erro
 	if err := putJSON("conversations.json", exportConversations(ex.Messages)); err != nil {
 		return err
 	}
+	alerts := make([]ExportAlertView, len(ex.Alerts))
+	for i, a := range ex.Alerts {
+		alerts[i] = ExportAlertView{ID: a.ID, ClinicID: a.ClinicID, ScreeningID: a.ScreeningID, Kind: a.Kind, Level: a.Level,
+			Status: a.Status, CreatedAt: ts(a.CreatedAt), AcknowledgedAt: tsPtr(a.AcknowledgedAt), ResolvedAt: tsPtr(a.ResolvedAt), Note: a.Note}
+	}
+	if err := putJSON("alerts.json", alerts); err != nil {
+		return err
+	}
 	rows := make([]AuditView, len(ex.Audit))
 	for i, r := range ex.Audit {
 		rows[i] = AuditView{ID: r.ID, At: ts(r.At), ActorID: r.ActorID, ActorRole: r.ActorRole, Action: r.Action,
@@ -210,4 +218,19 @@ func exportConversations(ms []repositories.ExportMessage) []ExportConversationVi
 			Body: m.Body, ScreeningID: m.ScreeningID, CreatedAt: ts(m.CreatedAt)})
 	}
 	return out
+}
+
+// ExportAlertView is one alert of the patient's export: what opened it and
+// what the clinic did (who did it is in audit.json).
+type ExportAlertView struct {
+	ID             string     `json:"id"`
+	ClinicID       string     `json:"clinicId"`
+	ScreeningID    string     `json:"screeningId"`
+	Kind           string     `json:"kind"`
+	Level          string     `json:"level"`
+	Status         string     `json:"status"`
+	CreatedAt      Timestamp  `json:"createdAt"`
+	AcknowledgedAt *Timestamp `json:"acknowledgedAt"`
+	ResolvedAt     *Timestamp `json:"resolvedAt"`
+	Note           *string    `json:"note"`
 }

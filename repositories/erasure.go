@@ -136,6 +136,9 @@ func (r *Erasure) Scrub(userID, newCode string, now time.Time) (bool, error) {
 		r.db.Where("conversation_id IN (SELECT id FROM conversations WHERE patient_id IN (SELECT id FROM patients WHERE user_id = ?))", userID).
 			Delete(&models.Message{}),
 		r.db.Where("patient_id IN (SELECT id FROM patients WHERE user_id = ?)", userID).Delete(&models.Conversation{}),
+		// An alert's resolution note is free text about the person; the
+		// alert itself stays with its screening, as statistics.
+		r.db.Model(&models.Alert{}).Where("patient_id IN (SELECT id FROM patients WHERE user_id = ?)", userID).Update("note", nil),
 		r.db.Where("session_id IN (SELECT id FROM sessions WHERE user_id = ?)", userID).Delete(&models.RefreshToken{}),
 		r.db.Where("user_id = ?", userID).Delete(&models.Session{}),
 		r.db.Where("user_id = ?", userID).Delete(&models.ActionToken{}),
@@ -193,6 +196,13 @@ func (r *Erasure) ExportMessages(userID string) ([]ExportMessage, error) {
 		WHERE c.patient_id IN (SELECT id FROM patients WHERE user_id = ?)
 		ORDER BY c.created_at, c.id, m.created_at, m.id`, userID).Scan(&rows).Error
 	return rows, translate(err)
+}
+
+// ExportAlerts are the alerts opened on userID's results, oldest first.
+func (r *Erasure) ExportAlerts(userID string) ([]models.Alert, error) {
+	var as []models.Alert
+	err := r.db.Where("patient_id IN (SELECT id FROM patients WHERE user_id = ?)", userID).Order("created_at, id").Find(&as).Error
+	return as, translate(err)
 }
 
 // ExportAudit are the audit rows about userID, oldest first: those they made,

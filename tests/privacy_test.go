@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"aura/app"
 	"aura/internal/testenv"
 	"aura/models"
@@ -78,6 +80,12 @@ func newPrivacyWorld(t *testing.T, uri string, env map[string]string) *privacyWo
 	w.conv2 = conv.ID
 	s.Do(t, "POST", "/api/conversations/"+conv.ID+"/messages", map[string]any{"body": "Khi nào có kết quả?"}, w.p2.Token).
 		Expect(t, http.StatusCreated, "")
+	// An alert on p1's result, resolved with a note (the generated
+	// photograph rates low, so it is written as the alerts service would).
+	note, at := "Đã gọi điện cho chị Lan", time.Now().UTC()
+	testenv.Must(t, s.App.DB.Create(&models.Alert{ID: uuid.NewString(), ClinicID: w.clinic, PatientID: w.p1.ID, ScreeningID: w.sc1,
+		Kind: models.AlertHighRisk, Level: "high", Status: models.AlertResolved, CreatedAt: at,
+		ResolvedBy: &w.doc.ID, ResolvedAt: &at, Note: &note}).Error, "alert")
 	return w
 }
 
@@ -184,6 +192,15 @@ func TestPrivacyExport(t *testing.T) {
 			convs[0].Messages[0].ScreeningID == nil || *convs[0].Messages[0].ScreeningID != w.sc1 ||
 			convs[0].Messages[1].SenderRole != "DOCTOR" || strings.Contains(string(files["conversations.json"]), "Khi nào có kết quả?") {
 			t.Errorf("conversations.json: %s", files["conversations.json"])
+		}
+		var alerts []struct {
+			ScreeningID, Kind, Status string
+			Note                      *string
+		}
+		testenv.Must(t, json.Unmarshal(files["alerts.json"], &alerts), "alerts.json")
+		if len(alerts) != 1 || alerts[0].ScreeningID != w.sc1 || alerts[0].Kind != "HIGH_RISK" || alerts[0].Status != "resolved" ||
+			alerts[0].Note == nil || *alerts[0].Note != "Đã gọi điện cho chị Lan" {
+			t.Errorf("alerts.json: %s", files["alerts.json"])
 		}
 		var rows []auditRow
 		testenv.Must(t, json.Unmarshal(files["audit.json"], &rows), "audit.json")
@@ -334,6 +351,12 @@ func TestPrivacyDelete(t *testing.T) {
 		testenv.Must(t, db.Model(&models.Notification{}).Where("user_id = ?", w.p1.ID).Count(&n).Error, "notifications")
 		if n != 0 {
 			t.Errorf("%d notifications left", n)
+		}
+		// The alert stays, without its note.
+		var al models.Alert
+		testenv.Must(t, db.Where("screening_id = ?", w.sc1).Take(&al).Error, "alert")
+		if al.Note != nil || al.Kind != models.AlertHighRisk {
+			t.Errorf("erased alert %+v", al)
 		}
 		// The conversation goes whole; the other patient's stays.
 		for conv, want := range map[string]int64{w.conv1: 0, w.conv2: 1} {

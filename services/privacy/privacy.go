@@ -50,6 +50,8 @@ type Export struct {
 	Notifications []models.Notification
 	// Messages are those of the patient's conversations with clinics.
 	Messages []repositories.ExportMessage
+	// Alerts are those opened on the patient's results.
+	Alerts []models.Alert
 	// Audit are the rows about the account (see repositories.ExportAudit);
 	// AuditTruncated says the oldest ExportAuditMax were kept, not all.
 	Audit          []models.AuditLog
@@ -105,6 +107,9 @@ func (s *Service) Export(ctx context.Context, st *repositories.Store, a models.A
 			return err
 		}
 		if out.Messages, err = tx.Erasure.ExportMessages(a.UserID); err != nil {
+			return err
+		}
+		if out.Alerts, err = tx.Erasure.ExportAlerts(a.UserID); err != nil {
 			return err
 		}
 		if out.Audit, out.AuditTruncated, err = tx.Erasure.ExportAudit(a.UserID); err != nil {

@@ -41,6 +41,9 @@ screenings/<id>/    one folder per screening:
 notifications.json  the messages AURA sent you in the app.
 conversations.json  your conversations with clinics: every message, who
                     sent it (role and name) and when.
+alerts.json         the alerts your results opened for the clinic's doctors
+                    (a high risk level or a marked change), and what the
+                    clinic did with them.
 audit.json          the audit log entries about you and your screenings:
                     who (by account id and role) read or changed them, and
                     when. The network address is shown only for your own
@@ -77,6 +80,9 @@ screenings/<id>/    mỗi ca sàng lọc một thư mục:
 notifications.json  các thông báo AURA đã gửi bạn trong ứng dụng.
 conversations.json  các cuộc trò chuyện của bạn với phòng khám: mọi tin
                     nhắn, ai gửi (vai trò và tên) và lúc nào.
+alerts.json         các cảnh báo mà kết quả của bạn đã mở cho bác sĩ phòng
+                    khám (mức nguy cơ cao hay thay đổi rõ), và phòng khám đã
+                    xử lý ra sao.
 audit.json          nhật ký truy cập về bạn và các ca sàng lọc của bạn: ai
                     (theo mã tài khoản và vai trò) đã xem hay thay đổi, và
                     khi nào. Địa chỉ mạng chỉ hiện với thao tác của chính bạn.
