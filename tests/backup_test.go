@@ -53,7 +53,7 @@ func newBackupWorld(t *testing.T, e testenv.Engine, uploads, analysed int) *back
 	adm := makeAdmin(t, w.s, "admin@backup.example")
 	createClinic(t, w.s, adm, "Phòng khám Sao Lưu")
 	w.patient = signUp(t, w.s, "minh@patient.example")
-	jpg, _ := fundus(t)
+	jpg, _ := fundusLarge(t)
 	for range uploads {
 		var sc screening
 		upload(t, w.s, w.patient.Token, form{image: jpg, fields: map[string]string{"eye": "left"}}, nil).

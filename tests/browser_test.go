@@ -199,7 +199,7 @@ func slowServer(t *testing.T, read, upload time.Duration) (*testenv.Server, stri
 // all), and reads the answer (nil when the connection ended without one).
 func slowUpload(t *testing.T, s *testenv.Server, token string, chunks int, pause time.Duration, stopAfter int) (*http.Response, []byte, time.Duration) {
 	t.Helper()
-	jpg, _ := fundus(t)
+	jpg, _ := fundusLarge(t)
 	ct, body := form{image: jpg, fields: map[string]string{"eye": "left"}}.body()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {

@@ -76,6 +76,9 @@ func buildV1(t *testing.T, db *gorm.DB) v1Data {
 	for _, m := range models.All() {
 		switch m.(type) {
 		case *models.Patient, *models.ClinicPatient, *models.Screening:
+		// Tables that came later and reference patients or screenings: GORM
+		// would create today's patients and screenings before them.
+		case *models.Alert, *models.Conversation, *models.Message, *models.ConversationRead, *models.MessageMail:
 		default:
 			old = append(old, m)
 		}
