@@ -147,7 +147,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		if n, _ := m.Objects(); n < 5 || m.Tables["screenings"] != 3 || !m.DatabaseEncrypted {
 			t.Fatalf("manifest: %d objects, tables %v, encrypted %v", n, m.Tables, m.DatabaseEncrypted)
 		}
-		jpg, _ := fundus(t)
+		jpg, _ := fundusLarge(t)
 		for _, f := range m.Files {
 			raw, err := os.ReadFile(filepath.Join(dir, res.Name, f.Path))
 			testenv.Must(t, err, "read %s", f.Path)
