@@ -66,7 +66,7 @@ func TestEventTickets(t *testing.T) {
 			t.Fatal("a ticket is stored as is")
 		}
 		// A bad resume point is 400.
-		if st := openStream(t, s, "", map[string]string{"Authorization": "Bearer " + p.Token, "Last-Event-ID": "x"}); st.Status != http.StatusBadRequest {
+		if st := openInvalidStream(t, s, "", map[string]string{"Authorization": "Bearer " + p.Token, "Last-Event-ID": "x"}); st.Status != http.StatusBadRequest {
 			t.Fatalf("bad Last-Event-ID: %d", st.Status)
 		}
 	})

@@ -33,6 +33,18 @@ type sseStream struct {
 // answer Status says so and nothing is read.
 func openStream(t testing.TB, s *testenv.Server, query string, headers map[string]string) *sseStream {
 	t.Helper()
+	return dialStream(t, s, query, headers, false)
+}
+
+// openInvalidStream is openStream for a request the document refuses on
+// purpose (testenv.SkipRequestCheck): only its answer is checked.
+func openInvalidStream(t testing.TB, s *testenv.Server, query string, headers map[string]string) *sseStream {
+	t.Helper()
+	return dialStream(t, s, query, headers, true)
+}
+
+func dialStream(t testing.TB, s *testenv.Server, query string, headers map[string]string, invalid bool) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, "GET", s.URL+"/api/events"+query, nil)
@@ -40,7 +52,11 @@ func openStream(t testing.TB, s *testenv.Server, query string, headers map[strin
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	if invalid {
+		req = testenv.SkipRequestCheck(req)
+	}
+	// Checked against the document (status and headers; the body streams).
+	res, err := testenv.CheckedClient(t, http.DefaultClient).Do(req)
 	testenv.Must(t, err, "GET /api/events")
 	st := &sseStream{Status: res.StatusCode, Header: res.Header, events: make(chan sseEvent, 1000), ended: make(chan struct{}), cancel: cancel}
 	if res.StatusCode != http.StatusOK {
