@@ -2,9 +2,12 @@ package repositories
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 
 	"aura/models"
 )
@@ -82,25 +85,7 @@ func (s *Store) EachExportRow(f ExportFilter, fn func(*ExportRow) error) error {
 	if err != nil {
 		return translate(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r ExportRow
-		if err := s.db.ScanRows(rows, &r); err != nil {
-			return translate(err)
-		}
-		if err := fn(&r); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return translate(err)
-	}
-	// A driver may end the rows quietly when the context ends (SQLite's
-	// interrupt): the walk was cut short, never a whole export.
-	if ctx := s.db.Statement.Context; ctx != nil && ctx.Err() != nil {
-		return errors.Join(models.ErrUnavailable, ctx.Err())
-	}
-	return nil
+	return eachRow(s.db, rows, fn)
 }
 
 // EachResearchRow calls fn with every screening created in [from, to)
@@ -116,10 +101,18 @@ func (s *Store) EachResearchRow(from, to, cutoff time.Time, fn func(*ScreeningRo
 	if err != nil {
 		return translate(err)
 	}
+	return eachRow(s.db, rows, fn)
+}
+
+// eachRow scans rows, one T at a time, into fn and closes them; fn's
+// error stops the walk and is returned. A driver may end the rows quietly
+// when the context ends (SQLite's interrupt): the walk was then cut short,
+// never a whole export, and says so (ErrUnavailable).
+func eachRow[T any](db *gorm.DB, rows *sql.Rows, fn func(*T) error) error {
 	defer rows.Close()
 	for rows.Next() {
-		var r ScreeningRow
-		if err := s.db.ScanRows(rows, &r); err != nil {
+		var r T
+		if err := db.ScanRows(rows, &r); err != nil {
 			return translate(err)
 		}
 		if err := fn(&r); err != nil {
@@ -129,7 +122,7 @@ func (s *Store) EachResearchRow(from, to, cutoff time.Time, fn func(*ScreeningRo
 	if err := rows.Err(); err != nil {
 		return translate(err)
 	}
-	if ctx := s.db.Statement.Context; ctx != nil && ctx.Err() != nil {
+	if ctx := db.Statement.Context; ctx != nil && ctx.Err() != nil {
 		return errors.Join(models.ErrUnavailable, ctx.Err())
 	}
 	return nil
