@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"aura/i18n"
-	"aura/models"
 	"aura/repositories"
 	"aura/services/alerts"
 	"aura/services/notifications"
@@ -67,11 +66,9 @@ func (d *Deps) ClinicAlerts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Alerts.List(c.Request.Context(), store(c), actor(c), id, alerts.Query{Status: c.Query("status"), Page: page, PageSize: size})
 	if err != nil {

@@ -110,11 +110,9 @@ func (d *Deps) ListBatches(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	bs, total, err := d.Screenings.Batches(c.Request.Context(), store(c), actor(c), strings.ToLower(id), page, size)
 	if err != nil {
@@ -135,23 +133,16 @@ func (d *Deps) BatchItems(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Screenings.BatchItems(c.Request.Context(), store(c), actor(c), id, screenings.ListQuery{
 		Status: strings.Join(c.QueryArray("status"), ","), Page: page, PageSize: size})
 	if err != nil {
 		return err
 	}
-	l := lang(c)
-	items := make([]ScreeningView, len(p.Items))
-	for i := range p.Items {
-		items[i] = screeningView(&p.Items[i], l)
-	}
-	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "totalExact": p.TotalExact, "page": page, "pageSize": size}, "")
+	screeningPage(c, p, page, size)
 	return nil
 }
 

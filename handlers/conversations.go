@@ -63,11 +63,9 @@ func (d *Deps) OpenConversation(c *gin.Context) error {
 
 // ListConversations is GET /api/conversations?page=&pageSize=.
 func (d *Deps) ListConversations(c *gin.Context) error {
-	details := map[string]string{}
-	page := intQuery(c, "page", 1, 1, 1_000_000, details)
-	size := intQuery(c, "pageSize", defaultPageSize, 1, maxPageSize, details)
-	if len(details) > 0 {
-		return models.Invalid(details)
+	page, size, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	p, err := d.Conversations.List(c.Request.Context(), store(c), actor(c), page, size)
 	if err != nil {

@@ -298,12 +298,7 @@ func (d *Deps) ListScreenings(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	l := lang(c)
-	items := make([]ScreeningView, len(p.Items))
-	for i := range p.Items {
-		items[i] = screeningView(&p.Items[i], l)
-	}
-	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "totalExact": p.TotalExact, "page": page, "pageSize": size}, "")
+	screeningPage(c, p, page, size)
 	return nil
 }
 
@@ -529,4 +524,15 @@ func bodyError(err error) error {
 	default:
 		return errMultipart
 	}
+}
+
+// screeningPage answers 200 with a page of screenings as GET
+// /api/screenings lists them, in the request's language.
+func screeningPage(c *gin.Context, p repositories.ScreeningPage, page, size int) {
+	l := lang(c)
+	items := make([]ScreeningView, len(p.Items))
+	for i := range p.Items {
+		items[i] = screeningView(&p.Items[i], l)
+	}
+	OK(c, http.StatusOK, gin.H{"items": items, "total": p.Total, "totalExact": p.TotalExact, "page": page, "pageSize": size}, "")
 }
