@@ -195,15 +195,9 @@ func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Act
 	if err := policy.Can(a, policy.PermAlertsRead); err != nil {
 		return repositories.AlertPage{}, err
 	}
-	var statuses []string
-	if q.Status != "" {
-		for v := range strings.SplitSeq(q.Status, ",") {
-			if !slices.Contains(models.AlertStatuses, v) {
-				return repositories.AlertPage{}, models.Invalid(map[string]string{
-					"status": "each must be one of " + strings.Join(models.AlertStatuses, ", ")})
-			}
-			statuses = append(statuses, v)
-		}
+	statuses, fault := models.OneOfEach(q.Status, models.AlertStatuses)
+	if fault != "" {
+		return repositories.AlertPage{}, models.Invalid(map[string]string{"status": fault})
 	}
 	if err := policy.CanIn(st, a, clinicID, policy.PermAlertsRead); err != nil {
 		return repositories.AlertPage{}, err

@@ -243,17 +243,9 @@ func (s *Service) Invitations(ctx context.Context, st *repositories.Store, a mod
 	if err := s.inClinic(st, a, clinicID, policy.PermStaffInvite); err != nil {
 		return repositories.InvitationPage{}, err
 	}
-	var statuses []string
-	if q.Status != "" {
-		for v := range strings.SplitSeq(q.Status, ",") {
-			if !slices.Contains(models.InvitationStatuses, v) {
-				return repositories.InvitationPage{}, models.Invalid(map[string]string{
-					"status": "each must be one of " + strings.Join(models.InvitationStatuses, ", ")})
-			}
-			if !slices.Contains(statuses, v) {
-				statuses = append(statuses, v)
-			}
-		}
+	statuses, fault := models.OneOfEach(q.Status, models.InvitationStatuses)
+	if fault != "" {
+		return repositories.InvitationPage{}, models.Invalid(map[string]string{"status": fault})
 	}
 	now := s.Clock.Now()
 	p, err := st.Invitations.OfClinic(clinicID, statuses, now, q.Page, q.PageSize)

@@ -3,7 +3,6 @@ package clinics
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -182,15 +181,9 @@ func (s *Service) AdminList(ctx context.Context, st *repositories.Store, a model
 		return AdminPage{}, err
 	}
 	details := map[string]string{}
-	var statuses []string
-	if q.Status != "" {
-		for v := range strings.SplitSeq(q.Status, ",") {
-			if !slices.Contains(models.ClinicStatuses, v) {
-				details["status"] = "each must be one of " + strings.Join(models.ClinicStatuses, ", ")
-			} else if !slices.Contains(statuses, v) {
-				statuses = append(statuses, v)
-			}
-		}
+	statuses, fault := models.OneOfEach(q.Status, models.ClinicStatuses)
+	if fault != "" {
+		details["status"] = fault
 	}
 	term := strings.TrimSpace(q.Q)
 	if msg := models.CheckText(term, 0, 200, false); msg != "" {

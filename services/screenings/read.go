@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -204,21 +202,12 @@ type ListQuery struct {
 func (s *Service) List(ctx context.Context, st *repositories.Store, a models.Actor, q ListQuery) (repositories.ScreeningPage, error) {
 	details := map[string]string{}
 	f := repositories.ScreeningFilter{Eye: q.Eye}
-	if q.Status != "" {
-		for _, v := range strings.Split(q.Status, ",") {
-			if !slices.Contains(models.Statuses, v) {
-				details["status"] = "each must be one of " + strings.Join(models.Statuses, ", ")
-			}
-			f.Statuses = append(f.Statuses, v)
-		}
+	var fault string
+	if f.Statuses, fault = models.OneOfEach(q.Status, models.Statuses); fault != "" {
+		details["status"] = fault
 	}
-	if q.RiskLevel != "" {
-		for _, v := range strings.Split(q.RiskLevel, ",") {
-			if !slices.Contains(models.RiskLevels, v) {
-				details["riskLevel"] = "each must be one of " + strings.Join(models.RiskLevels, ", ")
-			}
-			f.RiskLevels = append(f.RiskLevels, v)
-		}
+	if f.RiskLevels, fault = models.OneOfEach(q.RiskLevel, models.RiskLevels); fault != "" {
+		details["riskLevel"] = fault
 	}
 	if q.Eye != "" && q.Eye != "left" && q.Eye != "right" {
 		details["eye"] = "must be left or right"
