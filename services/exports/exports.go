@@ -153,17 +153,24 @@ func parseRange(q RangeQuery) (time.Time, time.Time, error) {
 		details["to"] = terr.Error()
 	}
 	if len(details) == 0 {
-		switch {
-		case !to.After(from): // a day's to is the next day's start: to the day before from is reversed
-			details["to"] = "must not be before from"
-		case to.Sub(from) > MaxRange:
-			details["to"] = "must be within a year of from"
-		}
+		CheckRange(from, to, details)
 	}
 	if len(details) > 0 {
 		return time.Time{}, time.Time{}, models.Invalid(details)
 	}
 	return from, to, nil
+}
+
+// CheckRange adds to details why [from, to) is no range an export or a
+// statistic takes: to not after from (a day's to is the next day's start,
+// so to the day before from is reversed), or longer than MaxRange.
+func CheckRange(from, to time.Time, details map[string]string) {
+	switch {
+	case !to.After(from):
+		details["to"] = "must not be before from"
+	case to.Sub(from) > MaxRange:
+		details["to"] = "must be within a year of from"
+	}
 }
 
 type rangeError string

@@ -25,10 +25,6 @@ import (
 // before to (to absent: now).
 const DefaultRange = 30 * 24 * time.Hour
 
-// MaxRange is the longest range a statistic counts (a year, leap day
-// included).
-const MaxRange = exports.MaxRange
-
 // Service holds the rules of the statistics.
 type Service struct {
 	Clock models.Clock
@@ -43,7 +39,7 @@ type Range struct{ From, To time.Time }
 
 // ParseRange reads q at now: to absent is now, from absent is DefaultRange
 // before to. An unreadable bound, a to not after from, or a range longer
-// than MaxRange is VALIDATION_FAILED naming the field.
+// than exports.MaxRange (a year, leap day included) is VALIDATION_FAILED naming the field.
 func ParseRange(q RangeQuery, now time.Time) (Range, error) {
 	details := map[string]string{}
 	r := Range{To: now.UTC()}
@@ -64,12 +60,7 @@ func ParseRange(q RangeQuery, now time.Time) (Range, error) {
 		r.From = r.To.Add(-DefaultRange)
 	}
 	if len(details) == 0 {
-		switch {
-		case !r.To.After(r.From):
-			details["to"] = "must not be before from"
-		case r.To.Sub(r.From) > MaxRange:
-			details["to"] = "must be within a year of from"
-		}
+		exports.CheckRange(r.From, r.To, details)
 	}
 	if len(details) > 0 {
 		return Range{}, models.Invalid(details)
