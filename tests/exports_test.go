@@ -301,7 +301,16 @@ func TestFHIRSchemaRejects(t *testing.T) {
 // column.
 func csvExport(t *testing.T, s *testenv.Server, path, token string) []map[string]string {
 	t.Helper()
-	code, h, body := rawGet(t, s, path, token, nil)
+	rows, _ := csvRows(t, s, path, token, exports.Columns())
+	return rows
+}
+
+// csvRows is csvExport for an export whose header row is header; it also
+// returns the whole body as sent.
+func csvRows(t *testing.T, s *testenv.Server, path, token string, header []string) ([]map[string]string, string) {
+	t.Helper()
+	code, h, raw := rawGet(t, s, path, token, nil)
+	body := raw
 	if code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, code, body)
 	}
@@ -323,7 +332,7 @@ func csvExport(t *testing.T, s *testenv.Server, path, token string) []map[string
 	if err != nil {
 		t.Fatalf("not CSV: %v\n%s", err, body)
 	}
-	if strings.Join(recs[0], ",") != strings.Join(exports.Columns(), ",") {
+	if strings.Join(recs[0], ",") != strings.Join(header, ",") {
 		t.Fatalf("header %v", recs[0])
 	}
 	var out []map[string]string
@@ -334,7 +343,7 @@ func csvExport(t *testing.T, s *testenv.Server, path, token string) []map[string
 		}
 		out = append(out, m)
 	}
-	return out
+	return out, string(raw)
 }
 
 // TestScreeningsCSV: the patient's own CSV and a clinic's over a range:

@@ -1,11 +1,8 @@
 package tests
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/csv"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,30 +21,7 @@ const (
 // column, and the raw body.
 func researchCSV(t *testing.T, s *testenv.Server, query, token string) ([]map[string]string, string) {
 	t.Helper()
-	code, h, body := rawGet(t, s, "/api/admin/exports/research.csv"+query, token, nil)
-	if code != http.StatusOK {
-		t.Fatalf("research export: %d %s", code, body)
-	}
-	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") || !strings.HasPrefix(h.Get("Content-Disposition"), "attachment;") {
-		t.Errorf("headers %v", h)
-	}
-	if !bytes.HasPrefix(body, []byte{0xEF, 0xBB, 0xBF}) {
-		t.Fatalf("no byte-order mark")
-	}
-	recs, err := csv.NewReader(bytes.NewReader(body[3:])).ReadAll()
-	testenv.Must(t, err, "read CSV")
-	if !slices.Equal(recs[0], exports.ResearchColumns()) {
-		t.Fatalf("header %v", recs[0])
-	}
-	var out []map[string]string
-	for _, r := range recs[1:] {
-		m := map[string]string{}
-		for i, c := range recs[0] {
-			m[c] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out, string(body)
+	return csvRows(t, s, "/api/admin/exports/research.csv"+query, token, exports.ResearchColumns())
 }
 
 // TestResearchExport: the patient gives research consent through the
