@@ -250,7 +250,7 @@ func (s *Service) Post(ctx context.Context, st *repositories.Store, a models.Act
 		var notices []*models.Notification
 		var mailTo []string
 		for _, p := range others {
-			notices = append(notices, notifications.Message(p.UserID, p.Role == models.RolePatient, row.ClinicName, screeningID, p.Lang, s.Clock))
+			notices = append(notices, notifications.Message(p.UserID, row.ClinicName, screeningID, p.Lang, s.Clock))
 			mailTo = append(mailTo, p.UserID)
 		}
 		if err := tx.Notifications.Add(notices...); err != nil {

@@ -171,11 +171,11 @@ var messageTexts = map[string]map[string][2]string{
 	},
 }
 
-// Message builds the MESSAGE_RECEIVED notice for user (the patient when
-// toPatient, else a staff member) about a message in a conversation with the
-// clinic named clinicName, in lang; screeningID is the screening the message
-// is about, if any.
-func Message(userID string, toPatient bool, clinicName string, screeningID *string, lang string, now models.Clock) *models.Notification {
+// Message builds the MESSAGE_RECEIVED notice for user (the patient or a
+// staff member: one text serves both) about a message in a conversation
+// with the clinic named clinicName, in lang; screeningID is the screening
+// the message is about, if any.
+func Message(userID string, clinicName string, screeningID *string, lang string, now models.Clock) *models.Notification {
 	t := messageTexts[models.NoticeMessageReceived][i18n.Lang(lang)]
 	return &models.Notification{ID: uuid.NewString(), UserID: userID, Type: models.NoticeMessageReceived, Title: t[0],
 		Body: fmt.Sprintf(t[1], clinicName), ScreeningID: screeningID, CreatedAt: now.Now(),
